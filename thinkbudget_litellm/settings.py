@@ -1,0 +1,154 @@
+"""Configuration models: the ``thinkbudget`` block of LiteLLM's config.yaml, a deployment's
+``model_info.thinkbudget`` block, and the ``thinkbudget`` namespace in key/team metadata.
+
+Everything here is validated with pydantic; an invalid block raises ``SettingsError``
+whose message names the offending field (``thinkbudget.budgets.deep: ...``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from thinkbudget_litellm.tiers import DEFAULT_BUDGETS, Tier
+
+
+class SettingsError(ValueError):
+    """An invalid ``thinkbudget`` setting; the message names the field."""
+
+
+class Enforcement(StrEnum):
+    NATIVE = "native"  # translate the budget into the engine's own cap
+    STREAM = "stream"  # cut the stream at the budget and force the answer
+    OFF = "off"  # classify and record only
+
+
+class Engine(StrEnum):
+    VLLM = "vllm"
+    SGLANG = "sglang"
+    LLAMACPP = "llamacpp"
+    OLLAMA = "ollama"
+    ANTHROPIC = "anthropic"
+    OPENAI = "openai"
+    GEMINI = "gemini"
+    OTHER = "other"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GpuSettings(_Strict):
+    name: str = "unknown"
+    count: int = Field(default=1, ge=1)
+    cost_per_hour: float = Field(default=0.0, ge=0.0, description="USD per GPU-hour, per GPU")
+
+
+class EnergySource(StrEnum):
+    NVML = "nvml"
+    DCGM = "dcgm"
+    ESTIMATE = "estimate"
+    NONE = "none"
+
+
+class EnergySettings(_Strict):
+    source: EnergySource = EnergySource.NONE
+    url: str | None = None  # dcgm exporter /metrics
+    devices: list[int] | None = None  # nvml device indices (tensor parallel: all of them); dcgm gpu labels
+    watts: float | None = Field(default=None, gt=0, description="estimate: average busy watts per GPU")
+    idle_watts: float = Field(default=0.0, ge=0)
+    timeout_s: float = Field(default=0.5, gt=0)
+    tick_s: float = Field(default=0.2, ge=0.05, le=5.0)
+    price_per_kwh: float = Field(default=0.0, ge=0)
+    spread_idle: bool = False
+    prefill_weight: float = Field(default=0.1, ge=0, description="weight of one prompt token vs one generated")
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v
+
+
+class TokenCounterSettings(_Strict):
+    source: Literal["proxy", "vllm"] = "proxy"
+    url: str | None = None
+
+
+class DeploymentSettings(_Strict):
+    """``model_info.thinkbudget`` of one deployment."""
+
+    enforcement: Enforcement = Enforcement.NATIVE
+    engine: Engine | None = None  # inferred from the litellm model prefix when absent
+    slack_tokens: int = Field(default=16, ge=0, description="native overshoot tolerated before the stream cut")
+    no_thinking_tiers: list[Tier] = Field(default_factory=list, description="Qwen3: enable_thinking=false")
+    gpu: GpuSettings = GpuSettings()
+    energy: EnergySettings = EnergySettings()
+    tokens: TokenCounterSettings = TokenCounterSettings()
+
+
+class ScopeOverrides(_Strict):
+    """The ``thinkbudget`` namespace in LiteLLM key, team, user or end-user metadata."""
+
+    budgets: dict[Tier, int] | None = None
+    max_thinking_tokens: int | None = Field(default=None, ge=0)
+    session_max_thinking_tokens: int | None = Field(default=None, ge=0)
+
+    @field_validator("budgets")
+    @classmethod
+    def _non_negative(cls, v: dict[Tier, int] | None) -> dict[Tier, int] | None:
+        if v is not None:
+            for tier, n in v.items():
+                if n < 0:
+                    raise ValueError(f"{tier.value}: budget must be >= 0, got {n}")
+        return v
+
+
+class ThinkBudgetSettings(_Strict):
+    """The top-level ``thinkbudget:`` block of LiteLLM's config.yaml."""
+
+    budgets: dict[Tier, int] = Field(default_factory=lambda: dict(DEFAULT_BUDGETS))
+    fail_closed: bool = False
+    default_enforcement: Enforcement = Enforcement.NATIVE
+    answer_reserve_tokens: int = Field(default=1024, ge=1, description="max_tokens room left for the answer")
+    transition: str = (
+        "\n\nConsidering the limited time by the user, I have to give the solution "
+        "based on the thinking directly now.\n"
+    )
+    users: dict[str, ScopeOverrides] = Field(default_factory=dict)
+    end_users: dict[str, ScopeOverrides] = Field(default_factory=dict)
+    session_max_thinking_tokens: int | None = Field(default=None, ge=0)
+    session_ttl_s: int = Field(default=86_400, ge=1)
+    database_url: str | None = None
+    record_prompts: bool = False
+
+    @field_validator("budgets")
+    @classmethod
+    def _complete(cls, v: dict[Tier, int]) -> dict[Tier, int]:
+        merged = {**DEFAULT_BUDGETS, **v}
+        for tier, n in merged.items():
+            if n < 0:
+                raise ValueError(f"{tier.value}: budget must be >= 0, got {n}")
+        return merged
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_settings(model: type[M], raw: Any, where: str) -> M:
+    """Validate ``raw`` as ``model``; raise SettingsError naming ``where`` and the field path."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            parts.append(f"{where}.{loc}: {err['msg']}" if loc else f"{where}: {err['msg']}")
+        raise SettingsError("; ".join(parts)) from None
