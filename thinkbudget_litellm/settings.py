@@ -7,6 +7,7 @@ whose message names the offending field (``thinkbudget.budgets.deep: ...``).
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
@@ -34,6 +35,23 @@ class Engine(StrEnum):
     OPENAI = "openai"
     GEMINI = "gemini"
     OTHER = "other"
+
+
+ENV_PREFIX = "os.environ/"
+
+
+def resolve_env_refs(value: Any) -> Any:
+    """Resolve LiteLLM-style ``os.environ/NAME`` strings anywhere in a nested value."""
+    if isinstance(value, str) and value.startswith(ENV_PREFIX):
+        name = value[len(ENV_PREFIX) :]
+        if name not in os.environ:
+            raise SettingsError(f"environment variable {name} is not set (referenced as {value!r})")
+        return os.environ[name]
+    if isinstance(value, dict):
+        return {k: resolve_env_refs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_env_refs(v) for v in value]
+    return value
 
 
 class _Strict(BaseModel):
@@ -64,6 +82,7 @@ class EnergySettings(_Strict):
     price_per_kwh: float = Field(default=0.0, ge=0)
     spread_idle: bool = False
     prefill_weight: float = Field(default=0.1, ge=0, description="weight of one prompt token vs one generated")
+    simulated: bool = Field(default=False, description="the meter is the simulated backend's: label figures so")
 
     @field_validator("url")
     @classmethod
@@ -107,6 +126,12 @@ class ScopeOverrides(_Strict):
         return v
 
 
+class RequestOverrides(_Strict):
+    """What a caller may send per request (body ``thinkbudget``): it can only lower its budget."""
+
+    max_thinking_tokens: int | None = Field(default=None, ge=0)
+
+
 class ThinkBudgetSettings(_Strict):
     """The top-level ``thinkbudget:`` block of LiteLLM's config.yaml."""
 
@@ -142,6 +167,7 @@ def parse_settings(model: type[M], raw: Any, where: str) -> M:
     """Validate ``raw`` as ``model``; raise SettingsError naming ``where`` and the field path."""
     if raw is None:
         raw = {}
+    raw = resolve_env_refs(raw)
     if not isinstance(raw, dict):
         raise SettingsError(f"{where}: expected a mapping, got {type(raw).__name__}")
     try:

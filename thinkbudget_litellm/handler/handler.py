@@ -1,0 +1,262 @@
+"""The LiteLLM callback: wires classify -> policy -> enforce -> meter -> record, and nothing else.
+
+LiteLLM finds ``async_pre_call_hook``, the streaming iterator hook and the response-headers hook only
+when they are defined on the registered instance's own class (research notes §1.3, §10.1), so every
+hook is defined here, on the leaf class. Every hook is fail-open: our own bug is logged with the call
+id, counted in ``thinkbudget_errors_total`` and the request goes through unbudgeted, unless the
+operator set ``thinkbudget.fail_closed: true``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any
+
+from fastapi import HTTPException
+from litellm.integrations.custom_logger import CustomLogger
+
+from thinkbudget_litellm import metrics
+from thinkbudget_litellm.classify import classify
+from thinkbudget_litellm.enforce.native import (
+    effective_thinking_budget,
+    infer_engine,
+    native_params,
+    sane_max_tokens,
+)
+from thinkbudget_litellm.handler.request_view import (
+    caller_from,
+    deployment_info,
+    pop_request_cap,
+    scope_layers,
+)
+from thinkbudget_litellm.handler.runtime import Runtime
+from thinkbudget_litellm.handler.state import RequestState
+from thinkbudget_litellm.policy.budget import resolve_budget
+from thinkbudget_litellm.settings import Enforcement, SettingsError
+
+log = logging.getLogger("thinkbudget_litellm")
+
+CHAT_CALL_TYPES = frozenset({"acompletion", "completion"})
+CONTINUATION_MARK = "thinkbudget_continuation_of"
+
+
+class ThinkBudgetHandler(CustomLogger):
+    """Registered as ``litellm_settings.callbacks: ["thinkbudget_litellm.proxy_handler"]``."""
+
+    def __init__(self, runtime: Runtime | None = None) -> None:
+        super().__init__()
+        self.rt = runtime or Runtime()
+
+    # ------------------------------------------------------------------ request admission
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any
+    ) -> dict | str | Exception | None:
+        if str(call_type) not in CHAT_CALL_TYPES or _is_continuation(data):
+            return data
+        call_id = data.get("litellm_call_id")
+        try:
+            await self.rt.ensure_started(cache)
+            self._admit(user_api_key_dict, data, await self._session_used(user_api_key_dict, data))
+        except SettingsError as exc:
+            raise HTTPException(status_code=400, detail={"error": f"thinkbudget: {exc}"}) from None
+        except Exception:
+            self._internal_error("pre_call", call_id)
+        return data
+
+    async def _session_used(self, auth: Any, data: Mapping[str, Any]) -> int | None:
+        caller = caller_from(auth, data)
+        if caller.session_id is None:
+            return None
+        return await self.rt.sessions.used(caller.session_id)
+
+    def _admit(self, auth: Any, data: dict, session_used: int | None) -> RequestState:
+        settings = self.rt.settings
+        caller = caller_from(auth, data)
+        request_cap = pop_request_cap(data)
+        layers = scope_layers(caller, settings)
+        t0 = time.perf_counter()
+        result = classify(data.get("messages") or [])
+        metrics.CLASSIFY_SECONDS.observe(time.perf_counter() - t0)
+        decision = resolve_budget(
+            result.tier,
+            settings.budgets,
+            layers,
+            request_cap=request_cap,
+            session_used=session_used,
+            default_session_cap=settings.session_max_thinking_tokens,
+        )
+        state = RequestState(
+            call_id=str(data.get("litellm_call_id") or ""),
+            caller=caller,
+            decision=decision,
+            task=result.task,
+            score=result.score,
+            model_group=data.get("model"),
+            stream=bool(data.get("stream")),
+            started_monotonic=time.monotonic(),
+        )
+        if state.call_id:
+            self.rt.states.put(state)
+        metrics.BUDGET_TOKENS.labels(tier=decision.tier.value).observe(decision.budget)
+        md = data.setdefault("metadata", {})
+        if isinstance(md, dict):
+            slm = md.get("spend_logs_metadata")
+            slm = dict(slm) if isinstance(slm, Mapping) else {}
+            slm.update(
+                {
+                    "thinkbudget_tier": decision.tier.value,
+                    "thinkbudget_task": result.task.value,
+                    "thinkbudget_budget": decision.budget,
+                    "thinkbudget_budget_scope": decision.scope,
+                }
+            )
+            md["spend_logs_metadata"] = slm
+        return state
+
+    # ------------------------------------------------------------------ per-deployment injection
+    async def async_pre_call_deployment_hook(self, kwargs: dict, call_type: Any) -> dict | None:
+        state = self.rt.states.get(kwargs.get("litellm_call_id"))
+        if state is None or _is_continuation(kwargs):
+            return None
+        try:
+            dep_id, model, info = deployment_info(kwargs)
+            dep = self.rt.deployment_settings(dep_id, info)
+            state.deployment_id, state.deployment_model, state.deployment = dep_id, model, dep
+            state.engine = dep.engine or infer_engine(model)
+            state.enforcement = dep.enforcement
+            budget = state.decision.budget
+            reserve = self.rt.settings.answer_reserve_tokens
+            if dep.enforcement is Enforcement.NATIVE:
+                kwargs.update(
+                    native_params(state.engine, budget, state.decision.tier, kwargs, frozenset(dep.no_thinking_tiers))
+                )
+                kwargs.update(sane_max_tokens(kwargs, effective_thinking_budget(state.engine, budget), reserve))
+            elif dep.enforcement is Enforcement.STREAM:
+                kwargs.update(sane_max_tokens(kwargs, budget + dep.slack_tokens, reserve))
+            state.prompt_tokens = _approx_prompt_tokens(kwargs.get("messages"))
+            self.rt.meter_started(state)
+            metrics.REQUESTS.labels(
+                team=state.caller.team_id or "", tier=state.decision.tier.value,
+                model=state.model_group or "", enforcement=state.enforcement.value,
+            ).inc()
+            return kwargs
+        except Exception:
+            self._internal_error("pre_call_deployment", state.call_id)
+            return None
+
+    # ------------------------------------------------------------------ streaming
+    async def async_post_call_streaming_iterator_hook(
+        self, user_api_key_dict: Any, response: Any, request_data: dict
+    ) -> AsyncGenerator[Any, None]:
+        state = self.rt.states.get(request_data.get("litellm_call_id"))
+        if state is None:
+            async for chunk in response:
+                yield chunk
+            return
+        observer = self.rt.stream_observer(state)
+        async for chunk in response:
+            try:
+                observer.observe(chunk)
+            except Exception:
+                self._internal_error("stream_observe", state.call_id)
+            yield chunk
+
+    # ------------------------------------------------------------------ non-streaming result
+    async def async_post_call_success_deployment_hook(
+        self, request_data: dict, response: Any, call_type: Any
+    ) -> Any:
+        state = self.rt.states.get(request_data.get("litellm_call_id"))
+        if state is None or state.stream:
+            return None
+        try:
+            self.rt.observe_full_response(state, response)
+            energy = await self.rt.meter_finished(state)
+            if energy is not None and energy.cost_usd is not None and hasattr(response, "_hidden_params"):
+                response._hidden_params["response_cost"] = energy.cost_usd
+        except Exception:
+            self._internal_error("post_call_success_deployment", state.call_id)
+        return None
+
+    # ------------------------------------------------------------------ headers
+    async def async_post_call_response_headers_hook(
+        self,
+        data: dict,
+        user_api_key_dict: Any,
+        response: Any,
+        request_headers: dict[str, str] | None = None,
+        litellm_call_info: dict[str, Any] | None = None,
+    ) -> dict[str, str] | None:
+        state = self.rt.states.get(data.get("litellm_call_id"))
+        if state is None:
+            return None
+        try:
+            headers = {
+                "X-ThinkBudget-Tier": state.decision.tier.value,
+                "X-ThinkBudget-Task": state.task.value,
+                "X-ThinkBudget-Budget": str(state.decision.budget),
+                "X-ThinkBudget-Budget-Scope": state.decision.scope,
+                "X-ThinkBudget-Enforcement": state.enforcement.value,
+            }
+            if not state.stream and response is not None:
+                headers["X-ThinkBudget-Thinking-Tokens"] = str(state.thinking_tokens)
+                if state.energy is not None:
+                    headers.update(self.rt.energy_headers(state.energy))
+            return headers
+        except Exception:
+            self._internal_error("response_headers", state.call_id)
+            return None
+
+    # ------------------------------------------------------------------ cost and records
+    async def async_logging_hook(self, kwargs: dict, result: Any, call_type: str) -> tuple[dict, Any]:
+        state = self.rt.states.get(kwargs.get("litellm_call_id"))
+        if state is None:
+            return kwargs, result
+        try:
+            await self.rt.apply_cost(state, kwargs, result)
+        except Exception:
+            self._internal_error("logging_hook", state.call_id)
+        return kwargs, result
+
+    async def async_log_success_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
+        await self._finish(kwargs, "success")
+
+    async def async_log_failure_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
+        await self._finish(kwargs, "failure")
+
+    async def _finish(self, kwargs: dict, status: str) -> None:
+        call_id = kwargs.get("litellm_call_id")
+        state = self.rt.states.pop(call_id)
+        if state is None:
+            return
+        try:
+            await self.rt.finish(state, kwargs, status)
+        except Exception:
+            self._internal_error("log_event", call_id)
+
+    # ------------------------------------------------------------------ failure policy
+    def _internal_error(self, hook: str, call_id: Any) -> None:
+        metrics.ERRORS.labels(hook=hook).inc()
+        log.exception("thinkbudget internal error in %s (litellm_call_id=%s)", hook, call_id)
+        if self.rt.settings.fail_closed:
+            raise HTTPException(status_code=500, detail={"error": f"thinkbudget failed in {hook} (fail_closed)"})
+
+
+def _is_continuation(data: Mapping[str, Any]) -> bool:
+    md = data.get("metadata")
+    return isinstance(md, Mapping) and CONTINUATION_MARK in md
+
+
+def _approx_prompt_tokens(messages: Any) -> int:
+    """A cheap prompt-size estimate for prefill weighting (about 4 characters per token)."""
+    if not isinstance(messages, list):
+        return 0
+    chars = 0
+    for m in messages:
+        content = m.get("content") if isinstance(m, Mapping) else None
+        if isinstance(content, str):
+            chars += len(content)
+        elif isinstance(content, list):
+            chars += sum(len(p.get("text") or "") for p in content if isinstance(p, Mapping))
+    return chars // 4 + 4 * len(messages)

@@ -1,0 +1,49 @@
+"""Cumulative thinking tokens per session in LiteLLM's shared cache (Redis when configured),
+so several proxy instances agree on a session's remaining allowance."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger("thinkbudget_litellm")
+
+KEY_PREFIX = "thinkbudget:session:"
+
+
+class SessionLedger:
+    def __init__(self) -> None:
+        self._cache: Any = None
+        self._ttl_s = 86_400
+        self._local: dict[str, int] = {}
+
+    def bind(self, cache: Any, ttl_s: int) -> None:
+        """Use the proxy's ``DualCache`` (handed to ``async_pre_call_hook``)."""
+        self._cache = cache
+        self._ttl_s = ttl_s
+
+    async def used(self, session_id: str) -> int:
+        key = KEY_PREFIX + session_id
+        cache = self._cache
+        try:
+            redis = getattr(cache, "redis_cache", None)
+            if redis is not None:  # read Redis directly: the in-memory layer may be stale across instances
+                value = await redis.async_get_cache(key)
+            elif cache is not None:
+                value = await cache.async_get_cache(key)
+            else:
+                value = self._local.get(key)
+            return int(float(value)) if value is not None else 0
+        except Exception:
+            log.warning("thinkbudget: session ledger read failed for %s", session_id, exc_info=True)
+            return self._local.get(key, 0)
+
+    async def add(self, session_id: str, tokens: int) -> None:
+        key = KEY_PREFIX + session_id
+        self._local[key] = self._local.get(key, 0) + tokens
+        if self._cache is None:
+            return
+        try:
+            await self._cache.async_increment_cache(key=key, value=tokens, ttl=self._ttl_s)
+        except Exception:
+            log.warning("thinkbudget: session ledger write failed for %s", session_id, exc_info=True)

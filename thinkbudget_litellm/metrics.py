@@ -1,0 +1,26 @@
+"""Prometheus metrics on the default registry, so they appear on LiteLLM's ``/metrics``."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+_LABELS = ("team", "tier", "model")
+
+REQUESTS = Counter("thinkbudget_requests", "Requests seen by thinkbudget", [*_LABELS, "enforcement"])
+THINKING_TOKENS = Counter("thinkbudget_thinking_tokens", "Thinking tokens generated", _LABELS)
+ANSWER_TOKENS = Counter("thinkbudget_answer_tokens", "Answer tokens generated", _LABELS)
+BUDGET_TOKENS = Histogram(
+    "thinkbudget_budget_tokens",
+    "Thinking budget assigned per request",
+    ["tier"],
+    buckets=(0, 32, 128, 512, 2048, 8192, 32768),
+)
+CUTS = Counter("thinkbudget_cuts", "Streams cut at the thinking budget", _LABELS)
+ENERGY_JOULES = Counter("thinkbudget_energy_joules", "GPU energy attributed to requests", [*_LABELS, "source"])
+COST_USD = Counter("thinkbudget_cost_usd", "GPU cost attributed to requests (USD)", _LABELS)
+ERRORS = Counter("thinkbudget_errors", "Internal errors caught by the fail-open policy", ["hook"])
+CLASSIFY_SECONDS = Histogram(
+    "thinkbudget_classify_seconds",
+    "Classifier latency",
+    buckets=(5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 5e-3),
+)
