@@ -52,6 +52,7 @@ def test_continuation_needs_vllm_flags_and_excludes_the_prefix_from_the_seed() -
         ({"messages": MSGS, "sim": {"think_tokens": -1}}, 400, "think_tokens"),
         ({"messages": MSGS, "sim": []}, 400, "sim"),
         ({"messages": MSGS, "model": "gpt-4"}, 404, "does not exist"),
+        ({"messages": MSGS, "n": 2}, 400, "n must be 1"),
     ],
 )
 def test_bad_requests_get_clear_errors(body: Any, status: int, match: str) -> None:

@@ -23,54 +23,36 @@ def _labels(labels: dict[str, str]) -> str:
     return "{" + ",".join(f'{k}="{esc(v)}"' for k, v in labels.items()) + "}"
 
 
-def _family(name: str, kind: str, doc: str, samples: list[tuple[dict[str, str], float]]) -> list[str]:
-    return [f"# HELP {name} {doc}", f"# TYPE {name} {kind}"] + [
-        f"{name}{_labels(labels)} {value!r}" for labels, value in samples
-    ]
+_FAMILIES = (
+    ("vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed."),
+    ("vllm:generation_tokens_total", "counter", "Number of generation tokens processed."),
+    ("vllm:num_requests_running", "gauge", "Number of requests in model execution batches."),
+    (
+        "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+        "counter",
+        "Total energy consumption since boot (in mJ). SIMULATED.",
+    ),
+    ("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W). SIMULATED."),
+)
+
+
+def _family(name: str, kind: str, doc: str, samples: list[tuple[dict[str, str], float]]) -> str:
+    head = f"# HELP {name} {doc}\n# TYPE {name} {kind}\n"
+    return head + "".join(f"{name}{_labels(labels)} {float(value)!r}\n" for labels, value in samples)
 
 
 def render_metrics(s: MetricsSnapshot) -> str:
     model = {"model_name": s.model_name}
     gpus = [
-        {
-            "gpu": str(i),
-            "UUID": f"GPU-00000000-0000-0000-0000-sim{i:09d}",
-            "device": f"nvidia{i}",
-            "modelName": "thinkbudget simulated GPU",
-            "Hostname": "sim-backend",
-        }
+        dict(gpu=str(i), UUID=f"GPU-00000000-0000-0000-0000-sim{i:09d}", device=f"nvidia{i}")
+        | dict(modelName="thinkbudget simulated GPU", Hostname="sim-backend")
         for i in range(len(s.gpu_energy_mj))
     ]
-    lines = [
-        *_family(
-            "vllm:prompt_tokens_total",
-            "counter",
-            "Number of prefill tokens processed.",
-            [(model, float(s.prompt_tokens))],
-        ),
-        *_family(
-            "vllm:generation_tokens_total",
-            "counter",
-            "Number of generation tokens processed.",
-            [(model, float(s.generation_tokens))],
-        ),
-        *_family(
-            "vllm:num_requests_running",
-            "gauge",
-            "Number of requests in model execution batches.",
-            [(model, float(s.running))],
-        ),
-        *_family(
-            "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
-            "counter",
-            "Total energy consumption since boot (in mJ). SIMULATED.",
-            [(g, round(e, 3)) for g, e in zip(gpus, s.gpu_energy_mj, strict=True)],
-        ),
-        *_family(
-            "DCGM_FI_DEV_POWER_USAGE",
-            "gauge",
-            "Power draw (in W). SIMULATED.",
-            [(g, round(s.gpu_power_w, 3)) for g in gpus],
-        ),
-    ]
-    return "\n".join(lines) + "\n"
+    samples: tuple[list[tuple[dict[str, str], float]], ...] = (
+        [(model, s.prompt_tokens)],
+        [(model, s.generation_tokens)],
+        [(model, s.running)],
+        [(g, round(e, 3)) for g, e in zip(gpus, s.gpu_energy_mj, strict=True)],
+        [(g, round(s.gpu_power_w, 3)) for g in gpus],
+    )
+    return "".join(_family(*family, rows) for family, rows in zip(_FAMILIES, samples, strict=True))

@@ -93,6 +93,8 @@ def parse_chat_request(body: Any, headers: Mapping[str, str], config: SimConfig)
     if model is not None and model != config.model_name:
         raise RequestError(404, f"The model `{model}` does not exist.", "NotFoundError")
     messages = _messages(body)
+    if body.get("n", 1) not in (1, None):
+        raise RequestError(400, "the simulated backend returns one choice: n must be 1")
     continue_final = _bool(body, "continue_final_message", False)
     if continue_final and _bool(body, "add_generation_prompt", True):
         raise RequestError(

@@ -27,6 +27,7 @@ from thinkbudget_litellm.sim.exposition import render_metrics
 from thinkbudget_litellm.sim.plan import Kind, Piece, Plan
 from thinkbudget_litellm.sim.request import ChatRequest, RequestError, parse_chat_request
 from thinkbudget_litellm.sim.state import RequestEntry, SimState
+from thinkbudget_litellm.sim.tokens import encoding
 
 STATE = web.AppKey("sim_state", SimState)
 
@@ -237,6 +238,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 def build_app(config: SimConfig) -> web.Application:
+    encoding()  # load the tokenizer now, not on the first request
     app = web.Application()
     app[STATE] = SimState(config)
     app.router.add_post("/v1/chat/completions", chat_completions)
