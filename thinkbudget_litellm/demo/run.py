@@ -99,7 +99,7 @@ def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) 
     t_start = time.perf_counter()
     with running_stack() as stack, tempfile.TemporaryDirectory(prefix="thinkbudget-demo-") as tmp:
         log_dir = Path(tmp)
-        common = ["--tokens-per-second", str(tokens_per_second), "--joules-per-token", "0.3", "--idle-watts", "70"]
+        common = ["--model-name", "deepseek-r1-distill-qwen-7b", "--tokens-per-second", str(tokens_per_second), "--joules-per-token", "0.3", "--idle-watts", "70"]
         console.print("[bold]thinkbudget-litellm demo[/bold]: starting the simulated backends and the LiteLLM proxy…")
         native = start_sim("sim-native", ["--style", "parser", "--native-budget", *common], log_dir)
         stack.services.append(native)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -128,7 +129,10 @@ def litellm_executable() -> list[str]:
 def start_proxy(config: Path, log_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 120.0) -> Service:
     port = free_port()
     argv = [*litellm_executable(), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
-    svc = _spawn("litellm", argv, port, log_dir, _python_env(env))
+    proxy_env = _python_env(env)
+    # LiteLLM refuses to start without a master key; the emulated keys authenticate through custom_auth.
+    proxy_env.setdefault("LITELLM_MASTER_KEY", "sk-" + secrets.token_hex(32))
+    svc = _spawn("litellm", argv, port, log_dir, proxy_env)
     wait_ready(svc, "/health/liveliness", timeout)
     return svc
 

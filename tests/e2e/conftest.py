@@ -1,0 +1,89 @@
+"""Session-wide end-to-end stack: simulated backends + a real ``litellm`` proxy subprocess that
+loads thinkbudget from its config, with emulated virtual keys (custom_auth)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e import stack_config
+from thinkbudget_litellm.demo.stack import Service, Stack, StackError, start_proxy, start_sim
+
+
+@dataclass
+class E2E:
+    stack: Stack
+    proxy: Service
+    sims: dict[str, Service]
+    events_path: Path
+    log_dir: Path
+
+    @property
+    def url(self) -> str:
+        return self.proxy.base
+
+    def client(self, key: str = "sk-plain") -> httpx.Client:
+        return httpx.Client(base_url=self.proxy.base, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+    def events(self, call_id: str | None = None, wait_s: float = 5.0, count: int = 1) -> list[dict[str, Any]]:
+        """LiteLLM logging events recorded in the proxy (optionally for one call id, waiting for ``count``)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            evs = []
+            if self.events_path.exists():
+                for line in self.events_path.read_text().splitlines():
+                    ev = json.loads(line)
+                    if call_id is None or ev.get("litellm_call_id") == call_id:
+                        evs.append(ev)
+            if len(evs) >= count or time.monotonic() > deadline:
+                return evs
+            time.sleep(0.05)
+
+    def sim_stats(self, sim: str) -> dict[str, Any]:
+        return httpx.get(self.sims[sim].base + "/sim/stats", timeout=5).json()
+
+    def sim_bodies(self, sim: str) -> list[dict[str, Any]]:
+        stats = self.sim_stats(sim)
+        return stats.get("last_bodies") or stats.get("bodies") or []
+
+
+@pytest.fixture(scope="session")
+def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
+    log_dir = tmp_path_factory.mktemp("e2e")
+    stack = Stack()
+    try:
+        sims = {}
+        for name, flags in stack_config.SIMS.items():
+            sims[name] = start_sim(f"sim-{name}", [*flags, *stack_config.COMMON_SIM_FLAGS], log_dir)
+            stack.services.append(sims[name])
+        cfg, keys = stack_config.write(log_dir)
+        events = log_dir / "events.jsonl"
+        env = {"THINKBUDGET_EMULATED_KEYS": str(keys), "THINKBUDGET_TEST_EVENTS": str(events)}
+        for name, svc in sims.items():
+            env[f"SIM_{name.upper()}_URL"] = svc.base + "/v1"
+            env[f"SIM_{name.upper()}_METRICS"] = svc.base + "/metrics"
+        env["THINKBUDGET_DATABASE_URL"] = f"sqlite+aiosqlite:///{log_dir / 'records.sqlite'}"
+        proxy = start_proxy(cfg, log_dir, env=env)
+        stack.services.append(proxy)
+    except StackError as exc:
+        stack.stop()
+        pytest.fail(f"could not start the end-to-end stack:\n{exc}")
+    e = E2E(stack=stack, proxy=proxy, sims=sims, events_path=events, log_dir=log_dir)
+    yield e
+    stack.stop()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call" and rep.failed and "e2e" in item.fixturenames:
+        e: E2E = item.funcargs["e2e"]  # type: ignore[attr-defined]
+        rep.sections.append(("proxy and simulator logs", e.stack.logs()))

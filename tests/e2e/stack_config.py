@@ -1,0 +1,109 @@
+"""The proxy configuration and emulated keys the end-to-end tests run against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# sim name -> sim-backend flags
+SIMS: dict[str, list[str]] = {
+    "native": ["--style", "parser", "--native-budget"],
+    "parser": ["--style", "parser"],
+    "inline": ["--style", "inline"],
+    "preopened": ["--style", "preopened"],
+}
+COMMON_SIM_FLAGS = ["--model-name", "deepseek-r1-distill-qwen-7b", "--tokens-per-second", "0", "--joules-per-token", "0.5", "--idle-watts", "60"]
+
+PRICES = {"input_cost_per_token": 2.0e-7, "output_cost_per_token": 8.0e-7}
+
+
+def _dep(name: str, sim: str, tb: dict[str, Any], model: str = "hosted_vllm/deepseek-r1-distill-qwen-7b") -> dict:
+    return {
+        "model_name": name,
+        "litellm_params": {"model": model, "api_base": f"os.environ/SIM_{sim.upper()}_URL", "api_key": "sim"},
+        "model_info": {**PRICES, "thinkbudget": tb},
+    }
+
+
+def _energy(sim: str) -> dict[str, Any]:
+    return {"source": "dcgm", "url": f"os.environ/SIM_{sim.upper()}_METRICS", "simulated": True, "tick_s": 0.1}
+
+
+GPU = {"name": "sim", "count": 1, "cost_per_hour": 3.6}
+
+
+def proxy_config() -> dict[str, Any]:
+    deployments = [
+        _dep("r1-native", "native", {"enforcement": "native", "engine": "vllm", "gpu": GPU, "energy": _energy("native")}),
+        _dep("r1-off", "parser", {"enforcement": "off"}),
+        _dep("r1-parser-stream", "parser", {"enforcement": "stream", "gpu": GPU, "energy": _energy("parser")}),
+        _dep("r1-inline-stream", "inline", {"enforcement": "stream", "gpu": GPU, "energy": _energy("inline")}),
+        _dep("r1-preopened-stream", "preopened", {"enforcement": "stream", "gpu": GPU, "energy": _energy("preopened")}),
+        _dep("eng-sglang", "parser", {"enforcement": "native", "engine": "sglang"}),
+        _dep("eng-llamacpp", "parser", {"enforcement": "native", "engine": "llamacpp"}),
+        _dep("eng-ollama", "parser", {"enforcement": "native", "engine": "ollama"}),
+        _dep("eng-qwen3", "parser", {"enforcement": "native", "engine": "vllm", "no_thinking_tiers": ["trivial"]}),
+        _dep("bad-deployment", "parser", {"enforcement": "sideways"}),
+    ]
+    return {
+        "model_list": deployments,
+        "litellm_settings": {
+            "callbacks": [
+                "thinkbudget_litellm.proxy_handler",
+                "thinkbudget_litellm.demo.emulated_keys.spend_tracker",
+                "tests.e2e.recorder.recorder",
+            ],
+        },
+        "thinkbudget": {
+            "budgets": {"trivial": 32, "simple": 128, "moderate": 512, "complex": 2048, "deep": 8192},
+            "users": {"carol": {"budgets": {"deep": 3000}}},
+            "end_users": {"customer-7": {"budgets": {"deep": 2500}}},
+        },
+        "general_settings": {
+            "custom_auth": "thinkbudget_litellm.demo.emulated_keys.user_api_key_auth",
+            "master_key": "os.environ/LITELLM_MASTER_KEY",
+        },
+    }
+
+
+KEYS: dict[str, dict[str, Any]] = {
+    "sk-plain": {"key_alias": "plain", "team_id": "team-plain", "user_id": "dave"},
+    "sk-team-a": {
+        "key_alias": "team-a-key",
+        "team_id": "team-a",
+        "team_alias": "Team A",
+        "team_metadata": {"thinkbudget": {"budgets": {"deep": 4096}}},
+        "user_id": "alice",
+    },
+    "sk-team-a-strict": {
+        "key_alias": "team-a-strict",
+        "team_id": "team-a",
+        "team_metadata": {"thinkbudget": {"budgets": {"deep": 4096}}},
+        "metadata": {"thinkbudget": {"budgets": {"deep": 1000}}},
+        "user_id": "bob",
+    },
+    "sk-carol": {
+        "key_alias": "carol-key",
+        "team_id": "team-a",
+        "team_metadata": {"thinkbudget": {"budgets": {"deep": 4096}}},
+        "metadata": {"thinkbudget": {"budgets": {"deep": 1000}}},
+        "user_id": "carol",
+    },
+    "sk-session": {
+        "key_alias": "session-key",
+        "team_id": "team-s",
+        "team_metadata": {"thinkbudget": {"session_max_thinking_tokens": 300}},
+    },
+    "sk-bad-meta": {"key_alias": "bad", "team_id": "team-bad", "metadata": {"thinkbudget": {"budgets": {"deep": "lots"}}}},
+    "sk-tiny-budget": {"key_alias": "tiny", "team_id": "team-tiny", "max_budget": 0.0005},
+}
+
+
+def write(dir_: Path) -> tuple[Path, Path]:
+    cfg = dir_ / "proxy_config.yaml"
+    cfg.write_text(yaml.safe_dump(proxy_config(), sort_keys=False))
+    keys = dir_ / "keys.yaml"
+    keys.write_text(yaml.safe_dump(KEYS, sort_keys=False))
+    return cfg, keys

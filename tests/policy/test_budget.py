@@ -1,0 +1,70 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from thinkbudget_litellm.policy.budget import resolve_budget
+from thinkbudget_litellm.settings import ScopeOverrides
+from thinkbudget_litellm.tiers import DEFAULT_BUDGETS, TIER_ORDER, Tier
+
+
+def test_tier_default_applies_without_overrides():
+    d = resolve_budget(Tier.COMPLEX, DEFAULT_BUDGETS, [])
+    assert (d.budget, d.scope) == (2048, "tier")
+
+
+def test_narrowest_scope_wins():
+    layers = [
+        ("team", ScopeOverrides(budgets={Tier.DEEP: 4096})),
+        ("key", ScopeOverrides(budgets={Tier.DEEP: 1000})),
+        ("end_user", ScopeOverrides(budgets={Tier.DEEP: 3000})),
+    ]
+    d = resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers)
+    assert (d.budget, d.scope) == (3000, "end_user")
+    d2 = resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers[:2])
+    assert (d2.budget, d2.scope) == (1000, "key")
+
+
+def test_layer_without_tier_entry_keeps_broader_value():
+    layers = [("team", ScopeOverrides(budgets={Tier.DEEP: 4096})), ("key", ScopeOverrides(budgets={Tier.SIMPLE: 64}))]
+    assert resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers).scope == "team"
+
+
+def test_ceiling_narrowest_wins_and_caps():
+    layers = [("team", ScopeOverrides(max_thinking_tokens=256)), ("key", ScopeOverrides(max_thinking_tokens=1024))]
+    d = resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers)
+    assert (d.budget, d.scope) == (1024, "key")
+
+
+def test_request_can_lower_but_not_raise():
+    assert resolve_budget(Tier.MODERATE, DEFAULT_BUDGETS, [], request_cap=100).budget == 100
+    d = resolve_budget(Tier.MODERATE, DEFAULT_BUDGETS, [], request_cap=100_000)
+    assert (d.budget, d.scope) == (512, "tier")
+
+
+def test_session_allowance():
+    layers = [("team", ScopeOverrides(session_max_thinking_tokens=1000))]
+    d = resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers, session_used=900)
+    assert (d.budget, d.scope, d.session_cap) == (100, "session", 1000)
+    assert resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers, session_used=5000).budget == 0
+    assert resolve_budget(Tier.SIMPLE, DEFAULT_BUDGETS, [], session_used=10**6, default_session_cap=None).budget == 128
+
+
+budgets_st = st.dictionaries(st.sampled_from(TIER_ORDER), st.integers(0, 20_000), max_size=5)
+layer_st = st.builds(
+    ScopeOverrides,
+    budgets=st.none() | budgets_st,
+    max_thinking_tokens=st.none() | st.integers(0, 20_000),
+)
+
+
+@given(
+    tier=st.sampled_from(TIER_ORDER),
+    layers=st.lists(st.tuples(st.sampled_from(["team", "key", "user", "end_user"]), layer_st), max_size=4),
+    cap=st.none() | st.integers(0, 20_000),
+)
+def test_request_cap_never_raises_budget(tier, layers, cap):
+    without = resolve_budget(tier, DEFAULT_BUDGETS, layers)
+    with_cap = resolve_budget(tier, DEFAULT_BUDGETS, layers, request_cap=cap)
+    assert with_cap.budget <= without.budget
+    if cap is not None:
+        assert with_cap.budget <= cap
+    assert with_cap.budget >= 0
