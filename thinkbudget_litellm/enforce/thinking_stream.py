@@ -19,7 +19,8 @@ Styles (``Style``) in which thinking reaches the proxy:
 Detection. Reasoning-field text is always thinking (in any state) and selects
 ``PARSER`` if nothing was seen before. Content whose first non-whitespace text is the
 opening tag selects ``INLINE``, whatever the hint. Content that starts with anything
-else is interpreted by ``style_hint``:
+else (also: a stream that ends having sent only whitespace or a partial opening tag) is
+interpreted by ``style_hint``:
 
 * ``None`` (auto): it is *provisional* thinking in the ``PREOPENED`` style. It is
   forwarded at once (a pre-opened stream and a stream without thinking look the same
@@ -28,7 +29,8 @@ else is interpreted by ``style_hint``:
   ``</think>`` confirms it. If the stream ends without one, ``finish()`` moves those
   tokens to the answer. If the budget runs out while still provisional, the cut fires
   as for ``PREOPENED``: with auto-detection, a model that never thinks but writes more
-  than the budget is cut. Set a hint for such deployments.
+  than the budget is cut (``provisional`` is still true after such a cut). Set a hint
+  for such deployments.
 * ``Style.PREOPENED``: the same, but certain (not provisional).
 * ``Style.PARSER`` / ``Style.INLINE``: it is the answer (no thinking in this response).
 
@@ -47,15 +49,19 @@ Accounting. ``thinking_tokens + answer_tokens`` is the count of all forwarded mo
 text except the tags: text before thinking opens (in practice whitespace) is counted
 as answer. Tags never count and are not part of ``reasoning_text``.
 
-Cost. ``feed()`` looks only at the new chunk plus at most ``len(close_tag) - 1`` held
-characters (a possible partial tag at the end of a chunk); it never rescans what came
-before.
+Held text. Content that might be the start of a tag is held back until the next chunk
+decides (``held_text``): inside thinking at most ``len(close_tag) - 1`` characters; at
+the very start, leading whitespace plus a possible partial opening tag. ``finish()``
+flushes it. Nothing else is ever delayed.
+
+Cost. ``feed()`` looks only at the new chunk plus the held text; it never rescans what
+came before. About 1-2 microseconds per one-token delta (benchmarks/stream_state_bench.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from thinkbudget_litellm.enforce.token_count import TokenCounter, count_tokens
 
@@ -80,8 +86,7 @@ class StreamStateError(RuntimeError):
     """A call that the stream's state does not allow (feed after the cut or after finish)."""
 
 
-@dataclass(frozen=True, slots=True)
-class StepResult:
+class StepResult(NamedTuple):
     """What one ``feed()`` / ``finish()`` / ``feed_continuation()`` call decided.
 
     ``reasoning_out`` / ``content_out``: text to forward in the reasoning / content field
@@ -89,6 +94,7 @@ class StepResult:
     ``thinking_done``: thinking is over as of this call (closed, cut, or absent).
     ``new_thinking_tokens`` / ``new_answer_tokens``: tokens counted in this call (after
     ``finish()`` reclassifies provisional thinking, its ``new_thinking_tokens`` is negative).
+    A named tuple: immutable and cheap to build once per chunk.
     """
 
     reasoning_out: str | None = None
@@ -113,6 +119,9 @@ def _partial_tag_suffix(text: str, tag: str) -> int:
 def _check_text(name: str, value: object) -> None:
     if value is not None and not isinstance(value, str):
         raise TypeError(f"{name} must be str or None, got {type(value).__name__}")
+
+
+_DONE_STATES = (State.ANSWER, State.CUT)
 
 
 class ThinkingStream:
@@ -233,12 +242,15 @@ class ThinkingStream:
 
     def feed(self, reasoning: str | None, content: str | None) -> StepResult:
         """Process one upstream chunk; return what to forward for it."""
-        if self._finished:
-            raise StreamStateError("feed() after finish()")
-        if self._state is State.CUT:
+        if self._finished or self._state is State.CUT:
+            if self._finished:
+                raise StreamStateError("feed() after finish()")
             raise StreamStateError("feed() after the cut; forward the continuation with feed_continuation()")
-        _check_text("reasoning", reasoning)
-        _check_text("content", content)
+        if (reasoning is not None and not isinstance(reasoning, str)) or (
+            content is not None and not isinstance(content, str)
+        ):
+            _check_text("reasoning", reasoning)
+            _check_text("content", content)
         thinking_before = self._thinking
         answer_before = self._answer
         reasoning_out = ""
@@ -320,7 +332,7 @@ class ThinkingStream:
             reasoning_out or None,
             content_out or None,
             cut,
-            self._state is State.ANSWER or self._state is State.CUT,
+            self._state in _DONE_STATES,
             self._thinking - thinking_before,
             self._answer - answer_before,
         )
@@ -333,7 +345,10 @@ class ThinkingStream:
 
     def _take_thinking(self, text: str) -> tuple[str, bool]:
         """Count a thinking fragment; return (text to forward, cut)."""
-        total = self._thinking + self._count(text)
+        n = self._counter(text)
+        if n < 0:
+            self._count(text)  # raises the clear error
+        total = self._thinking + n
         if total <= self._limit:
             self._thinking = total
             self._parts.append(text)
@@ -359,6 +374,13 @@ class ThinkingStream:
 
     def _take_content(self, text: str) -> tuple[str, bool]:
         """Classify a content delta (plus held text); return (text to forward, cut)."""
+        if (
+            self._state is State.THINKING
+            and not self._pending
+            and self._style is not Style.PARSER
+            and self._close[0] not in text
+        ):
+            return self._take_thinking(text)  # common case: no tag can start in this chunk
         buf = self._pending + text if self._pending else text
         self._pending = ""
         out = ""
