@@ -9,17 +9,27 @@ import yaml
 
 # sim name -> sim-backend flags
 SIMS: dict[str, list[str]] = {
-    "native": ["--style", "parser", "--native-budget"],
-    "parser": ["--style", "parser"],
-    "inline": ["--style", "inline"],
-    "preopened": ["--style", "preopened"],
+    "native": ["--style", "parser", "--native-budget", "--tokens-per-second", "2000"],
+    # slower, like one GPU stream, so that a cut lands while the engine is still generating
+    "parser": ["--style", "parser", "--tokens-per-second", "100"],
+    "inline": ["--style", "inline", "--tokens-per-second", "100"],
+    "preopened": ["--style", "preopened", "--tokens-per-second", "100"],
 }
-COMMON_SIM_FLAGS = ["--model-name", "deepseek-r1-distill-qwen-7b", "--tokens-per-second", "0", "--joules-per-token", "0.5", "--idle-watts", "60"]
+COMMON_SIM_FLAGS = [
+    "--model-name",
+    "deepseek-r1-distill-qwen-7b",
+    "--joules-per-token",
+    "0.5",
+    "--idle-watts",
+    "60",
+]
 
 PRICES = {"input_cost_per_token": 2.0e-7, "output_cost_per_token": 8.0e-7}
 
 
-def _dep(name: str, sim: str, tb: dict[str, Any], model: str = "hosted_vllm/deepseek-r1-distill-qwen-7b") -> dict:
+def _dep(
+    name: str, sim: str, tb: dict[str, Any], model: str = "hosted_vllm/deepseek-r1-distill-qwen-7b"
+) -> dict:
     return {
         "model_name": name,
         "litellm_params": {"model": model, "api_base": f"os.environ/SIM_{sim.upper()}_URL", "api_key": "sim"},
@@ -28,7 +38,12 @@ def _dep(name: str, sim: str, tb: dict[str, Any], model: str = "hosted_vllm/deep
 
 
 def _energy(sim: str) -> dict[str, Any]:
-    return {"source": "dcgm", "url": f"os.environ/SIM_{sim.upper()}_METRICS", "simulated": True, "tick_s": 0.1}
+    return {
+        "source": "dcgm",
+        "url": f"os.environ/SIM_{sim.upper()}_METRICS",
+        "simulated": True,
+        "tick_s": 0.1,
+    }
 
 
 GPU = {"name": "sim", "count": 1, "cost_per_hour": 3.6}
@@ -36,16 +51,32 @@ GPU = {"name": "sim", "count": 1, "cost_per_hour": 3.6}
 
 def proxy_config() -> dict[str, Any]:
     deployments = [
-        _dep("r1-native", "native", {"enforcement": "native", "engine": "vllm", "gpu": GPU, "energy": _energy("native")}),
-        _dep("r1-off", "parser", {"enforcement": "off"}),
-        _dep("r1-parser-stream", "parser", {"enforcement": "stream", "gpu": GPU, "energy": _energy("parser")}),
-        _dep("r1-inline-stream", "inline", {"enforcement": "stream", "gpu": GPU, "energy": _energy("inline")}),
-        _dep("r1-preopened-stream", "preopened", {"enforcement": "stream", "gpu": GPU, "energy": _energy("preopened")}),
-        _dep("eng-sglang", "parser", {"enforcement": "native", "engine": "sglang"}),
-        _dep("eng-llamacpp", "parser", {"enforcement": "native", "engine": "llamacpp"}),
-        _dep("eng-ollama", "parser", {"enforcement": "native", "engine": "ollama"}),
-        _dep("eng-qwen3", "parser", {"enforcement": "native", "engine": "vllm", "no_thinking_tiers": ["trivial"]}),
-        _dep("bad-deployment", "parser", {"enforcement": "sideways"}),
+        _dep(
+            "r1-native",
+            "native",
+            {"enforcement": "native", "engine": "vllm", "gpu": GPU, "energy": _energy("native")},
+        ),
+        _dep("r1-off", "native", {"enforcement": "off"}),
+        _dep(
+            "r1-parser-stream", "parser", {"enforcement": "stream", "gpu": GPU, "energy": _energy("parser")}
+        ),
+        _dep(
+            "r1-inline-stream", "inline", {"enforcement": "stream", "gpu": GPU, "energy": _energy("inline")}
+        ),
+        _dep(
+            "r1-preopened-stream",
+            "preopened",
+            {"enforcement": "stream", "gpu": GPU, "energy": _energy("preopened")},
+        ),
+        _dep("eng-sglang", "native", {"enforcement": "native", "engine": "sglang"}),
+        _dep("eng-llamacpp", "native", {"enforcement": "native", "engine": "llamacpp"}),
+        _dep("eng-ollama", "native", {"enforcement": "native", "engine": "ollama"}),
+        _dep(
+            "eng-qwen3",
+            "native",
+            {"enforcement": "native", "engine": "vllm", "no_thinking_tiers": ["trivial"]},
+        ),
+        _dep("bad-deployment", "native", {"enforcement": "sideways"}),
     ]
     return {
         "model_list": deployments,
@@ -96,7 +127,11 @@ KEYS: dict[str, dict[str, Any]] = {
         "team_id": "team-s",
         "team_metadata": {"thinkbudget": {"session_max_thinking_tokens": 300}},
     },
-    "sk-bad-meta": {"key_alias": "bad", "team_id": "team-bad", "metadata": {"thinkbudget": {"budgets": {"deep": "lots"}}}},
+    "sk-bad-meta": {
+        "key_alias": "bad",
+        "team_id": "team-bad",
+        "metadata": {"thinkbudget": {"budgets": {"deep": "lots"}}},
+    },
     "sk-tiny-budget": {"key_alias": "tiny", "team_id": "team-tiny", "max_budget": 0.0005},
 }
 

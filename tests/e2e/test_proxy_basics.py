@@ -51,7 +51,10 @@ def test_key_beats_team_user_beats_key_end_user_beats_user(e2e):
     r, _ = chat(e2e, key="sk-carol", prompt=DEEP)
     assert (r.headers["x-thinkbudget-budget"], r.headers["x-thinkbudget-budget-scope"]) == ("3000", "user")
     r, _ = chat(e2e, key="sk-carol", prompt=DEEP, user="customer-7")
-    assert (r.headers["x-thinkbudget-budget"], r.headers["x-thinkbudget-budget-scope"]) == ("2500", "end_user")
+    assert (r.headers["x-thinkbudget-budget"], r.headers["x-thinkbudget-budget-scope"]) == (
+        "2500",
+        "end_user",
+    )
 
 
 def test_client_can_lower_but_not_raise(e2e):
@@ -97,7 +100,7 @@ def test_native_budget_reaches_vllm_and_caps_thinking(e2e):
 def test_engine_native_fields_reach_backend(e2e, model, check):
     r, _ = chat(e2e, model=model, prompt=TRIVIAL)
     assert r.status_code == 200, r.text
-    body = e2e.sim_bodies("parser")[-1]
+    body = e2e.sim_bodies("native")[-1]
     assert check(body, int(r.headers["x-thinkbudget-budget"])), body
 
 
@@ -111,8 +114,14 @@ def test_session_cap_is_shared(e2e):
     sid = "sess-e2e-1"
     budgets = []
     for _ in range(4):
-        r, _ = chat(e2e, key="sk-session", model="r1-native", prompt="Compare REST and GraphQL.",
-                    litellm_session_id=sid, sim={"think_tokens": 2000})
+        r, _ = chat(
+            e2e,
+            key="sk-session",
+            model="r1-native",
+            prompt="Compare REST and GraphQL.",
+            litellm_session_id=sid,
+            sim={"think_tokens": 2000},
+        )
         assert r.status_code == 200, r.text
         budgets.append(int(r.headers["x-thinkbudget-budget"]))
     assert budgets[0] > 0 and budgets[-1] == 0 and sum(budgets) <= 300 + budgets[0]

@@ -33,13 +33,13 @@ from thinkbudget_litellm.handler.request_view import (
 )
 from thinkbudget_litellm.handler.runtime import Runtime
 from thinkbudget_litellm.handler.state import RequestState
+from thinkbudget_litellm.handler.stream_enforcer import CONTINUATION_MARK, StreamEnforcer, enforce_nonstream
 from thinkbudget_litellm.policy.budget import resolve_budget
 from thinkbudget_litellm.settings import Enforcement, SettingsError
 
 log = logging.getLogger("thinkbudget_litellm")
 
 CHAT_CALL_TYPES = frozenset({"acompletion", "completion"})
-CONTINUATION_MARK = "thinkbudget_continuation_of"
 
 
 class ThinkBudgetHandler(CustomLogger):
@@ -118,7 +118,17 @@ class ThinkBudgetHandler(CustomLogger):
     # ------------------------------------------------------------------ per-deployment injection
     async def async_pre_call_deployment_hook(self, kwargs: dict, call_type: Any) -> dict | None:
         state = self.rt.states.get(kwargs.get("litellm_call_id"))
-        if state is None or _is_continuation(kwargs):
+        if state is None:
+            return None
+        if state.parent is not None:  # our own continuation call: meter it, inject nothing
+            try:
+                dep_id, model, info = deployment_info(kwargs)
+                state.deployment_id, state.deployment_model = dep_id, model
+                state.deployment = self.rt.deployment_settings(dep_id, info)
+                state.prompt_tokens = _approx_prompt_tokens(kwargs.get("messages"))
+                self.rt.meter_started(state)
+            except Exception:
+                self._internal_error("pre_call_deployment", state.call_id)
             return None
         try:
             dep_id, model, info = deployment_info(kwargs)
@@ -130,16 +140,25 @@ class ThinkBudgetHandler(CustomLogger):
             reserve = self.rt.settings.answer_reserve_tokens
             if dep.enforcement is Enforcement.NATIVE:
                 kwargs.update(
-                    native_params(state.engine, budget, state.decision.tier, kwargs, frozenset(dep.no_thinking_tiers))
+                    native_params(
+                        state.engine, budget, state.decision.tier, kwargs, frozenset(dep.no_thinking_tiers)
+                    )
                 )
-                kwargs.update(sane_max_tokens(kwargs, effective_thinking_budget(state.engine, budget), reserve))
-            elif dep.enforcement is Enforcement.STREAM:
+                kwargs.update(
+                    sane_max_tokens(kwargs, effective_thinking_budget(state.engine, budget), reserve)
+                )
+            elif dep.enforcement is Enforcement.STREAM and state.stream:
                 kwargs.update(sane_max_tokens(kwargs, budget + dep.slack_tokens, reserve))
+            elif dep.enforcement is Enforcement.STREAM:  # two-step: first call capped at the budget
+                kwargs.pop("max_completion_tokens", None)
+                kwargs["max_tokens"] = max(budget, 1)
             state.prompt_tokens = _approx_prompt_tokens(kwargs.get("messages"))
             self.rt.meter_started(state)
             metrics.REQUESTS.labels(
-                team=state.caller.team_id or "", tier=state.decision.tier.value,
-                model=state.model_group or "", enforcement=state.enforcement.value,
+                team=state.caller.team_id or "",
+                tier=state.decision.tier.value,
+                model=state.model_group or "",
+                enforcement=state.enforcement.value,
             ).inc()
             return kwargs
         except Exception:
@@ -155,13 +174,28 @@ class ThinkBudgetHandler(CustomLogger):
             async for chunk in response:
                 yield chunk
             return
-        observer = self.rt.stream_observer(state)
-        async for chunk in response:
-            try:
-                observer.observe(chunk)
-            except Exception:
-                self._internal_error("stream_observe", state.call_id)
+        try:
+            enforcer = StreamEnforcer(self.rt, state, request_data)
+        except Exception:
+            self._internal_error("stream_enforcer", state.call_id)
+            async for chunk in response:
+                yield chunk
+            return
+        async for chunk in enforcer.run(response):
             yield chunk
+
+    # ------------------------------------------------------------------ non-streaming two-step enforcement
+    async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
+        state = self.rt.states.get(data.get("litellm_call_id"))
+        if state is None or state.stream or state.enforcement is not Enforcement.STREAM:
+            return None
+        try:
+            merged = await enforce_nonstream(self.rt, state, data, response)
+            self.rt.settle(state)
+            return merged
+        except Exception:
+            self._internal_error("nonstream_enforce", state.call_id)
+            return None
 
     # ------------------------------------------------------------------ non-streaming result
     async def async_post_call_success_deployment_hook(
@@ -172,7 +206,10 @@ class ThinkBudgetHandler(CustomLogger):
             return None
         try:
             self.rt.observe_full_response(state, response)
+            if state.enforcement is not Enforcement.STREAM:
+                self.rt.settle(state)
             energy = await self.rt.meter_finished(state)
+            state.energy = energy
             if energy is not None and energy.cost_usd is not None and hasattr(response, "_hidden_params"):
                 response._hidden_params["response_cost"] = energy.cost_usd
         except Exception:
@@ -219,15 +256,19 @@ class ThinkBudgetHandler(CustomLogger):
             self._internal_error("logging_hook", state.call_id)
         return kwargs, result
 
-    async def async_log_success_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
+    async def async_log_success_event(
+        self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
         await self._finish(kwargs, "success")
 
-    async def async_log_failure_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
+    async def async_log_failure_event(
+        self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
         await self._finish(kwargs, "failure")
 
     async def _finish(self, kwargs: dict, status: str) -> None:
         call_id = kwargs.get("litellm_call_id")
-        state = self.rt.states.pop(call_id)
+        state = self.rt.states.get(call_id)
         if state is None:
             return
         try:
@@ -240,7 +281,9 @@ class ThinkBudgetHandler(CustomLogger):
         metrics.ERRORS.labels(hook=hook).inc()
         log.exception("thinkbudget internal error in %s (litellm_call_id=%s)", hook, call_id)
         if self.rt.settings.fail_closed:
-            raise HTTPException(status_code=500, detail={"error": f"thinkbudget failed in {hook} (fail_closed)"})
+            raise HTTPException(
+                status_code=500, detail={"error": f"thinkbudget failed in {hook} (fail_closed)"}
+            )
 
 
 def _is_continuation(data: Mapping[str, Any]) -> bool:

@@ -81,7 +81,9 @@ def pop_request_cap(data: dict[str, Any]) -> int | None:
             try:
                 n = int(str(value).strip())
             except ValueError:
-                raise SettingsError(f"header {REQUEST_CAP_HEADER}: expected an integer, got {value!r}") from None
+                raise SettingsError(
+                    f"header {REQUEST_CAP_HEADER}: expected an integer, got {value!r}"
+                ) from None
             if n < 0:
                 raise SettingsError(f"header {REQUEST_CAP_HEADER}: must be >= 0, got {n}")
             caps.append(n)
@@ -105,4 +107,3 @@ def deployment_info(kwargs: Mapping[str, Any]) -> tuple[str | None, str | None, 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-

@@ -10,11 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from thinkbudget_litellm import metrics
+from thinkbudget_litellm.enforce.thinking_stream import ThinkingStream
+from thinkbudget_litellm.enforce.token_count import count_tokens
 from thinkbudget_litellm.handler.session_ledger import SessionLedger
 from thinkbudget_litellm.handler.state import RequestState, StateStore
 from thinkbudget_litellm.policy.config_file import load_settings
 from thinkbudget_litellm.settings import (
     DeploymentSettings,
+    Enforcement,
     SettingsError,
     ThinkBudgetSettings,
     parse_settings,
@@ -42,6 +45,7 @@ class Runtime:
         self._bad_deployments: set[str] = set()
         self._started = False
         self._start_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     # ------------------------------------------------------------------ settings
     @property
@@ -64,26 +68,35 @@ class Runtime:
             self.sessions.bind(cache, self.settings.session_ttl_s)
             self._started = True
 
-    def deployment_settings(self, deployment_id: str | None, model_info: Mapping[str, Any]) -> DeploymentSettings:
+    def deployment_settings(
+        self, deployment_id: str | None, model_info: Mapping[str, Any]
+    ) -> DeploymentSettings:
         key = deployment_id or "?"
         cached = self._deployments.get(key)
         if cached is not None:
             return cached
         try:
-            dep = parse_settings(DeploymentSettings, model_info.get("thinkbudget"), f"deployment {key} model_info.thinkbudget")
-            dep = dep if "thinkbudget" in model_info else dep.model_copy(
-                update={"enforcement": self.settings.default_enforcement}
+            dep = parse_settings(
+                DeploymentSettings, model_info.get("thinkbudget"), f"deployment {key} model_info.thinkbudget"
+            )
+            dep = (
+                dep
+                if "thinkbudget" in model_info
+                else dep.model_copy(update={"enforcement": self.settings.default_enforcement})
             )
         except SettingsError:
             if key not in self._bad_deployments:
                 self._bad_deployments.add(key)
                 log.error("thinkbudget: invalid deployment settings, enforcement off for it", exc_info=True)
-            dep = DeploymentSettings(enforcement=_off())
+            dep = DeploymentSettings(enforcement=Enforcement.OFF)
         self._deployments[key] = dep
         return dep
 
     # ------------------------------------------------------------------ metering
     def meter_started(self, state: RequestState) -> None:
+        return None
+
+    def meter_tokens(self, state: RequestState, n: int) -> None:
         return None
 
     async def meter_finished(self, state: RequestState) -> Any:
@@ -93,20 +106,77 @@ class Runtime:
         return {}
 
     # ------------------------------------------------------------------ observation
-    def stream_observer(self, state: RequestState) -> Any:
-        return _CountingObserver(state)
-
     def observe_full_response(self, state: RequestState, response: Any) -> None:
+        """Thinking and answer tokens of a non-streamed response (engine usage, else counted)."""
         usage = getattr(response, "usage", None)
         details = getattr(usage, "completion_tokens_details", None)
-        reasoning = getattr(details, "reasoning_tokens", None)
-        completion = getattr(usage, "completion_tokens", None) or 0
-        if reasoning is not None:
-            state.thinking_tokens = int(reasoning)
-            state.answer_tokens = max(int(completion) - int(reasoning), 0)
+        reasoning_tokens = getattr(details, "reasoning_tokens", None)
+        completion = int(getattr(usage, "completion_tokens", None) or 0)
+        choices = getattr(response, "choices", None) or []
+        message = getattr(choices[0], "message", None) if choices else None
+        reasoning = getattr(message, "reasoning_content", None) or ""
+        content = getattr(message, "content", None) or ""
+        if reasoning_tokens is not None:
+            state.thinking_tokens = int(reasoning_tokens)
+            state.answer_tokens = max(completion - int(reasoning_tokens), 0)
+            return
+        ts = ThinkingStream(budget=10**9, counter=count_tokens)
+        ts.feed(reasoning or None, content or None)
+        ts.finish()
+        state.thinking_tokens, state.answer_tokens = ts.thinking_tokens, ts.answer_tokens
+
+    def settle(self, state: RequestState) -> None:
+        """Count the request's thinking into its session once its thinking is final."""
+        if state.settled:
+            return
+        state.settled = True
+        session = state.caller.session_id
+        if session and state.thinking_tokens:
+            self._background(self.sessions.add(session, state.thinking_tokens))
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ continuations
+    def router(self) -> Any:
+        from litellm.proxy.proxy_server import llm_router
+
+        if llm_router is None:
+            raise RuntimeError("LiteLLM router is not initialised")
+        return llm_router
+
+    def begin_continuation(self, parent: RequestState, call_id: str) -> RequestState:
+        child = RequestState(
+            call_id=call_id,
+            caller=parent.caller,
+            decision=parent.decision,
+            task=parent.task,
+            score=parent.score,
+            model_group=parent.model_group,
+            stream=parent.stream,
+            started_monotonic=time.monotonic(),
+            enforcement=parent.enforcement,
+            engine=parent.engine,
+            parent=parent,
+        )
+        parent.continuation_call_id = call_id
+        self.states.put(child)
+        return child
+
+    def continuation_failed(self, parent: RequestState, child: RequestState) -> None:
+        """The continuation could not run: the parent's record is written with status failure."""
+        parent.status = "failure"
+        parent.awaiting_continuation = False
+        if self.states.get(child.call_id) is child and child.energy is None:
+            self.states.pop(child.call_id)
+            self._background(self._complete(parent))
 
     # ------------------------------------------------------------------ cost and finish
     async def apply_cost(self, state: RequestState, kwargs: dict, result: Any) -> None:
+        if state.energy is None and (state.stream or state.parent is not None):
+            state.energy = await self.meter_finished(state)
         md = (kwargs.get("litellm_params") or {}).get("metadata")
         if isinstance(md, dict):
             slm = md.get("spend_logs_metadata")
@@ -122,31 +192,39 @@ class Runtime:
             md["spend_logs_metadata"] = slm
 
     async def finish(self, state: RequestState, kwargs: dict, status: str) -> None:
-        labels = {"team": state.caller.team_id or "", "tier": state.decision.tier.value, "model": state.model_group or ""}
+        """A LiteLLM success/failure event for ``state``'s call. A cut request is complete once its
+        continuation is; a continuation completes its parent."""
+        if state.finished:
+            return
+        if status != "success":
+            state.status = "failure"
+        if state.parent is not None:
+            self.states.pop(state.call_id)
+            state.finished = True
+            parent = state.parent
+            parent.answer_tokens = max(parent.answer_tokens, state.answer_tokens)
+            parent.awaiting_continuation = False
+            parent.extra["continuation_energy"] = state.energy
+            if status != "success":
+                parent.status = "failure"
+            await self._complete(parent)
+            return
+        if state.awaiting_continuation:
+            return  # the partial upstream was billed; wait for the continuation's event
+        await self._complete(state)
+
+    async def _complete(self, state: RequestState) -> None:
+        if state.finished:
+            return
+        state.finished = True
+        self.states.pop(state.call_id)
+        self.settle(state)
+        labels = {
+            "team": state.caller.team_id or "",
+            "tier": state.decision.tier.value,
+            "model": state.model_group or "",
+        }
         metrics.THINKING_TOKENS.labels(**labels).inc(state.thinking_tokens)
         metrics.ANSWER_TOKENS.labels(**labels).inc(state.answer_tokens)
-        if state.caller.session_id and state.thinking_tokens:
-            await self.sessions.add(state.caller.session_id, state.thinking_tokens)
-        state.finished = True
-        _ = time.monotonic()
-
-
-def _off() -> Any:
-    from thinkbudget_litellm.settings import Enforcement
-
-    return Enforcement.OFF
-
-
-class _CountingObserver:
-    def __init__(self, state: RequestState) -> None:
-        self.state = state
-
-    def observe(self, chunk: Any) -> None:
-        for choice in getattr(chunk, "choices", None) or []:
-            delta = getattr(choice, "delta", None)
-            if delta is None:
-                continue
-            if getattr(delta, "reasoning_content", None):
-                self.state.thinking_tokens += 1
-            elif getattr(delta, "content", None):
-                self.state.answer_tokens += 1
+        if state.cut:
+            metrics.CUTS.labels(**labels).inc()

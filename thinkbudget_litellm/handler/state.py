@@ -8,7 +8,7 @@ from typing import Any
 
 from thinkbudget_litellm.handler.request_view import Caller
 from thinkbudget_litellm.policy.budget import BudgetDecision
-from thinkbudget_litellm.settings import DeploymentSettings, Engine, Enforcement
+from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, Engine
 from thinkbudget_litellm.tiers import Task
 
 
@@ -34,6 +34,10 @@ class RequestState:
     continuation_call_id: str | None = None
     energy: Any = None  # meter.RequestEnergy once known
     finished: bool = False
+    settled: bool = False  # thinking tokens counted into the session ledger
+    awaiting_continuation: bool = False
+    parent: RequestState | None = None  # set on a continuation call's state
+    status: str = "success"
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,0 +1,360 @@
+"""Stream enforcement through LiteLLM: drive ``ThinkingStream`` over the proxy's chunks and, at the
+budget, close the upstream, bill what it generated, end the thinking in the client's style and
+stream a continuation that answers from the partial reasoning.
+
+LiteLLM specifics owned here (research notes §1.4, §10.4, §10.7):
+- A stream that a hook stops early gets no success event, so the partial upstream is billed with
+  ``stream_chunk_builder`` + ``logging_obj.dispatch_success_handlers`` (what LiteLLM itself does on
+  a client disconnect). The dispatch is de-duplicated by LiteLLM.
+- ``response.aclose()`` closes the upstream HTTP stream at once; engines abort on disconnect.
+- The continuation is a separate router call whose metadata carries the caller's
+  ``user_api_key_*`` fields, so LiteLLM bills it to the same key, team and user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any
+
+import litellm
+from litellm.types.utils import Delta, ModelResponse, ModelResponseStream, StreamingChoices, Usage
+
+from thinkbudget_litellm.enforce.continuation import (
+    closing_output,
+    continuation_messages,
+    continuation_params,
+    prefill_open_tag,
+    prefill_text,
+)
+from thinkbudget_litellm.enforce.thinking_stream import Style, ThinkingStream
+from thinkbudget_litellm.enforce.token_count import count_tokens
+from thinkbudget_litellm.handler.state import RequestState
+from thinkbudget_litellm.settings import Enforcement, Engine
+
+log = logging.getLogger("thinkbudget_litellm")
+
+CONTINUATION_MARK = "thinkbudget_continuation_of"
+UNLIMITED = 10**9
+
+# Client body fields that are not resent with a continuation (everything else, e.g. sampling
+# settings and engine-specific extras, is resent as the client sent it).
+_NOT_RESENT = frozenset(
+    {
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "max_tokens",
+        "max_completion_tokens",
+        "metadata",
+        "n",
+        "thinkbudget",
+        "user",
+        "litellm_session_id",
+        "litellm_trace_id",
+        "thinking_token_budget",
+        "continue_final_message",
+        "add_generation_prompt",
+        "reasoning_effort",
+        "thinking",
+    }
+)
+
+
+def new_thinking_stream(state: RequestState) -> ThinkingStream:
+    """The state machine for one request: cuts at the budget for ``stream`` enforcement, at budget +
+    slack for ``native`` (a safety net when the engine overshoots), never for ``off``."""
+    dep = state.deployment
+    hint = Style(dep.think_style) if dep is not None and dep.think_style else None
+    if state.enforcement is Enforcement.STREAM:
+        budget, slack = state.decision.budget, 0
+    elif state.enforcement is Enforcement.NATIVE and dep is not None:
+        budget, slack = state.decision.budget, dep.slack_tokens
+    else:
+        budget, slack = UNLIMITED, 0
+    return ThinkingStream(budget=budget, counter=count_tokens, style_hint=hint, slack=slack)
+
+
+def _delta_fields(chunk: Any) -> tuple[str | None, str | None] | None:
+    choices = getattr(chunk, "choices", None)
+    if not choices:
+        return None
+    delta = getattr(choices[0], "delta", None)
+    if delta is None:
+        return None
+    return getattr(delta, "reasoning_content", None), getattr(delta, "content", None)
+
+
+def _rewrite(chunk: ModelResponseStream, reasoning: str | None, content: str | None) -> ModelResponseStream:
+    out = chunk.model_copy(deep=True)
+    delta = out.choices[0].delta
+    delta.reasoning_content = reasoning
+    delta.content = content
+    return out
+
+
+def _text_chunk(
+    template: ModelResponseStream | None, reasoning: str | None, content: str | None
+) -> ModelResponseStream:
+    delta = Delta(role="assistant", content=content, reasoning_content=reasoning)
+    chunk = ModelResponseStream(choices=[StreamingChoices(index=0, delta=delta)])
+    if template is not None:
+        chunk.id = template.id
+        chunk.model = template.model
+        chunk.created = template.created
+    return chunk
+
+
+async def _close(stream: Any) -> None:
+    closer = getattr(stream, "aclose", None)
+    if closer is not None:
+        with contextlib.suppress(Exception):
+            await closer()
+
+
+async def bill_partial_stream(stream: Any, logging_obj: Any, messages: Any) -> Usage | None:
+    """Dispatch LiteLLM's success logging for what a stopped stream generated; returns its usage."""
+    chunks = getattr(stream, "chunks", None)
+    if logging_obj is None or not isinstance(chunks, list) or not chunks:
+        return None
+    partial = litellm.stream_chunk_builder(
+        chunks=chunks, messages=messages if isinstance(messages, list) else None, logging_obj=logging_obj
+    )
+    if partial is None:
+        return None
+    await logging_obj.dispatch_success_handlers(
+        partial, cache_hit=False, start_time=None, end_time=None, prefer_async_handlers=True
+    )
+    usage = getattr(partial, "usage", None)
+    return usage if isinstance(usage, Usage) else None
+
+
+def continuation_request(
+    state: RequestState, request_data: Mapping[str, Any], messages: list[dict[str, Any]], answer_room: int
+) -> dict[str, Any]:
+    """Router kwargs for the continuation of ``state``'s request."""
+    engine = state.engine if state.engine is not Engine.OTHER else Engine.VLLM
+    body = (request_data.get("proxy_server_request") or {}).get("body") or {}
+    resent = {k: v for k, v in body.items() if k not in _NOT_RESENT} if isinstance(body, Mapping) else {}
+    metadata = dict(request_data.get("metadata") or {})
+    metadata[CONTINUATION_MARK] = state.call_id
+    slm = dict(metadata.get("spend_logs_metadata") or {})
+    slm[CONTINUATION_MARK] = state.call_id
+    metadata["spend_logs_metadata"] = slm
+    for routed in ("model_info", "deployment", "api_base", "deployment_model_name"):
+        metadata.pop(routed, None)
+    kwargs: dict[str, Any] = {
+        **resent,
+        "model": state.model_group,
+        "messages": messages,
+        "metadata": metadata,
+        "max_tokens": answer_room,
+        "litellm_call_id": str(uuid.uuid4()),
+        **continuation_params(engine.value),
+    }
+    for passthrough in ("user", "litellm_session_id", "litellm_trace_id"):
+        if request_data.get(passthrough) is not None:
+            kwargs[passthrough] = request_data[passthrough]
+    return kwargs
+
+
+def answer_room(request_data: Mapping[str, Any], reserve: int) -> int:
+    """Tokens the client left for its answer (its own max_tokens), else the configured reserve."""
+    body = (request_data.get("proxy_server_request") or {}).get("body") or {}
+    for field in ("max_completion_tokens", "max_tokens"):
+        asked = body.get(field) if isinstance(body, Mapping) else None
+        if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0:
+            return asked
+    return reserve
+
+
+class StreamEnforcer:
+    """One streaming request's pass through the iterator hook."""
+
+    def __init__(self, runtime: Any, state: RequestState, request_data: dict[str, Any]) -> None:
+        self.rt = runtime
+        self.state = state
+        self.data = request_data
+        self.ts = new_thinking_stream(state)
+        self.partial_usage: Usage | None = None
+
+    async def run(self, response: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
+        template: ModelResponseStream | None = None
+        cut = False
+        try:
+            async for chunk in response:
+                if not isinstance(chunk, ModelResponseStream):
+                    yield chunk
+                    continue
+                template = template or chunk
+                out, cut = self._observe(chunk)
+                if out is not None:
+                    yield out
+                if cut:
+                    break
+            if not cut:
+                tail = self.ts.finish()
+                self._sync_counts()
+                if tail.reasoning_out or tail.content_out:
+                    yield _text_chunk(template, tail.reasoning_out, tail.content_out)
+                self.rt.settle(self.state)
+                return
+        finally:
+            if cut or not self.ts.finished:
+                await _close(response)
+        # ---- cut: the upstream is closed; bill it, end the thinking, continue for the answer
+        state = self.state
+        state.cut = True
+        self._sync_counts()
+        self.rt.settle(state)
+        state.awaiting_continuation = True
+        try:
+            self.partial_usage = await bill_partial_stream(
+                response, self.data.get("litellm_logging_obj"), self.data.get("messages")
+            )
+        except Exception:
+            log.exception("thinkbudget: billing the cut stream failed (litellm_call_id=%s)", state.call_id)
+        style = self.ts.style or Style.PREOPENED
+        reasoning_out, content_out = closing_output(style, self.rt.settings.transition)
+        yield _text_chunk(template, reasoning_out, content_out)
+        async for chunk in self._continue(template):
+            yield chunk
+
+    def _observe(self, chunk: ModelResponseStream) -> tuple[ModelResponseStream | None, bool]:
+        fields = _delta_fields(chunk)
+        if fields is None or (fields[0] is None and fields[1] is None):
+            return chunk, False
+        reasoning, content = fields
+        step = self.ts.feed(reasoning, content)
+        self.rt.meter_tokens(self.state, step.new_thinking_tokens + step.new_answer_tokens)
+        if step.reasoning_out == reasoning and step.content_out == content:
+            return chunk, step.cut
+        has_other = chunk.choices[0].finish_reason is not None or getattr(chunk, "usage", None) is not None
+        if step.reasoning_out is None and step.content_out is None and not has_other:
+            return None, step.cut
+        return _rewrite(chunk, step.reasoning_out, step.content_out), step.cut
+
+    def _sync_counts(self) -> None:
+        self.state.thinking_tokens = self.ts.thinking_tokens
+        self.state.answer_tokens = self.ts.answer_tokens
+
+    async def _continue(self, template: ModelResponseStream | None) -> AsyncGenerator[Any, None]:
+        state = self.state
+        dep = state.deployment
+        engine = state.engine if state.engine is not Engine.OTHER else Engine.VLLM
+        open_tag = prefill_open_tag(engine.value, bool(dep and dep.template_preopens_think))
+        messages = continuation_messages(
+            list(self.data.get("messages") or []),
+            self.ts.reasoning_text,
+            self.rt.settings.transition,
+            open_tag=open_tag,
+        )
+        kwargs = continuation_request(
+            state, self.data, messages, answer_room(self.data, self.rt.settings.answer_reserve_tokens)
+        )
+        kwargs["stream"] = True
+        if self.data.get("stream_options"):
+            kwargs["stream_options"] = self.data["stream_options"]
+        child = self.rt.begin_continuation(state, kwargs["litellm_call_id"])
+        stream: Any = None
+        finished = False
+        try:
+            stream = await self.rt.router().acompletion(**kwargs)
+            async for chunk in stream:
+                if not isinstance(chunk, ModelResponseStream):
+                    yield chunk
+                    continue
+                fields = _delta_fields(chunk)
+                if fields is not None and (fields[0] is not None or fields[1] is not None):
+                    step = self.ts.feed_continuation(*fields)
+                    self.rt.meter_tokens(child, step.new_answer_tokens)
+                    chunk.choices[0].delta.reasoning_content = None
+                    chunk.choices[0].delta.content = step.content_out
+                if template is not None:
+                    chunk.id = template.id
+                self._add_partial_usage(chunk)
+                yield chunk
+            finished = True
+            self.ts.finish()
+            self._sync_counts()
+        except Exception:
+            self.rt.continuation_failed(state, child)
+            raise
+        finally:
+            if stream is not None and not finished:
+                await _close(stream)
+                with contextlib.suppress(Exception):  # client went away: bill what the continuation made
+                    await bill_partial_stream(stream, getattr(stream, "logging_obj", None), messages)
+
+    def _add_partial_usage(self, chunk: ModelResponseStream) -> None:
+        usage = getattr(chunk, "usage", None)
+        if self.partial_usage is None or not isinstance(usage, Usage):
+            return
+        p = self.partial_usage
+        usage.prompt_tokens = (usage.prompt_tokens or 0) + (p.prompt_tokens or 0)
+        usage.completion_tokens = (usage.completion_tokens or 0) + (p.completion_tokens or 0)
+        usage.total_tokens = (usage.prompt_tokens or 0) + (usage.completion_tokens or 0)
+        self.partial_usage = None
+
+
+# ---------------------------------------------------------------------- non-streaming two-step
+
+
+def _message_parts(response: ModelResponse) -> tuple[str | None, str | None, str | None]:
+    choice = response.choices[0]
+    message = getattr(choice, "message", None)
+    return (
+        getattr(message, "reasoning_content", None),
+        getattr(message, "content", None),
+        getattr(choice, "finish_reason", None),
+    )
+
+
+async def enforce_nonstream(
+    runtime: Any, state: RequestState, data: Mapping[str, Any], response: ModelResponse
+) -> ModelResponse | None:
+    """The two-step recipe for a non-streaming request whose first call was capped at the budget
+    (``max_tokens = budget``): if it stopped for length, continue from what it produced (thinking
+    closed with the transition if it was still open) and merge the answer into one response."""
+    reasoning, content, finish = _message_parts(response)
+    ts = new_thinking_stream(state)
+    step = ts.feed(reasoning, content)
+    if not step.cut:
+        ts.finish()
+    state.thinking_tokens, state.answer_tokens = ts.thinking_tokens, ts.answer_tokens
+    if finish != "length" and not step.cut:
+        return None  # the model answered within its budget
+    thinking_open = step.cut or not step.thinking_done
+    transition = runtime.settings.transition if thinking_open else ""
+    dep = state.deployment
+    engine = state.engine if state.engine is not Engine.OTHER else Engine.VLLM
+    open_tag = prefill_open_tag(engine.value, bool(dep and dep.template_preopens_think))
+    answer_so_far = "" if thinking_open else (step.content_out or "")
+    prefill = prefill_text(ts.reasoning_text, transition, open_tag=open_tag) + answer_so_far
+    messages = [*list(data.get("messages") or []), {"role": "assistant", "content": prefill}]
+    room = max(answer_room(data, runtime.settings.answer_reserve_tokens) - ts.answer_tokens, 1)
+    kwargs = continuation_request(state, data, messages, room)
+    state.cut = thinking_open
+    state.awaiting_continuation = True
+    child = runtime.begin_continuation(state, kwargs["litellm_call_id"])
+    try:
+        cont = await runtime.router().acompletion(**kwargs)
+    except Exception:
+        runtime.continuation_failed(state, child)
+        raise
+    c_reasoning, c_content, c_finish = _message_parts(cont)
+    answer = (c_content or "") if c_reasoning is None else (c_reasoning or "") + (c_content or "")
+    message = response.choices[0].message
+    message.reasoning_content = ts.reasoning_text + (transition if thinking_open else "")
+    message.content = answer_so_far + answer
+    response.choices[0].finish_reason = c_finish or "stop"
+    state.answer_tokens += count_tokens(answer) if answer else 0
+    usage, c_usage = getattr(response, "usage", None), getattr(cont, "usage", None)
+    if isinstance(usage, Usage) and isinstance(c_usage, Usage):
+        usage.prompt_tokens = (usage.prompt_tokens or 0) + (c_usage.prompt_tokens or 0)
+        usage.completion_tokens = (usage.completion_tokens or 0) + (c_usage.completion_tokens or 0)
+        usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+    return response
