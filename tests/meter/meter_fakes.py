@@ -83,13 +83,13 @@ class FakeNvml:
     class NVMLError(Exception):
         pass
 
-    class NVMLError_NotSupported(NVMLError):  # noqa: N801 - pynvml's naming
+    class NVMLError_NotSupported(NVMLError):
         pass
 
-    class NVMLError_LibraryNotFound(NVMLError):  # noqa: N801
+    class NVMLError_LibraryNotFound(NVMLError):
         pass
 
-    class NVMLError_GpuIsLost(NVMLError):  # noqa: N801
+    class NVMLError_GpuIsLost(NVMLError):
         pass
 
     def __init__(self, devices: int = 2, counter_supported: bool = True, absent: bool = False) -> None:
@@ -100,25 +100,25 @@ class FakeNvml:
         self.init_calls = 0
         self.lost = False
 
-    def nvmlInit(self) -> None:  # noqa: N802
+    def nvmlInit(self) -> None:
         self.init_calls += 1
         if self.absent:
             raise self.NVMLError_LibraryNotFound("NVML Shared Library Not Found")
 
-    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
+    def nvmlDeviceGetCount(self) -> int:
         return len(self.energy_mj)
 
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:  # noqa: N802
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
         return index
 
-    def nvmlDeviceGetTotalEnergyConsumption(self, handle: int) -> int:  # noqa: N802
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle: int) -> int:
         if self.lost:
             raise self.NVMLError_GpuIsLost("GPU is lost")
         if not self.counter_supported[handle]:
             raise self.NVMLError_NotSupported("Not Supported")
         return self.energy_mj[handle]
 
-    def nvmlDeviceGetPowerUsage(self, handle: int) -> int:  # noqa: N802
+    def nvmlDeviceGetPowerUsage(self, handle: int) -> int:
         if self.lost:
             raise self.NVMLError_GpuIsLost("GPU is lost")
         return self.power_mw[handle]
