@@ -119,6 +119,11 @@ async def test_unknown_calls_and_deployments_do_not_raise() -> None:
     x = await hub.request_finished("x", 3)
     assert x.source == "none(unconfigured deployment)" and x.deployment_id == "not-configured"
     assert x.total_cost_usd is None
+    hub.request_started("odd", "d", "many")  # type: ignore[arg-type]
+    for bad in (None, "3", float("nan"), -2, 1e30):
+        hub.tokens_generated("odd", bad)  # type: ignore[arg-type]
+    odd = await hub.request_finished("odd", "12")  # type: ignore[arg-type]
+    assert odd.deployment_id == "d" and odd.weight_tokens == 0.0
     hub.request_started("dup", "d", 1)
     hub.request_started("dup", "d", 1)
     assert hub.stray_calls == 2

@@ -387,7 +387,7 @@ class MeterHub:
             if dep is None:
                 return
             now = self._clock()
-            prompt = prompt_tokens if isinstance(prompt_tokens, int) and prompt_tokens > 0 else 0
+            prompt = _count(prompt_tokens) or 0
             if dep.ledger.start_request(call_id, now, prompt, streaming):
                 dep.running += 1
                 if dep.running == 1 and dep.source is not None:
@@ -396,11 +396,16 @@ class MeterHub:
             self.errors += 1
             log.exception("meter: request_started(%s) failed", call_id)
 
-    def tokens_generated(self, call_id: str, n: int) -> None:
+    def tokens_generated(self, call_id: str, n: float) -> None:
         """``n`` tokens of ``call_id`` just arrived (per stream chunk; O(1), never raises)."""
         call = self._calls.get(call_id)
-        if call is not None and call.ledger is not None and type(n) is int:
-            call.ledger.add_tokens(call_id, n)
+        if call is None or call.ledger is None:
+            return
+        try:
+            if 0 < n < 1e9:  # also drops NaN
+                call.ledger.add_tokens(call_id, n)
+        except TypeError:
+            pass
 
     async def request_finished(self, call_id: str, completion_tokens: int | None = None) -> RequestEnergy:
         """Close the request (fresh sample of its deployment's counter, coalesced with concurrent
@@ -412,8 +417,7 @@ class MeterHub:
         dep = call.dep
         if dep is None:
             return RequestEnergy.unmetered(call_id, call.deployment_id, "unconfigured deployment")
-        if completion_tokens is not None and (type(completion_tokens) is not int or completion_tokens < 0):
-            completion_tokens = None
+        completion_tokens = _count(completion_tokens)
         share: RequestShare | None = None
         try:
             now = self._clock()
@@ -615,6 +619,13 @@ class MeterHub:
                 engine_read_failures=dep.engine_failures,
             )
         return out
+
+
+def _count(value: object) -> int | None:
+    """A token count from the caller, or None when it is not a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e12:
+        return None
+    return int(value)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
