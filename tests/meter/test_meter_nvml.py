@@ -92,9 +92,12 @@ def test_modules_used_on_the_gpu_machine_import_without_pydantic() -> None:
     import subprocess
 
     code = (
-        "import sys; sys.modules['pydantic'] = None\n"
+        "import runpy, sys\n"
+        "for name in ('pydantic', 'httpx', 'prometheus_client', 'litellm', 'aiohttp'):\n"
+        "    sys.modules[name] = None\n"
         "import thinkbudget_litellm.meter.sources.nvml, thinkbudget_litellm.meter.attribution\n"
         "import thinkbudget_litellm.meter.cost, thinkbudget_litellm.meter.counter\n"
+        "runpy.run_path('benchmarks/gpu_energy_check.py', run_name='not_main')\n"
         "assert 'thinkbudget_litellm.settings' not in sys.modules\n"
     )
     root = Path(__file__).resolve().parents[2]
