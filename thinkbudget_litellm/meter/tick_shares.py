@@ -68,7 +68,7 @@ def _by_time(parts: Sequence[Participant], scale: float, duration: float) -> dic
     total = sum(times)
     if total <= 0 or duration <= 0:
         return {p.call_id: scale / len(parts) for p in parts}
-    return {p.call_id: scale * t / total for p, t in zip(parts, times, strict=True)}
+    return {p.call_id: scale * (t / total) for p, t in zip(parts, times, strict=True)}
 
 
 def split_tick(
@@ -95,7 +95,7 @@ def split_tick(
         return TickShares(shares, 0.0, max(0.0, 1.0 - ours / denom))
     busy = coverage(tick_start, tick_end, [(p.start, p.end) for p in participants])
     if ours > 0:
-        shares = {p.call_id: busy * p.weight / ours for p in participants}
+        shares = {p.call_id: busy * (p.weight / ours) for p in participants}
     else:
         shares = _by_time(participants, busy, duration)
     return TickShares(shares, 1.0 - busy, 0.0)
