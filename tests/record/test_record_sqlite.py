@@ -62,6 +62,21 @@ async def test_writer_auto_upgrade_creates_the_table(tmp_path: Path) -> None:
         assert conn.execute("SELECT litellm_call_id FROM request_records").fetchall() == [("call-00000001",)]
 
 
+async def test_writer_can_be_stopped_and_started_again(tmp_path: Path) -> None:
+    db = tmp_path / "restart.sqlite"
+    writer = RecordWriter(f"sqlite:///{db}", spool_dir=tmp_path / "spool", auto_upgrade=True)
+    for round_ in range(2):
+        await writer.start()
+        for n in range(50):
+            writer.submit(make_record(100 * round_ + n))
+        assert await writer.wait_idle(30)
+        await writer.stop()
+    writer.submit(make_record(999))  # after stop: counted, not written
+    assert writer.stats().dropped_after_stop == 1
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM request_records").fetchone() == (100,)
+
+
 async def test_missing_table_is_retried_not_lost(tmp_path: Path) -> None:
     """Records submitted before `db upgrade` wait in the spool and land once the table exists."""
     db = tmp_path / "late.sqlite"

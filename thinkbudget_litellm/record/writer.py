@@ -71,6 +71,7 @@ from thinkbudget_litellm.record.spool_codec import SpoolFormatError, decode_line
 log = logging.getLogger("thinkbudget_litellm.record")
 
 MiB = 1 << 20
+_FLUSH_CHUNK = 2000  # records encoded and written per spool append
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,7 @@ class RecordWriter:
         self.target: DatabaseTarget = target if target is not None else resolve_database_target(os.environ)
         root = Path(spool_dir) if spool_dir is not None else default_spool_root(os.environ)
         self.spool_root = root / database_fingerprint(self.target)
+        self._creator_pid = os.getpid()
         self.instance_id = instance_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
         self._flush_interval_s = flush_interval_s
         self._batch_size = batch_size
@@ -181,6 +183,8 @@ class RecordWriter:
         self._last_error: str | None = None
 
         self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._generation = 0  # starts so far: each gets its own spool directory
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested: asyncio.Event | None = None
         self._started = threading.Event()
@@ -215,9 +219,19 @@ class RecordWriter:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        """Start the writer thread (idempotent). Never fails for an unreachable database: it retries."""
-        if self._thread is not None:
+        """Start the writer thread (idempotent). Never fails for an unreachable database: it retries.
+
+        Call it in the process that submits: after a fork (uvicorn/gunicorn workers) the thread of the
+        parent does not exist in the child, so a writer started before the fork starts afresh here.
+        """
+        if self._thread is not None and self._pid == os.getpid():
             return
+        if self._thread is not None:  # forked: the thread object belongs to the parent
+            self._thread = None
+            self._spool = None
+            self._orphans = []
+        self._pid = os.getpid()
+        self._generation += 1
         self._accepting = True
         self._started.clear()
         self._thread = threading.Thread(
@@ -276,6 +290,12 @@ class RecordWriter:
         )
 
     # ------------------------------------------------------------------ writer thread
+    @property
+    def spool_directory_name(self) -> str:
+        """This process's spool directory under :attr:`spool_root` (unique per start and per fork)."""
+        own = self.instance_id if self._pid == self._creator_pid else f"{self.instance_id}-pid{self._pid}"
+        return own if self._generation <= 1 else f"{own}-{self._generation}"
+
     def _thread_main(self) -> None:
         try:
             asyncio.run(self._main())
@@ -285,10 +305,11 @@ class RecordWriter:
             self._started.set()
 
     def _open_spool(self) -> Spool:
+        name = self.spool_directory_name
         try:
             return Spool.create(
                 self.spool_root,
-                self.instance_id,
+                name,
                 segment_bytes=self._segment_bytes,
                 max_bytes=self._max_spool_bytes,
                 fsync=self._fsync,
@@ -301,7 +322,7 @@ class RecordWriter:
             self.spool_root = fallback
             return Spool.create(
                 fallback,
-                self.instance_id,
+                name,
                 segment_bytes=self._segment_bytes,
                 max_bytes=self._max_spool_bytes,
                 fsync=self._fsync,
@@ -343,21 +364,25 @@ class RecordWriter:
         return found
 
     async def _flusher(self, wake: asyncio.Event) -> None:
-        assert self._stop_requested is not None
         while True:
             await asyncio.sleep(self._flush_interval_s)
-            if self._flush_queue():
+            # A large backlog goes out in chunks, oldest first, so each reaches the OS promptly.
+            while (moved := self._flush_queue(_FLUSH_CHUNK)) > 0:
                 wake.set()
+                if moved < _FLUSH_CHUNK:
+                    break
+                await asyncio.sleep(0)
 
-    def _flush_queue(self) -> int:
-        """Move queued records into the spool; the number moved."""
+    def _flush_queue(self, max_records: int | None = None) -> int:
+        """Move queued records (at most ``max_records``) into the spool; the number moved."""
         spool = self._spool
         if spool is None:
             return 0
         with self._spool_lock:
             records: list[RequestRecord] = []
             queue = self._queue
-            while queue:
+            limit = len(queue) if max_records is None else min(max_records, len(queue))
+            for _ in range(limit):
                 records.append(queue.popleft())
             if not records:
                 return 0
