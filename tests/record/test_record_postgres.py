@@ -10,8 +10,12 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
 from typer.testing import CliRunner
 
 from tests.pg_fixtures import ThrowawayPostgres, litellm_migration_files
@@ -19,6 +23,7 @@ from tests.record.record_builders import T0, make_record
 from thinkbudget_litellm.record.database_url import clean_database_url
 from thinkbudget_litellm.record.engine import create_engine
 from thinkbudget_litellm.record.migrate import head_revision, upgrade_database
+from thinkbudget_litellm.record.models import SCHEMA, Base
 from thinkbudget_litellm.record.report import GroupBy, build_report, fetch_report_data
 from thinkbudget_litellm.record.writer import RecordWriter
 
@@ -87,6 +92,29 @@ async def test_upgrade_is_idempotent_and_stays_out_of_public(
         "uq_request_records_litellm_call_id",
     ):
         assert name in indexes
+
+
+def _schema_diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "include_schemas": True,
+            "include_name": lambda name, type_, _parent: type_ != "schema" or name == SCHEMA,
+            "compare_type": True,
+            "version_table_schema": SCHEMA,
+        },
+    )
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_models_match_migrations(pg_server: ThrowawayPostgres, upgraded: str) -> None:
+    """The SQLAlchemy models and the packaged Alembic migrations describe the same table."""
+    engine = create_engine(clean_database_url(pg_server.url(upgraded)))
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_schema_diff) == []
+    finally:
+        await engine.dispose()
 
 
 async def test_views_wait_for_litellm_tables(pg_server: ThrowawayPostgres, empty_db: str) -> None:

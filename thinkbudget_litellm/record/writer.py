@@ -14,15 +14,18 @@ Durability bound (what the README promises)
 -------------------------------------------
 * A record handed to :meth:`RecordWriter.submit` is written to the spool file (to the operating
   system: it survives SIGKILL or a crash of the proxy process, not a kernel crash or power loss unless
-  ``fsync=True``) at most ``flush_interval_s`` (default 0.1 s) plus one flush cycle (milliseconds)
-  after ``submit`` returned, while the writer thread gets CPU. Records submitted within that window
-  before a SIGKILL can be lost; everything older is replayed.
+  ``fsync=True``) at most ``flush_interval_s`` (default 0.1 s) plus the time to encode the records
+  queued ahead of it (about 30 us each on one core) after ``submit`` returned, while the writer
+  thread gets CPU. Records submitted within that window before a SIGKILL can be lost; everything
+  older is replayed. (Tested: a writer killed with SIGKILL under 1,500 records/s loses nothing
+  submitted more than 1 s before the kill, with the database up or down.)
 * The database acknowledges by committing a batch; only then does the checkpoint advance. Anything
   spooled but not acknowledged - during a database outage, or when the process dies - is replayed in
   order: by this writer once the database is back, or, after a crash, by the next writer that starts
-  on the machine with the same spool root and database (it adopts dead writers' directories, found by
-  a free flock). A replayed row that was in fact committed is skipped (unique ``litellm_call_id``),
-  so replays never duplicate.
+  on the machine with the same spool root and the same database URL (it adopts dead writers'
+  directories, found by a free flock; ``<root>/<hash of the URL without password>/<instance>``).
+  A replayed row that was in fact committed is skipped (unique ``litellm_call_id``), so replays
+  never duplicate.
 * Bounds: at most ``max_queue`` records wait in memory for the flusher (default 100,000); the spool of
   one writer holds at most ``max_spool_bytes`` (default 1 GiB) plus one flush batch on disk, in
   segments of ``segment_bytes`` (default 16 MiB). Beyond either bound records are dropped - the
