@@ -1,0 +1,68 @@
+"""Hot-path costs of the meter hub: ``tokens_generated`` per stream chunk, a tick close and a
+request finish, with N concurrent streaming requests (fake clock, estimate source; CPU only).
+
+    PYTHONPATH=. python benchmarks/attribution_bench.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from thinkbudget_litellm.meter.config import MeterConfig  # noqa: E402
+from thinkbudget_litellm.meter.hub import MeterHub  # noqa: E402
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def bench(n: int, chunks: int = 200_000, ticks: int = 300) -> dict[str, float]:
+    clock = Clock()
+    hub = MeterHub(clock)
+    hub.configure("d", MeterConfig(source="estimate", watts=400.0, idle_watts=80.0, gpu_count=2))
+    await hub.tick("d")
+    ids = [f"r{i}" for i in range(n)]
+    for cid in ids:
+        hub.request_started(cid, "d", 500, streaming=True)
+    t = time.perf_counter()
+    for i in range(chunks):
+        hub.tokens_generated(ids[i % n], 1)
+    per_chunk = (time.perf_counter() - t) / chunks
+    t = time.perf_counter()
+    for _ in range(ticks):
+        clock.t += 0.2
+        for cid in ids:
+            hub.tokens_generated(cid, 3)
+        await hub.tick("d")
+    per_tick = (time.perf_counter() - t) / ticks - per_chunk * n
+    t = time.perf_counter()
+    for cid in ids:
+        clock.t += 0.01
+        await hub.request_finished(cid, None)
+    per_finish = (time.perf_counter() - t) / n
+    return {"chunk_us": per_chunk * 1e6, "tick_us": per_tick * 1e6, "finish_us": per_finish * 1e6}
+
+
+def main() -> None:
+    print(
+        f"{'requests':>8} | {'tokens_generated us':>19} | {'tick close us':>13} | {'request_finished us':>19}"
+    )
+    print("-" * 70)
+    for n in (1, 16, 64, 256):
+        r = asyncio.run(bench(n))
+        print(f"{n:>8} | {r['chunk_us']:>19.2f} | {r['tick_us']:>13.1f} | {r['finish_us']:>19.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Alembic migrations for schema ``thinkbudget``; applied by ``thinkbudget-litellm db upgrade``."""
