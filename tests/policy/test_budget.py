@@ -24,12 +24,18 @@ def test_narrowest_scope_wins():
 
 
 def test_layer_without_tier_entry_keeps_broader_value():
-    layers = [("team", ScopeOverrides(budgets={Tier.DEEP: 4096})), ("key", ScopeOverrides(budgets={Tier.SIMPLE: 64}))]
+    layers = [
+        ("team", ScopeOverrides(budgets={Tier.DEEP: 4096})),
+        ("key", ScopeOverrides(budgets={Tier.SIMPLE: 64})),
+    ]
     assert resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers).scope == "team"
 
 
 def test_ceiling_narrowest_wins_and_caps():
-    layers = [("team", ScopeOverrides(max_thinking_tokens=256)), ("key", ScopeOverrides(max_thinking_tokens=1024))]
+    layers = [
+        ("team", ScopeOverrides(max_thinking_tokens=256)),
+        ("key", ScopeOverrides(max_thinking_tokens=1024)),
+    ]
     d = resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers)
     assert (d.budget, d.scope) == (1024, "key")
 
@@ -45,7 +51,10 @@ def test_session_allowance():
     d = resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers, session_used=900)
     assert (d.budget, d.scope, d.session_cap) == (100, "session", 1000)
     assert resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers, session_used=5000).budget == 0
-    assert resolve_budget(Tier.SIMPLE, DEFAULT_BUDGETS, [], session_used=10**6, default_session_cap=None).budget == 128
+    assert (
+        resolve_budget(Tier.SIMPLE, DEFAULT_BUDGETS, [], session_used=10**6, default_session_cap=None).budget
+        == 128
+    )
 
 
 budgets_st = st.dictionaries(st.sampled_from(TIER_ORDER), st.integers(0, 20_000), max_size=5)

@@ -50,7 +50,9 @@ def test_anthropic_minimum_and_disable():
 
 
 def test_openai_effort_buckets():
-    efforts = [native_params(Engine.OPENAI, b, Tier.DEEP, {})["reasoning_effort"] for b in (32, 512, 2048, 8192)]
+    efforts = [
+        native_params(Engine.OPENAI, b, Tier.DEEP, {})["reasoning_effort"] for b in (32, 512, 2048, 8192)
+    ]
     assert efforts == ["minimal", "low", "medium", "high"]
 
 

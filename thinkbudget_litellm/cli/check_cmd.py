@@ -14,13 +14,17 @@ from thinkbudget_litellm.settings import DeploymentSettings, SettingsError, pars
 
 def register(app: typer.Typer) -> None:
     @app.command("check-config")
-    def check_config(config: Path = typer.Argument(..., exists=True, dir_okay=False, help="LiteLLM config.yaml")) -> None:
+    def check_config(
+        config: Path = typer.Argument(..., exists=True, dir_okay=False, help="LiteLLM config.yaml"),
+    ) -> None:
         """Validate ``thinkbudget:`` and every deployment's ``model_info.thinkbudget``."""
         console = Console()
         errors: list[str] = []
         try:
             settings = load_settings(config)
-            console.print(f"thinkbudget: budgets {{{', '.join(f'{t.value}: {n}' for t, n in settings.budgets.items())}}}")
+            console.print(
+                f"thinkbudget: budgets {{{', '.join(f'{t.value}: {n}' for t, n in settings.budgets.items())}}}"
+            )
         except SettingsError as exc:
             errors.append(str(exc))
         doc = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
@@ -31,7 +35,9 @@ def register(app: typer.Typer) -> None:
                 console.print(f"deployment {name}: no thinkbudget block (default enforcement)")
                 continue
             try:
-                parsed = parse_settings(DeploymentSettings, block, f"deployment {name} model_info.thinkbudget")
+                parsed = parse_settings(
+                    DeploymentSettings, block, f"deployment {name} model_info.thinkbudget"
+                )
                 console.print(
                     f"deployment {name}: enforcement={parsed.enforcement.value} "
                     f"energy={parsed.energy.source.value} gpu={parsed.gpu.count}x{parsed.gpu.name}"

@@ -21,7 +21,10 @@ for module in (demo_cmd, sim_cmd, classify_cmd, db_cmd, check_cmd):
 
 
 def main(argv: list[str] | None = None) -> None:
-    app(args=argv if argv is not None else sys.argv[1:], prog_name=Path(sys.argv[0]).name or "thinkbudget-litellm")
+    app(
+        args=argv if argv is not None else sys.argv[1:],
+        prog_name=Path(sys.argv[0]).name or "thinkbudget-litellm",
+    )
 
 
 if __name__ == "__main__":

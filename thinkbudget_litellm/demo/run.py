@@ -29,7 +29,12 @@ PROMPTS: tuple[tuple[str, str, bool, int], ...] = (
     ("Convert 5 miles to kilometres.", "r1-stream", False, 700),
     ("Compare REST and GraphQL for a public API.", "r1-native", True, 1400),
     ("Write a Python function that reverses the words in a sentence.", "r1-stream", True, 1200),
-    ("Design a rate limiter for 10k requests per second across 3 regions; discuss trade-offs.", "r1-native", True, 3200),
+    (
+        "Design a rate limiter for 10k requests per second across 3 regions; discuss trade-offs.",
+        "r1-native",
+        True,
+        3200,
+    ),
     ("Find the bug: def mean(xs): return sum(xs) / len(xs) - 1", "r1-stream", True, 2600),
     ("Prove that there are infinitely many primes of the form 4k+3.", "r1-native", False, 5200),
 )
@@ -78,16 +83,27 @@ def _ask(client: openai.OpenAI, prompt: str, model: str, stream: bool, natural: 
         msg = raw.parse().choices[0].message
         reasoning = getattr(msg, "reasoning_content", None) or ""
         content = msg.content or ""
-    thinking = _count(reasoning) if reasoning else _count(content.split("</think>")[0]) if "</think>" in content else 0
+    thinking = (
+        _count(reasoning)
+        if reasoning
+        else _count(content.split("</think>")[0])
+        if "</think>" in content
+        else 0
+    )
     answer_text = content.split("</think>")[-1]
     budget = headers.get("x-thinkbudget-budget", "?")
     cut = "yes" if budget.isdigit() and natural > int(budget) else "no"
     cost = headers.get("x-thinkbudget-cost")
     energy = headers.get("x-thinkbudget-energy-j")
     return Row(
-        prompt=prompt, model=model, stream=stream,
-        tier=headers.get("x-thinkbudget-tier", "?"), budget=budget,
-        thinking=thinking, answer=_count(answer_text), cut=cut,
+        prompt=prompt,
+        model=model,
+        stream=stream,
+        tier=headers.get("x-thinkbudget-tier", "?"),
+        budget=budget,
+        thinking=thinking,
+        answer=_count(answer_text),
+        cut=cut,
         cost=f"${float(cost):.6f}" if cost else "n/a (stream: see records)",
         energy=f"{float(energy):.1f} J" if energy else "n/a (stream: see records)",
         seconds=time.perf_counter() - t0,
@@ -99,8 +115,19 @@ def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) 
     t_start = time.perf_counter()
     with running_stack() as stack, tempfile.TemporaryDirectory(prefix="thinkbudget-demo-") as tmp:
         log_dir = Path(tmp)
-        common = ["--model-name", "deepseek-r1-distill-qwen-7b", "--tokens-per-second", str(tokens_per_second), "--joules-per-token", "0.3", "--idle-watts", "70"]
-        console.print("[bold]thinkbudget-litellm demo[/bold]: starting the simulated backends and the LiteLLM proxy…")
+        common = [
+            "--model-name",
+            "deepseek-r1-distill-qwen-7b",
+            "--tokens-per-second",
+            str(tokens_per_second),
+            "--joules-per-token",
+            "0.3",
+            "--idle-watts",
+            "70",
+        ]
+        console.print(
+            "[bold]thinkbudget-litellm demo[/bold]: starting the simulated backends and the LiteLLM proxy…"
+        )
         native = start_sim("sim-native", ["--style", "parser", "--native-budget", *common], log_dir)
         stack.services.append(native)
         streamed = start_sim("sim-stream", ["--style", "inline", *common], log_dir)
@@ -116,7 +143,9 @@ def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) 
         proxy = start_proxy(DEMO_CONFIG, log_dir, env=env)
         stack.services.append(proxy)
         console.print(f"proxy ready on {proxy.base} after {time.perf_counter() - t_start:.1f}s")
-        client = openai.OpenAI(base_url=proxy.base + "/v1", api_key="sk-demo-research", max_retries=0, timeout=60)
+        client = openai.OpenAI(
+            base_url=proxy.base + "/v1", api_key="sk-demo-research", max_retries=0, timeout=60
+        )
         rows = []
         try:
             for prompt, model, stream, natural in PROMPTS:
@@ -131,12 +160,33 @@ def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) 
 
 def _print_table(console: Console, rows: list[Row]) -> None:
     table = Table(title="thinkbudget through a real LiteLLM proxy (simulated reasoning backend)")
-    for col in ("prompt", "model", "stream", "tier", "budget", "thinking", "answer", "cut", "cost", "energy", "s"):
+    for col in (
+        "prompt",
+        "model",
+        "stream",
+        "tier",
+        "budget",
+        "thinking",
+        "answer",
+        "cut",
+        "cost",
+        "energy",
+        "s",
+    ):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
-            r.prompt[:48], r.model, "yes" if r.stream else "no", r.tier, r.budget, str(r.thinking),
-            str(r.answer), r.cut, r.cost, r.energy, f"{r.seconds:.2f}",
+            r.prompt[:48],
+            r.model,
+            "yes" if r.stream else "no",
+            r.tier,
+            r.budget,
+            str(r.thinking),
+            str(r.answer),
+            r.cut,
+            r.cost,
+            r.energy,
+            f"{r.seconds:.2f}",
         )
     console.print(table)
     console.print(

@@ -85,8 +85,13 @@ def _spawn(name: str, argv: Sequence[str], port: int, log_dir: Path, env: Mappin
     log_path = log_dir / f"{name}.log"
     fh = log_path.open("wb")
     proc = subprocess.Popen(
-        list(argv), stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env=dict(env), cwd=str(log_dir), start_new_session=True,
+        list(argv),
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=dict(env),
+        cwd=str(log_dir),
+        start_new_session=True,
     )
     fh.close()
     return Service(name=name, port=port, proc=proc, log_path=log_path)
@@ -126,7 +131,9 @@ def litellm_executable() -> list[str]:
     return [sys.executable, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()"]
 
 
-def start_proxy(config: Path, log_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 120.0) -> Service:
+def start_proxy(
+    config: Path, log_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 120.0
+) -> Service:
     port = free_port()
     argv = [*litellm_executable(), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
     proxy_env = _python_env(env)

@@ -96,7 +96,10 @@ def native_params(
     elif engine is Engine.OLLAMA:
         out["think"] = not no_thinking
     if no_thinking and engine in (Engine.VLLM, Engine.SGLANG, Engine.LLAMACPP):
-        out["chat_template_kwargs"] = {**_mapping(request.get("chat_template_kwargs")), "enable_thinking": False}
+        out["chat_template_kwargs"] = {
+            **_mapping(request.get("chat_template_kwargs")),
+            "enable_thinking": False,
+        }
     return out
 
 
