@@ -161,6 +161,10 @@ class ThinkBudgetSettings(_Strict):
     session_ttl_s: int = Field(default=86_400, ge=1)
     database_url: str | None = None
     record_prompts: bool = False
+    baseline_thinking_tokens: dict[Tier, int] | None = Field(
+        default=None,
+        description="measured unbudgeted thinking per tier (benchmarks/run_benchmark.py), for tokens-saved reports",
+    )
 
     @field_validator("budgets")
     @classmethod

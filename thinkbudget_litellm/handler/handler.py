@@ -25,6 +25,7 @@ from thinkbudget_litellm.enforce.native import (
     native_params,
     sane_max_tokens,
 )
+from thinkbudget_litellm.handler.records import gpu_cost
 from thinkbudget_litellm.handler.request_view import (
     caller_from,
     deployment_info,
@@ -210,8 +211,9 @@ class ThinkBudgetHandler(CustomLogger):
                 self.rt.settle(state)
             energy = await self.rt.meter_finished(state)
             state.energy = energy
-            if energy is not None and energy.cost_usd is not None and hasattr(response, "_hidden_params"):
-                response._hidden_params["response_cost"] = energy.cost_usd
+            cost = gpu_cost(energy, state.deployment)
+            if cost is not None and hasattr(response, "_hidden_params"):
+                response._hidden_params["response_cost"] = cost
         except Exception:
             self._internal_error("post_call_success_deployment", state.call_id)
         return None

@@ -4,7 +4,9 @@ deployment settings, meter hub and record writer. Created lazily on the first re
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -12,9 +14,13 @@ from typing import Any
 from thinkbudget_litellm import metrics
 from thinkbudget_litellm.enforce.thinking_stream import ThinkingStream
 from thinkbudget_litellm.enforce.token_count import count_tokens
+from thinkbudget_litellm.handler.records import build_record, gpu_cost, spend_log_figures
 from thinkbudget_litellm.handler.session_ledger import SessionLedger
 from thinkbudget_litellm.handler.state import RequestState, StateStore
+from thinkbudget_litellm.meter.hub import MeterHub, RequestEnergy
 from thinkbudget_litellm.policy.config_file import load_settings
+from thinkbudget_litellm.record.database_url import resolve_database_target
+from thinkbudget_litellm.record.writer import RecordWriter
 from thinkbudget_litellm.settings import (
     DeploymentSettings,
     Enforcement,
@@ -46,6 +52,8 @@ class Runtime:
         self._started = False
         self._start_lock = asyncio.Lock()
         self._tasks: set[asyncio.Future[Any]] = set()
+        self.meter = MeterHub()
+        self.writer: RecordWriter | None = None
 
     # ------------------------------------------------------------------ settings
     @property
@@ -64,8 +72,22 @@ class Runtime:
         async with self._start_lock:
             if self._started:
                 return
-            _ = self.settings
-            self.sessions.bind(cache, self.settings.session_ttl_s)
+            settings = self.settings
+            self.sessions.bind(cache, settings.session_ttl_s)
+            try:
+                await self.meter.start()
+            except Exception:
+                log.exception("thinkbudget: the energy meter failed to start; requests are not metered")
+            try:
+                target = resolve_database_target(os.environ, settings.database_url)
+                self.writer = RecordWriter(target, auto_upgrade=True)
+                await self.writer.start()
+                log.info("thinkbudget: writing request records to %s", target.display)
+            except Exception:
+                self.writer = None
+                log.exception(
+                    "thinkbudget: the record writer failed to start; no request records are written"
+                )
             self._started = True
 
     def deployment_settings(
@@ -89,21 +111,46 @@ class Runtime:
                 self._bad_deployments.add(key)
                 log.error("thinkbudget: invalid deployment settings, enforcement off for it", exc_info=True)
             dep = DeploymentSettings(enforcement=Enforcement.OFF)
+        if deployment_id is not None:
+            try:
+                self.meter.configure(deployment_id, dep)
+            except Exception:
+                log.error(
+                    "thinkbudget: deployment %s energy settings unusable; not metered", key, exc_info=True
+                )
         self._deployments[key] = dep
         return dep
 
     # ------------------------------------------------------------------ metering
     def meter_started(self, state: RequestState) -> None:
-        return None
+        if state.deployment_id is not None:
+            self.meter.request_started(
+                state.call_id, state.deployment_id, state.prompt_tokens, streaming=state.stream
+            )
 
     def meter_tokens(self, state: RequestState, n: int) -> None:
-        return None
+        if n:
+            self.meter.tokens_generated(state.call_id, n)
 
-    async def meter_finished(self, state: RequestState) -> Any:
-        return None
+    async def meter_finished(self, state: RequestState) -> RequestEnergy | None:
+        if state.deployment_id is None:
+            return None
+        completion = None if state.stream else state.thinking_tokens + state.answer_tokens
+        energy = await self.meter.request_finished(state.call_id, completion_tokens=completion)
+        dep = state.deployment
+        if dep is not None and dep.energy.simulated and energy.joules is not None:
+            energy = dataclasses.replace(energy, source=f"simulated({energy.source})")
+        return energy
 
-    def energy_headers(self, energy: Any) -> dict[str, str]:
-        return {}
+    @staticmethod
+    def energy_headers(energy: RequestEnergy) -> dict[str, str]:
+        headers = {"X-ThinkBudget-Energy-Source": energy.source}
+        if energy.joules is not None:
+            headers["X-ThinkBudget-Energy-J"] = f"{energy.joules:.6g}"
+        cost = energy.total_cost_usd
+        if cost is not None:
+            headers["X-ThinkBudget-Cost"] = f"{cost:.8g}"
+        return headers
 
     # ------------------------------------------------------------------ observation
     def observe_full_response(self, state: RequestState, response: Any) -> None:
@@ -175,21 +222,27 @@ class Runtime:
 
     # ------------------------------------------------------------------ cost and finish
     async def apply_cost(self, state: RequestState, kwargs: dict, result: Any) -> None:
-        if state.energy is None and (state.stream or state.parent is not None):
+        """Make the GPU-derived cost LiteLLM's recorded cost (SpendLogs, key/team/user spend, budgets)
+        and put our figures into ``spend_logs_metadata`` (the admin UI's request logs)."""
+        if state.energy is None:
             state.energy = await self.meter_finished(state)
-        md = (kwargs.get("litellm_params") or {}).get("metadata")
-        if isinstance(md, dict):
-            slm = md.get("spend_logs_metadata")
-            slm = dict(slm) if isinstance(slm, Mapping) else {}
-            slm.update(
-                {
-                    "thinkbudget_tier": state.decision.tier.value,
-                    "thinkbudget_budget": state.decision.budget,
-                    "thinkbudget_thinking_tokens": state.thinking_tokens,
-                    "thinkbudget_cut": state.cut,
-                }
-            )
-            md["spend_logs_metadata"] = slm
+        energy: RequestEnergy | None = state.energy
+        cost = gpu_cost(energy, state.deployment)
+        if cost is not None:
+            kwargs["response_cost"] = cost
+            slo = kwargs.get("standard_logging_object")
+            if isinstance(slo, dict):
+                slo["response_cost"] = cost
+        figures = spend_log_figures(state, energy, cost)
+        for md in (
+            (kwargs.get("litellm_params") or {}).get("metadata"),
+            (kwargs.get("standard_logging_object") or {}).get("metadata"),
+        ):
+            if isinstance(md, dict):
+                slm = md.get("spend_logs_metadata")
+                slm = dict(slm) if isinstance(slm, Mapping) else {}
+                slm.update(figures)
+                md["spend_logs_metadata"] = slm
 
     async def finish(self, state: RequestState, kwargs: dict, status: str) -> None:
         """A LiteLLM success/failure event for ``state``'s call. A cut request is complete once its
@@ -219,6 +272,7 @@ class Runtime:
         state.finished = True
         self.states.pop(state.call_id)
         self.settle(state)
+        state.extra.setdefault("latency_ms", (time.monotonic() - state.started_monotonic) * 1000.0)
         labels = {
             "team": state.caller.team_id or "",
             "tier": state.decision.tier.value,
@@ -228,3 +282,16 @@ class Runtime:
         metrics.ANSWER_TOKENS.labels(**labels).inc(state.answer_tokens)
         if state.cut:
             metrics.CUTS.labels(**labels).inc()
+        energies = [e for e in (state.energy, state.extra.get("continuation_energy")) if e is not None]
+        joules = sum(e.joules for e in energies if e.joules is not None) if energies else None
+        cost = (
+            sum(c for c in (gpu_cost(e, state.deployment) for e in energies) if c is not None)
+            if energies
+            else None
+        )
+        if joules:
+            metrics.ENERGY_JOULES.labels(**labels, source=energies[0].source).inc(joules)
+        if cost:
+            metrics.COST_USD.labels(**labels).inc(cost)
+        if self.writer is not None:
+            self.writer.submit(build_record(state, energies, self.settings))
