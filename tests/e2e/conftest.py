@@ -24,6 +24,9 @@ class E2E:
     sims: dict[str, Service]
     events_path: Path
     log_dir: Path
+    database_url: str
+    pg: Any = None  # the throwaway Postgres (tests.pg_fixtures.ThrowawayPostgres) when available
+    pg_db: str | None = None
 
     @property
     def url(self) -> str:
@@ -54,10 +57,25 @@ class E2E:
         return stats.get("last_bodies") or stats.get("bodies") or []
 
 
+def _litellm_postgres() -> tuple[Any, str | None]:
+    """A throwaway Postgres holding LiteLLM's real tables and the emulated keys and teams, or
+    (None, None) where no server binaries exist (the records then go to SQLite)."""
+    from tests.pg_fixtures import PostgresUnavailable, start_litellm_postgres
+
+    try:
+        pg = start_litellm_postgres()
+    except PostgresUnavailable:
+        return None, None
+    db = pg.create_database(with_litellm=True)
+    pg.run_sql(stack_config.litellm_rows_sql(), db)
+    return pg, db
+
+
 @pytest.fixture(scope="session")
 def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
     log_dir = tmp_path_factory.mktemp("e2e")
     stack = Stack()
+    pg, pg_db = _litellm_postgres()
     try:
         sims = {}
         for name, flags in stack_config.SIMS.items():
@@ -69,15 +87,32 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
         for name, svc in sims.items():
             env[f"SIM_{name.upper()}_URL"] = svc.base + "/v1"
             env[f"SIM_{name.upper()}_METRICS"] = svc.base + "/metrics"
-        env["THINKBUDGET_DATABASE_URL"] = f"sqlite+aiosqlite:///{log_dir / 'records.sqlite'}"
+        database_url = (
+            pg.url(pg_db) if pg is not None else f"sqlite+aiosqlite:///{log_dir / 'records.sqlite'}"
+        )
+        env["THINKBUDGET_DATABASE_URL"] = database_url
+        env["THINKBUDGET_SPOOL_DIR"] = str(log_dir / "spool")
         proxy = start_proxy(cfg, log_dir, env=env)
         stack.services.append(proxy)
     except StackError as exc:
         stack.stop()
+        if pg is not None:
+            pg.destroy()
         pytest.fail(f"could not start the end-to-end stack:\n{exc}")
-    e = E2E(stack=stack, proxy=proxy, sims=sims, events_path=events, log_dir=log_dir)
+    e = E2E(
+        stack=stack,
+        proxy=proxy,
+        sims=sims,
+        events_path=events,
+        log_dir=log_dir,
+        database_url=database_url,
+        pg=pg,
+        pg_db=pg_db,
+    )
     yield e
     stack.stop()
+    if pg is not None:
+        pg.destroy()
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

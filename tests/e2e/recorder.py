@@ -27,7 +27,24 @@ def _payload(kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) ->
         spend_row = get_logging_payload(
             kwargs=kwargs, response_obj=response_obj, start_time=start_time, end_time=end_time
         )
-        spend = {"spend": spend_row.get("spend"), "metadata": spend_row.get("metadata")}
+        keep = (
+            "request_id",
+            "call_type",
+            "api_key",
+            "spend",
+            "startTime",
+            "endTime",
+            "model",
+            "model_group",
+            "team_id",
+            "user",
+            "litellm_call_id",
+            "metadata",
+            "total_tokens",
+            "prompt_tokens",
+            "completion_tokens",
+        )
+        spend = {k: spend_row.get(k) for k in keep}
     except Exception as exc:  # the payload is what the test asserts on; keep the error visible
         spend = {"error": repr(exc)}
     md = slo.get("metadata") or {}

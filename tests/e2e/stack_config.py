@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,16 @@ def proxy_config() -> dict[str, Any]:
             {"enforcement": "native", "engine": "vllm", "gpu": GPU, "energy": _energy("native")},
         ),
         _dep("r1-off", "native", {"enforcement": "off"}),
+        _dep(
+            "r1-pricey",
+            "native",
+            {
+                "enforcement": "native",
+                "engine": "vllm",
+                "gpu": {"name": "sim", "count": 1, "cost_per_hour": 360.0},
+                "energy": _energy("native"),
+            },
+        ),
         _dep(
             "r1-parser-stream", "parser", {"enforcement": "stream", "gpu": GPU, "energy": _energy("parser")}
         ),
@@ -132,7 +144,7 @@ KEYS: dict[str, dict[str, Any]] = {
         "team_id": "team-bad",
         "metadata": {"thinkbudget": {"budgets": {"deep": "lots"}}},
     },
-    "sk-tiny-budget": {"key_alias": "tiny", "team_id": "team-tiny", "max_budget": 0.0005},
+    "sk-tiny-budget": {"key_alias": "tiny", "team_id": "team-tiny", "max_budget": 0.02},
 }
 
 
@@ -142,3 +154,43 @@ def write(dir_: Path) -> tuple[Path, Path]:
     keys = dir_ / "keys.yaml"
     keys.write_text(yaml.safe_dump(KEYS, sort_keys=False))
     return cfg, keys
+
+
+def _sql_literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = value if isinstance(value, str) else json.dumps(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
+def litellm_rows_sql() -> str:
+    """INSERTs of the emulated keys and teams into LiteLLM's own tables (same data as KEYS)."""
+    teams: dict[str, dict[str, Any]] = {}
+    rows = []
+    for raw, entry in KEYS.items():
+        token = hashlib.sha256(raw.encode()).hexdigest()
+        cols = {
+            "token": token,
+            "key_alias": entry.get("key_alias"),
+            "team_id": entry.get("team_id"),
+            "user_id": entry.get("user_id"),
+            "metadata": entry.get("metadata", {}),
+            "max_budget": entry.get("max_budget"),
+        }
+        rows.append(
+            f'INSERT INTO "LiteLLM_VerificationToken" ({", ".join(cols)}) '
+            f"VALUES ({', '.join(_sql_literal(v) for v in cols.values())});"
+        )
+        if entry.get("team_id"):
+            teams.setdefault(
+                entry["team_id"],
+                {"team_alias": entry.get("team_alias"), "metadata": entry.get("team_metadata", {})},
+            )
+    for team_id, t in teams.items():
+        rows.append(
+            'INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias, metadata) '
+            f"VALUES ({_sql_literal(team_id)}, {_sql_literal(t['team_alias'])}, {_sql_literal(t['metadata'])});"
+        )
+    return "\n".join(rows)

@@ -76,6 +76,7 @@ class Runtime:
             self.sessions.bind(cache, settings.session_ttl_s)
             try:
                 await self.meter.start()
+                await self._configure_deployments()
             except Exception:
                 log.exception("thinkbudget: the energy meter failed to start; requests are not metered")
             try:
@@ -89,6 +90,26 @@ class Runtime:
                     "thinkbudget: the record writer failed to start; no request records are written"
                 )
             self._started = True
+
+    async def _configure_deployments(self) -> None:
+        """Validate every deployment's thinkbudget block now (misconfiguration is reported at start,
+        not per request) and take each meter's first reading."""
+        try:
+            model_list = self.router().get_model_list() or []
+        except Exception:
+            return
+        ids = []
+        for deployment in model_list:
+            info = deployment.get("model_info") or {}
+            if info.get("id") is not None:
+                self.deployment_settings(str(info["id"]), info)
+                ids.append(str(info["id"]))
+        if ids:
+            await asyncio.wait(
+                [asyncio.ensure_future(self.meter.tick(i)) for i in ids if self.meter.configured(i)]
+                or [asyncio.ensure_future(asyncio.sleep(0))],
+                timeout=2.0,
+            )
 
     def deployment_settings(
         self, deployment_id: str | None, model_info: Mapping[str, Any]

@@ -83,7 +83,8 @@ FROM {s}.{quote_ident(TABLE)} r
 LEFT JOIN {s}.litellm_keys() k ON k.token = r.api_key_hash
 LEFT JOIN {s}.litellm_teams() t ON t.team_id = COALESCE(r.team_id, k.team_id)
 LEFT JOIN LATERAL (
-  SELECT sum(x.spend) AS spend FROM {s}.litellm_spend_logs() x WHERE x.litellm_call_id = r.litellm_call_id
+  SELECT sum(x.spend) AS spend FROM {s}.litellm_spend_logs() x
+  WHERE x.litellm_call_id = r.litellm_call_id OR x.litellm_call_id = r.continuation_call_id
 ) sl ON true"""
     daily = f"""CREATE VIEW {s}.usage_daily AS
 SELECT
