@@ -223,7 +223,13 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def stats(request: web.Request) -> web.Response:
     s = request.app[STATE]
-    counts = dict(requests=s.requests, disconnects=s.disconnects, failures=s.failures, tokens=s.tokens)
+    counts = dict(
+        requests=s.requests,
+        running=s.running,
+        disconnects=s.disconnects,
+        failures=s.failures,
+        tokens=s.tokens,
+    )
     recent = [dataclasses.asdict(e) for e in s.recent]
     return web.json_response({**counts, "recent": recent, "last_bodies": list(s.bodies)})
 
