@@ -12,7 +12,9 @@ The level is on the classifier's 0-4 scale (1 simple, 2 moderate, 3 complex, 4 d
 "-" and "/" count as operators only between numbers with spaces around them, or in a tiny
 prompt such as "144/12". That way "24/7", "2024-05-01" and "ls -la" are not arithmetic.
 
-All patterns are linear: no nested quantifiers, and each starts with a digit or a fixed word.
+All patterns are linear. They have no nested quantifiers. Numbers are matched with possessive
+quantifiers and only from the start of a digit run, so a long run of digits is scanned once.
+The patterns that need a rarer character ("%", "!", "^(") run only when that character is present.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from typing import Final
 
 from thinkbudget_litellm.classify import lexicon as lx
 
-_NUM: Final = r"\d[\d,]*(?:\.\d+)?"
+# A number starts at a digit that does not continue a number: the lookbehind sits after the
+# first digit so the engine can still skip quickly to digits.
+_NUM: Final = r"\d(?<![\d,.]\d)[\d,]*+(?:\.\d++)?+"
 _BINOP: Final = re.compile(rf"({_NUM})(\s*)(\*\*|[-+*/×x÷^·])(\s*)(?=({_NUM}))")
 _WORD_OP: Final = re.compile(
     rf"({_NUM})\s+(times|multiplied by|divided by|plus|minus|vezes|fois|mal|multiplicado por|dividido por"
@@ -36,14 +40,16 @@ _PERCENT: Final = re.compile(rf"({_NUM})\s*%\s*(?:of|de|von|от)\s*\$?({_NUM})"
 _FACTORIAL: Final = re.compile(r"(\d+)!(?!=)")
 _LAST_DIGITS: Final = re.compile(r"last\s+\d+\s+digits")
 _NUMBER: Final = re.compile(_NUM)
-_QUANTITY: Final = re.compile(rf"{_NUM}(?:[/:-]\d+)*")  # "24/7", "16:30" and "2024-05-01" are one quantity
+_QUANTITY: Final = re.compile(r"\d++(?:[.,:/-]\d++)*+")  # "24/7", "16:30" and "2024-05-01" are one quantity
 _MATH_SYMBOLS: Final = ("^", "=", "√", "∑", "∫", "≤", "≥", "≠", "π", "\\frac", "\\sum", "\\int", "sqrt")
+_OPERATOR_HINTS: Final = ("+", "*", "^", " - ", " / ", " x ", "×", "÷", "·")
+_DIGIT: Final = re.compile(r"[0-9]")
 TINY_PROMPT: Final = 20
-SCAN_LIMIT: Final = 600  # only the head of a long instruction is scanned for arithmetic
+SCAN_LIMIT: Final = 400  # only the head of a long instruction is scanned for arithmetic
 
 
 def _digits(num: str) -> int:
-    return sum(ch.isdigit() for ch in num)
+    return len(num) - num.count(",") - num.count(".")
 
 
 def _significant(num: str) -> int:
@@ -67,10 +73,10 @@ def _magnitude_of_power(base: str, exponent: str) -> float:
 
 
 def _op_level(op: str, left: str, right: str) -> float:
-    a, b = _significant(left), _significant(right)
     if op in "+-":
         biggest = max(_digits(left), _digits(right))
         return 1.0 if biggest <= 3 else 2.0 if biggest < 15 else 3.0
+    a, b = _significant(left), _significant(right)
     if op in "*×x·":
         lo, hi = min(a, b), max(a, b)
         if lo + hi >= 12:
@@ -90,24 +96,35 @@ def _op_level(op: str, left: str, right: str) -> float:
     return 2.0
 
 
+def _has_operator(low: str) -> bool:
+    return any(op in low for op in _OPERATOR_HINTS)
+
+
 def has_math_symbols(text: str) -> bool:
     return any(sym in text for sym in _MATH_SYMBOLS)
 
 
 def has_digit(text: str) -> bool:
-    return any(d in text for d in "0123456789")
+    return _DIGIT.search(text) is not None
 
 
-def arithmetic_level(text: str, kinds: Mapping[str, Sequence[str]]) -> tuple[float, str]:
-    """(level, reason) for the arithmetic in ``text``; (0.0, '') when there is none."""
-    if not has_digit(text):
+def arithmetic_level(text: str, kinds: Mapping[str, Sequence[str]], floor: float = 0.0) -> tuple[float, str]:
+    """(level, reason) for the arithmetic in ``text``; (0.0, '') when there is none.
+
+    ``floor`` is the level other cues already reached: checks that cannot go above it are
+    skipped, because the caller keeps the higher of the two anyway.
+    """
+    if floor >= 4.0:
         return 0.0, ""
     scan = text if len(text) <= SCAN_LIMIT else text[:SCAN_LIMIT]
+    if not has_digit(scan):
+        return 0.0, ""
     low = scan.lower()
     tiny = len(scan.strip()) <= TINY_PROMPT
     best, why = 0.0, ""
     operators = 0
-    for m in _BINOP.finditer(low):
+    binops = _BINOP.finditer(low) if floor < 3.0 and (tiny or _has_operator(low)) else ()
+    for m in binops:
         left, space_l, op, space_r, right = m.groups()
         if op in "-/" and not tiny and not (space_l and space_r):
             continue
@@ -118,7 +135,8 @@ def arithmetic_level(text: str, kinds: Mapping[str, Sequence[str]]) -> tuple[flo
         level = _op_level(op_kind, left, right)
         if level > best:
             best, why = level, f"arithmetic {left}{op}{right}"
-    for m in _WORD_OP.finditer(low):
+    word_ops = _WORD_OP.finditer(low) if floor < 3.0 and lx.WORD_OP in kinds else ()
+    for m in word_ops:
         left, word, right = m.groups()
         operators += 1
         op_kind = "*" if word in ("times", "multiplied by", "vezes", "fois", "mal", "multiplicado por",
@@ -130,17 +148,17 @@ def arithmetic_level(text: str, kinds: Mapping[str, Sequence[str]]) -> tuple[flo
             best, why = level, f"arithmetic {left} {word} {right}"
     if operators >= 3 and best >= 1.0:
         best, why = max(best, 2.0), why + " (chain)"
-    for m in _PERCENT.finditer(low):
+    for m in _PERCENT.finditer(low) if floor < 2.0 and "%" in low else ():
         pct, of = m.groups()
         level = 2.0 if "." in pct or _significant(of) >= 3 else 1.0
         if level > best:
             best, why = level, f"percentage {pct}% of {of}"
-    for m in _FACTORIAL.finditer(low):
+    for m in _FACTORIAL.finditer(low) if floor < 2.0 and "!" in low else ():
         if _value(m.group(1)) >= 10 and best < 2.0:
             best, why = 2.0, f"factorial {m.group(1)}!"
-    if _TOWER.search(low):
+    if floor < 3.5 and "^" in low and _TOWER.search(low):
         best, why = 3.5, "power tower"
-    elif _LAST_DIGITS.search(low) and best < 3.0:
+    elif floor < 3.0 and best < 3.0 and "last" in low and _LAST_DIGITS.search(low):
         best, why = 3.0, "last digits of a large number"
     if lx.PRIME_WORD in kinds:
         magnitude = max((_digits(n.split(".")[0]) for n in _NUMBER.findall(low)), default=0)
@@ -150,7 +168,7 @@ def arithmetic_level(text: str, kinds: Mapping[str, Sequence[str]]) -> tuple[flo
             level = 1.0 if magnitude <= 2 else 2.0 if magnitude <= 6 else 3.0 if magnitude <= 12 else 4.0
             if level > best:
                 best, why = level, f"primality/factoring of a {magnitude}-digit number"
-    if best < 2.0 and lx.WORD_MATH in kinds:
+    if best < 2.0 and floor < 2.0 and lx.WORD_MATH in kinds:
         count = len(_QUANTITY.findall(low))
         cues = len(set(kinds[lx.WORD_MATH]))
         if count >= 2 or (count == 1 and cues >= 2):

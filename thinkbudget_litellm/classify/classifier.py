@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
+from thinkbudget_litellm.classify import lexicon as lx
 from thinkbudget_litellm.classify.classification import Classification, FeatureValue
 from thinkbudget_litellm.classify.conversation import Conversation, read_conversation
 from thinkbudget_litellm.classify.instruction import view_turn
@@ -16,7 +17,14 @@ from thinkbudget_litellm.classify.scoring import Judgement, score_turn
 from thinkbudget_litellm.tiers import TIER_ORDER, Task, Tier
 
 FOLLOW_UP_WORDS: Final = 20  # a turn this short can lean on the turns before it
-_WEAK_INTENTS: Final = frozenset({"fact", "lookup", "question", "request", "arithmetic", "translate", "rewrite"})
+CONTEXT_INSTRUCTION_LIMIT: Final = 400  # earlier turns are judged on a shorter instruction
+_FOLLOW_LEADS: Final = frozenset(
+    {"and", "also", "now", "what", "how", "then", "but", "ok", "okay", "so", "same", "instead", "continue",
+     "more", "y", "et", "und", "и", "e", "а", "can", "could", "make", "why", "is", "does", "do"}
+)
+_INHERIT_TASK_FROM: Final = frozenset(
+    {"fact", "lookup", "question", "request", "arithmetic", "translate", "rewrite"}
+)
 
 
 def level_to_tier(level: float) -> Tier:
@@ -26,18 +34,28 @@ def level_to_tier(level: float) -> Tier:
 
 
 def _context_judgement(conv: Conversation) -> Judgement | None:
+    """The thread's difficulty: the newest earlier turn that is not itself a follow-up.
+
+    Short follow-ups met on the way ("and Chile?") are passed over, so a chain of them still
+    leans on the question that started the thread.
+    """
     best: Judgement | None = None
     for turn in conv.context:
-        judged = score_turn(view_turn(turn))
+        judged = score_turn(view_turn(turn, CONTEXT_INSTRUCTION_LIMIT))
         if best is None or judged.level > best.level:
             best = judged
+        if not _is_follow_up(judged):
+            break
     return best
 
 
-def _is_follow_up(own: Judgement, conv: Conversation) -> bool:
-    if not conv.context or own.chat_only or own.words > FOLLOW_UP_WORDS:
+def _is_follow_up(own: Judgement) -> bool:
+    if own.chat_only or own.n_words > FOLLOW_UP_WORDS:
         return False
-    return own.follow_lead or not own.strong
+    words = own.words
+    if not own.strong or (words and words[0] in _FOLLOW_LEADS):
+        return True
+    return not lx.FOLLOW_WORDS.isdisjoint(words)
 
 
 def classify(messages_or_text: object) -> Classification:
@@ -50,41 +68,36 @@ def classify(messages_or_text: object) -> Classification:
     conv = read_conversation(messages_or_text)
     view = view_turn(conv.ask)
     own = score_turn(view, code_in_sight=conv.context_has_code or conv.tool_results > 0)
-    level, task, reasons = own.level, own.task, list(own.reasons)
+    level, task, reasons = own.level, own.task, own.reasons
     inherited = 0.0
-    if _is_follow_up(own, conv):
+    if conv.context and _is_follow_up(own):
         ctx = _context_judgement(conv)
         if ctx is not None and ctx.level > level:
-            inherited = ctx.level
-            level = ctx.level + (level - own.level if own.level < 1.0 else 0.0)
-            if own.intent in _WEAK_INTENTS or own.level < 1.0:
+            inherited = level = ctx.level
+            if own.intent in _INHERIT_TASK_FROM or own.level < 1.0:
                 task = ctx.task
-            reasons.append(f"follow-up inherits {ctx.intent} from an earlier turn")
+            reasons = (*reasons, f"follow-up: inherits {ctx.intent} from an earlier turn")
     if conv.images and level < 1.0 and not own.chat_only:
         level = 1.0
-        reasons.append("image to look at")
-    if not conv.ask.strip() and not conv.images:
-        level, task = 0.0, Task.CHAT
-        reasons = ["empty prompt"]
-    tier = level_to_tier(level)
+        reasons = (*reasons, "an image to look at")
+    if not conv.images and not conv.ask.strip():
+        level, task, reasons = 0.0, Task.CHAT, ("empty prompt",)
     features: dict[str, FeatureValue] = {
         "intent": own.intent,
-        "level": round(level, 3),
-        "own_level": round(own.level, 3),
-        "inherited_level": round(inherited, 3),
+        "level": level,
+        "own_level": own.level,
+        "inherited_level": inherited,
         "math_level": own.math_level,
-        "words": own.words,
+        "words": own.n_words,
         "chars": view.chars,
         "instruction_chars": len(view.instruction),
         "material_chars": view.material_chars,
         "code_blocks": view.code_blocks,
-        "code_like": view.code_like,
-        "error_like": view.error_like,
         "context_turns": len(conv.context),
         "images": conv.images,
         "tool_results": conv.tool_results,
         "cues": ",".join(own.kinds),
     }
-    return Classification(
-        tier=tier, task=task, score=round(level, 3), features=MappingProxyType(features), reasons=tuple(reasons)
-    )
+    if own.code_material is not None:
+        features["code_in_sight"] = own.code_material
+    return Classification(level_to_tier(level), task, level, MappingProxyType(features), reasons)

@@ -18,8 +18,7 @@ Bad input is handled as follows:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 MAX_CONTEXT_TURNS: Final = 3  # earlier user turns kept for follow-up inheritance
 CONTEXT_CHARS: Final = 4_000  # each earlier turn is cut to its head and tail
@@ -30,8 +29,7 @@ _TEXT_PART_TYPES: Final = frozenset({"text", "input_text", "output_text"})
 _IMAGE_PART_TYPES: Final = frozenset({"image_url", "image", "input_image", "image_file"})
 
 
-@dataclass(frozen=True, slots=True)
-class Conversation:
+class Conversation(NamedTuple):
     """The last user turn and a bounded view of what came before it."""
 
     ask: str  # text of the newest user turn, in full
@@ -102,6 +100,8 @@ def _as_messages(value: object) -> Sequence[object]:
 
 def read_conversation(value: object) -> Conversation:
     """The classifier's view of ``value``; see the module docstring for what is accepted."""
+    if isinstance(value, str):
+        return Conversation(value, (), False, 0, 0, 0, 0, 1)
     messages = _as_messages(value)
     ask: str | None = None
     images = 0
@@ -115,6 +115,7 @@ def read_conversation(value: object) -> Conversation:
     looked = 0
     for msg in reversed(messages):
         looked += 1
+        content: Any
         if isinstance(msg, str):
             role, content = "user", msg
         elif isinstance(msg, Mapping):
@@ -142,9 +143,10 @@ def read_conversation(value: object) -> Conversation:
             text, _ = content_text(content)
             system_chars += len(text)
             system_text = system_text or text
-        elif role == "assistant" and ask is not None and not context_has_code and len(context) < MAX_CONTEXT_TURNS:
-            text, _ = content_text(content)
-            context_has_code = _has_code(text[:CONTEXT_CHARS])
+        elif role == "assistant" and ask is not None:
+            if not context_has_code and len(context) < MAX_CONTEXT_TURNS:
+                text, _ = content_text(content)
+                context_has_code = _has_code(text[:CONTEXT_CHARS])
         elif role == "assistant" and ask is None:
             text, _ = content_text(content)
             fallback = fallback or text

@@ -18,37 +18,34 @@ nothing about what is being asked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 WHOLE_LIMIT: Final = 300  # shorter turns are always all instruction
-SMALL_TURN: Final = 1_500  # up to here, short prose paragraphs in the middle count too
+SMALL_TURN: Final = 1_200  # up to here, short prose paragraphs in the middle count too
 HEAD: Final = 3_000
 TAIL: Final = 2_000
 WINDOW: Final = HEAD + TAIL + 1_000
 PARAGRAPH_LIMIT: Final = 400  # a longer paragraph counts only by its first and last lines
 LINE_LIMIT: Final = 240
 EDGE: Final = 150  # a long one-line paragraph counts by its first and last EDGE characters
-INSTRUCTION_LIMIT: Final = 1_200  # the instruction is cut to its head and tail beyond this
+INSTRUCTION_LIMIT: Final = 600  # the instruction is cut to its head and tail beyond this
+MATERIAL_MIN: Final = 200  # less pasted material than this is not worth inspecting
+SAMPLE_CHARS: Final = 2_000  # material_kind() looks at this much of the material
 FENCE: Final = "```"
 _DATA_START: Final = frozenset("0123456789[{<|#$>/\\=@%&\t ")
 _DATA_END: Final = frozenset(";{}),=>\\")
 _TRACE_STARTS: Final = ("Traceback (", "  File \"", "    at ", "Caused by:", "panic:", "goroutine ")
-_ERROR_MARKERS: Final = ("Traceback", "Error", "ERROR", "Exception", "FAILED", "panic:", "WARN", "Warning")
+_ERROR_MARKERS: Final = ("rror", "xception", "FAIL", "WARN", "panic:")
 
 
-@dataclass(frozen=True, slots=True)
-class TurnView:
+class TurnView(NamedTuple):
     """What a user turn asks, and what kind of material comes with it."""
 
     instruction: str
     chars: int
     material_chars: int
     code_blocks: int  # fenced code blocks in the whole turn
-    code_like: bool  # the material has code in it
-    error_like: bool  # the material carries errors or logs
-    lines: int  # line breaks in the whole turn
-    bullets: int  # list items in the instruction
+    sample: str  # a bounded sample of the pasted material ('' when there is none worth a look)
 
 
 def _looks_like_data(line: str) -> bool:
@@ -68,6 +65,8 @@ def _looks_like_data(line: str) -> bool:
 
 def _error_name(line: str) -> bool:
     """``ZeroDivisionError: ...``, ``java.io.IOException: ...``: an exception line."""
+    if "rror" not in line and "xception" not in line:
+        return False
     for marker in ("Error:", "Exception:", "Error(", "Exception("):
         i = line.find(marker)
         if i > 0 and line[i - 1].isalpha() and " " not in line[:i]:
@@ -122,26 +121,41 @@ def _windowed(text: str) -> str:
     return head + "\n\n" + tail
 
 
-def _bullets(text: str) -> int:
+def material_kind(view: TurnView) -> tuple[bool, bool]:
+    """(code_like, error_like) for the material of ``view``: code in it; errors or logs in it."""
+    sample = view.sample
+    if not sample:
+        return view.code_blocks > 0, False
+    code_like = view.code_blocks > 0 or sample.count(";\n") + sample.count("{\n") + sample.count("):\n") >= 3
+    error_like = any(marker in sample for marker in _ERROR_MARKERS)
+    return code_like, error_like
+
+
+def bullets(text: str) -> int:
+    """List items in ``text``."""
+    if "\n" not in text:
+        return 0
     return text.count("\n- ") + text.count("\n* ") + text.count("\n• ") + text.count("\n1.") + text.count(
         "\n2."
     ) + text.count("\n3.")
 
 
-def _clip(text: str) -> str:
-    if len(text) <= INSTRUCTION_LIMIT:
+def _clip(text: str, limit: int = INSTRUCTION_LIMIT) -> str:
+    if len(text) <= limit:
         return text
-    return text[: INSTRUCTION_LIMIT * 2 // 3] + "\n" + text[-INSTRUCTION_LIMIT // 3 :]
+    return text[: limit * 2 // 3] + "\n" + text[-limit // 3 :]
 
 
-def view_turn(text: str) -> TurnView:
-    """Split ``text`` into instruction and material (see the module docstring)."""
+def view_turn(text: str, limit: int = INSTRUCTION_LIMIT) -> TurnView:
+    """Split ``text`` into instruction and material (see the module docstring).
+
+    ``limit`` caps the instruction: longer ones keep their head and tail.
+    """
     n = len(text)
-    code_blocks = text.count(FENCE) // 2
-    lines = text.count("\n")
-    if (n <= WHOLE_LIMIT or (lines < 4 and "\n\n" not in text)) and not code_blocks:
-        instruction = _clip(text)
-        return TurnView(instruction, n, n - len(instruction), 0, False, False, lines, _bullets(text))
+    code_blocks = text.count(FENCE) // 2 if n > 6 else 0
+    if not code_blocks and (n <= WHOLE_LIMIT or ("\n\n" not in text and text.count("\n") < 4)):
+        instruction = _clip(text, limit)
+        return TurnView(instruction, n, n - len(instruction), 0, "")
     body = _windowed(text) if n > WINDOW else text
     pieces = _pieces(body) if code_blocks else [(False, body)]
     # Paragraphs in order, with a flag for "next to a code fence".
@@ -158,18 +172,23 @@ def view_turn(text: str) -> TurnView:
             paragraphs.append((block, near_fence))
     kept: list[str] = []
     last = len(paragraphs) - 1
+    # "Summarise this thread:" announces material: what follows it is not instruction.
+    lead_in = bool(paragraphs) and paragraphs[0][0].endswith((":", "："))
     for i, (block, near_fence) in enumerate(paragraphs):
         if i == 0 or i == last or near_fence:
             part = _paragraph_instruction(block)
-        elif n <= SMALL_TURN and len(block) <= PARAGRAPH_LIMIT and not _looks_like_data(block):
+        elif (
+            not lead_in
+            and n <= SMALL_TURN
+            and len(block) <= PARAGRAPH_LIMIT
+            and not _looks_like_data(block)
+        ):
             part = block
         else:
             part = ""
         if part:
             kept.append(part)
-    instruction = _clip("\n\n".join(kept))
+    instruction = _clip("\n\n".join(kept), limit)
     material = n - len(instruction)
-    sample = body if len(body) <= WINDOW else body[:WINDOW]
-    code_like = code_blocks > 0 or sample.count(";\n") + sample.count("{\n") + sample.count("):\n") >= 3
-    error_like = any(marker in sample for marker in _ERROR_MARKERS)
-    return TurnView(instruction, n, material, code_blocks, code_like, error_like, lines, _bullets(instruction))
+    sample = (body if len(body) <= SAMPLE_CHARS else body[:SAMPLE_CHARS]) if material >= MATERIAL_MIN else ""
+    return TurnView(instruction, n, material, code_blocks, sample)

@@ -12,7 +12,6 @@ intersections and a few substring checks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Final
 
 # Cue kinds. Intents say what is asked; the others modify how hard it is.
@@ -54,6 +53,7 @@ SCALE: Final = "scale"  # system-scale requirements: raise design towards deep
 CONSTRAINT: Final = "constraint"  # explicit requirement words
 PRIME_WORD: Final = "prime_word"  # primality and factorisation
 MATH_OBJECT: Final = "math_object"  # integers, ways, paths... (for "how many")
+WORD_OP: Final = "word_op"  # "times", "divided by": arithmetic written in words
 FOLLOW: Final = "follow"  # follow-up leads and back-references
 SIMPLE_ASK: Final = "simple_ask"  # "in one sentence", "yes or no": keep it short
 STOP: Final = "stop"  # filler that does not count as content in chat detection
@@ -191,7 +191,8 @@ _CUES: dict[str, tuple[str, ...]] = {
     DEBUG_WEAK: (
         "fix", "error", "errors", "wrong", "fails", "failing", "slow", "optimize", "optimise", "crash",
         "crashes", "exception", "broken", "issue", "problem", "bug", "bugs", "takes", "make it fast",
-        "make it faster", "too slow", "stack trace", "traceback", "restarting", "fehler", "erreur", "ошибка", "ошибки", "erro",
+        "make it faster", "too slow", "stack trace", "traceback", "restarting", "fehler", "erreur", "ошибка",
+        "ошибки", "erro",
         "corrige", "corrija", "исправь", "behebe", "корректно",
     ),
     REVIEW: (
@@ -199,7 +200,8 @@ _CUES: dict[str, tuple[str, ...]] = {
         "preserving", "keeping the output", "clean up this", "audit this code",
     ),
     DESIGN: (
-        "design a", "design an", "design the", "design it", "design this", "design for", "how should i design",
+        "design a", "design an", "design the", "design it", "design this", "design for",
+        "how should i design",
         "architect", "architecture", "system design", "migration plan", "sharding key", "schema for",
         "database schema", "diseña", "diseñe", "disena", "conçois", "concevez", "concevoir", "entwirf",
         "entwerfe", "entwerfen", "architektur", "спроектируй", "спроектируйте", "разработай", "архитектуру",
@@ -218,7 +220,8 @@ _CUES: dict[str, tuple[str, ...]] = {
     WORD_MATH: (
         "cost", "costs", "price", "each", "per", "total", "buy", "change", "km h", "mph", "hours", "minutes",
         "speed", "old", "age", "ages", "years", "people", "twice", "half", "discount", "recipe", "perimeter",
-        "area", "volume", "average", "the mean", "mean of", "median", "percent", "sum of", "how much", "how long",
+        "area", "volume", "average", "the mean", "mean of", "median", "percent", "sum of", "how much",
+        "how long",
         "how far", "what time", "fills", "tank", "train", "leaves", "catch up", "quotient", "remainder",
         "uhr", "km", "vezes", "fois", "mal", "cuánto", "quanto", "combien", "wie weit",
     ),
@@ -313,6 +316,8 @@ _CUES: dict[str, tuple[str, ...]] = {
         "solutions", "triangles", "divisors", "multiples", "sequences", "strings", "pairs", "triples",
         "primes", "squares", "outcomes", "positive integers", "4 digit", "3 digit",
     ),
+    WORD_OP: ("times", "multiplied", "divided", "plus", "minus", "vezes", "fois", "mal", "multiplicado",
+              "dividido", "умножить", "разделить"),
     FOLLOW: (
         "and", "also", "now", "what about", "how about", "what if", "then", "but", "ok", "okay", "so",
         "same", "instead", "again", "it", "this", "that", "these", "those", "them", "above", "previous",
@@ -342,6 +347,7 @@ _CJK_CUES: dict[str, tuple[str, ...]] = {
     COMPETITION: ("概率", "多少种", "確率", "何通り"),
     SCALE: ("每秒", "分布式", "一致性", "高可用", "分散"),
     ALGO: ("最短路径", "动态规划", "限流"),
+    WORD_OP: ("乘以", "除以"),
 }
 
 _SEPARATORS: Final = b"!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n\r\x0b\x0c"
@@ -361,11 +367,18 @@ def normalise_words(text: str) -> list[str]:
     ).split()
 
 
-def _compile(table: dict[str, tuple[str, ...]]) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str], ...]]]:
-    """Single words -> kinds, and first word -> (padded phrase, kind) pairs."""
+_SEPARATE_KINDS: Final = frozenset({STOP, FOLLOW, CONSTRAINT})  # looked up on demand, not matched
+
+
+def _compile(
+    table: dict[str, tuple[str, ...]],
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str], ...]]]:
+    """Single words -> kinds, and key word -> (padded phrase, kind) pairs."""
     words: dict[str, list[str]] = {}
     phrases: dict[str, list[tuple[str, str]]] = {}
     for kind, entries in table.items():
+        if kind in _SEPARATE_KINDS:
+            continue
         for entry in entries:
             parts = normalise_words(entry)
             if not parts:
@@ -373,7 +386,9 @@ def _compile(table: dict[str, tuple[str, ...]]) -> tuple[dict[str, tuple[str, ..
             if len(parts) == 1:
                 words.setdefault(parts[0], []).append(kind)
             else:
-                phrases.setdefault(parts[0], []).append((" " + " ".join(parts) + " ", kind))
+                # indexed by the phrase's longest word, usually its rarest: fewer substring checks
+                key = max(parts, key=len)
+                phrases.setdefault(key, []).append((" " + " ".join(parts) + " ", kind))
     return (
         {w: tuple(dict.fromkeys(k)) for w, k in words.items()},
         {w: tuple(p) for w, p in phrases.items()},
@@ -381,11 +396,25 @@ def _compile(table: dict[str, tuple[str, ...]]) -> tuple[dict[str, tuple[str, ..
 
 
 WORD_KINDS, PHRASES = _compile(_CUES)
-_KEYS: Final = frozenset(WORD_KINDS) | frozenset(PHRASES)
+# word -> (kinds it signals alone, phrases it is the key word of): one dict lookup per word
+_ENTRIES: Final = {
+    w: (WORD_KINDS.get(w, ()), PHRASES.get(w, ())) for w in frozenset(WORD_KINDS) | frozenset(PHRASES)
+}
+_KEYS: Final = frozenset(_ENTRIES)
 CJK_CUES: Final = tuple((cue, kind) for kind, cues in _CJK_CUES.items() for cue in cues)
 CHAT_OR_STOP: Final = frozenset(
     w for kind in (CHAT, STOP) for entry in _CUES[kind] for w in normalise_words(entry)
 )
+FOLLOW_WORDS: Final = frozenset(w for entry in _CUES[FOLLOW] for w in normalise_words(entry))
+CONSTRAINT_WORDS: Final = frozenset(e for e in _CUES[CONSTRAINT] if " " not in e)
+CONSTRAINT_PHRASES: Final = tuple(" " + e + " " for e in _CUES[CONSTRAINT] if " " in e)
+
+
+def constraint_cues(words: list[str]) -> int:
+    """Distinct requirement words ("must", "without", "no more than"...) in ``words``."""
+    count = len(CONSTRAINT_WORDS.intersection(words))
+    padded = " " + " ".join(words) + " "
+    return count + sum(1 for p in CONSTRAINT_PHRASES if p in padded)
 
 
 def match_cues(words: list[str], cjk_text: str | None = None) -> dict[str, list[str]]:
@@ -393,27 +422,29 @@ def match_cues(words: list[str], cjk_text: str | None = None) -> dict[str, list[
     found: dict[str, list[str]] = {}
     present = _KEYS.intersection(words)
     if present:
-        padded: str | None = None
+        padded = ""
+        entries = _ENTRIES
         for w in present:
-            for kind in WORD_KINDS.get(w, ()):
-                found.setdefault(kind, []).append(w)
-            candidates = PHRASES.get(w)
-            if candidates:
-                if padded is None:
+            kinds, phrases = entries[w]
+            for kind in kinds:
+                hits = found.get(kind)
+                if hits is None:
+                    found[kind] = [w]
+                else:
+                    hits.append(w)
+            if phrases:
+                if not padded:
                     padded = " " + " ".join(words) + " "
-                for phrase, kind in candidates:
+                for phrase, kind in phrases:
                     if phrase in padded:
-                        found.setdefault(kind, []).append(phrase.strip())
+                        hits = found.get(kind)
+                        if hits is None:
+                            found[kind] = [phrase[1:-1]]
+                        else:
+                            hits.append(phrase[1:-1])
     if cjk_text:
         for cue, kind in CJK_CUES:
             if cue in cjk_text:
                 found.setdefault(kind, []).append(cue)
     return found
 
-
-def first_words(words: list[str], n: int) -> str:
-    return " ".join(words[:n])
-
-
-def any_in(words: Iterable[str], vocabulary: frozenset[str]) -> bool:
-    return not vocabulary.isdisjoint(words)
