@@ -34,6 +34,7 @@ _WORD_OP: Final = re.compile(
     rf"({_NUM})\s+(times|multiplied by|divided by|plus|minus|vezes|fois|mal|multiplicado por|dividido por"
     rf"|умножить на|разделить на|乘以|除以)\s*(?=({_NUM}))"
 )
+_VERB_OP: Final = re.compile(rf"(multiply|divide|add|subtract)\s+({_NUM})\s+(?:by|and|to|from|with)\s+({_NUM})")
 _POWER: Final = re.compile(rf"({_NUM})\s*(?:\^|\*\*)\s*\(?\s*({_NUM})")
 _TOWER: Final = re.compile(r"\^\s*\(\s*\d+\s*\^")
 _PERCENT: Final = re.compile(rf"({_NUM})\s*%\s*(?:of|de|von|от)\s*\$?({_NUM})")
@@ -146,6 +147,12 @@ def arithmetic_level(text: str, kinds: Mapping[str, Sequence[str]], floor: float
         level = _op_level(op_kind, left_clean, right)
         if level > best:
             best, why = level, f"arithmetic {left} {word} {right}"
+    for m in _VERB_OP.finditer(low) if floor < 3.0 and lx.WORD_OP in kinds else ():
+        verb, left, right = m.groups()
+        operators += 1
+        level = _op_level({"multiply": "*", "divide": "/"}.get(verb, "+"), left, right)
+        if level > best:
+            best, why = level, f"arithmetic: {verb} {left} and {right}"
     if operators >= 3 and best >= 1.0:
         best, why = max(best, 2.0), why + " (chain)"
     for m in _PERCENT.finditer(low) if floor < 2.0 and "%" in low else ():

@@ -5,7 +5,7 @@ request sits at the start or at the end, or next to a code fence. The pasted mat
 should not steer the tier. Words like "error" in a log, or "design" in an article, say
 nothing about what is being asked.
 
-- Turns up to ``WHOLE_LIMIT`` characters with no visible structure are all instruction.
+- Turns with no visible structure (no blank line, no fence, few lines) are all instruction.
 - Otherwise the candidates are the first and last paragraphs, the paragraphs next to a
   code fence, and short plain-prose paragraphs in a turn that is not too long. Paragraphs
   are separated by a blank line.
@@ -29,7 +29,7 @@ PARAGRAPH_LIMIT: Final = 400  # a longer paragraph counts only by its first and 
 LINE_LIMIT: Final = 240
 EDGE: Final = 150  # a long one-line paragraph counts by its first and last EDGE characters
 INSTRUCTION_LIMIT: Final = 600  # the instruction is cut to its head and tail beyond this
-MATERIAL_MIN: Final = 200  # less pasted material than this is not worth inspecting
+MATERIAL_MIN: Final = 60  # less pasted material than this is not worth inspecting
 SAMPLE_CHARS: Final = 2_000  # material_kind() looks at this much of the material
 FENCE: Final = "```"
 _DATA_START: Final = frozenset("0123456789[{<|#$>/\\=@%&\t ")
@@ -153,7 +153,7 @@ def view_turn(text: str, limit: int = INSTRUCTION_LIMIT) -> TurnView:
     """
     n = len(text)
     code_blocks = text.count(FENCE) // 2 if n > 6 else 0
-    if not code_blocks and (n <= WHOLE_LIMIT or ("\n\n" not in text and text.count("\n") < 4)):
+    if not code_blocks and "\n\n" not in text and (n <= WHOLE_LIMIT or text.count("\n") < 4):
         instruction = _clip(text, limit)
         return TurnView(instruction, n, n - len(instruction), 0, "")
     body = _windowed(text) if n > WINDOW else text

@@ -271,7 +271,7 @@ _CUES: dict[str, tuple[str, ...]] = {
               "every case", "all cases", "verify the number"),
     ALGO: (
         "dynamic programming", "dp", "dijkstra", "bellman ford", "shortest path", "longest increasing",
-        "palindromic", "lru", "lru cache", "trie", "interval tree", "segment tree", "binary tree",
+        "palindromic", "lru", "lru cache", "a trie", "trie with", "interval tree", "segment tree", "binary tree",
         "red black", "edit distance", "levenshtein", "topological", "cycle", "cycles", "knapsack",
         "backtracking", "memoization", "heap", "binary heap", "priority queue", "graph", "directed graph",
         "weighted graph", "bfs", "dfs", "minimum spanning", "union find", "thread safe", "blocking queue",
@@ -317,7 +317,7 @@ _CUES: dict[str, tuple[str, ...]] = {
         "primes", "squares", "outcomes", "positive integers", "4 digit", "3 digit",
     ),
     WORD_OP: ("times", "multiplied", "divided", "plus", "minus", "vezes", "fois", "mal", "multiplicado",
-              "dividido", "умножить", "разделить"),
+              "dividido", "умножить", "разделить", "multiply", "divide", "add", "subtract"),
     FOLLOW: (
         "and", "also", "now", "what about", "how about", "what if", "then", "but", "ok", "okay", "so",
         "same", "instead", "again", "it", "this", "that", "these", "those", "them", "above", "previous",
@@ -424,7 +424,8 @@ def match_cues(words: list[str], cjk_text: str | None = None) -> dict[str, list[
     if present:
         padded = ""
         entries = _ENTRIES
-        for w in present:
+        # sorted: set order depends on the string hash seed; the output must not
+        for w in sorted(present):
             kinds, phrases = entries[w]
             for kind in kinds:
                 hits = found.get(kind)

@@ -34,6 +34,15 @@ _NOT_A_REQUEST: Final = frozenset(
     {lx.CHAT, lx.CODE_WORD, lx.SIMPLE_ASK, lx.FACT, lx.SCALE, lx.WORD_MATH, lx.MATH_OBJECT, lx.PROOF_WEAK,
      lx.DEBUG_WEAK, lx.ALGO, lx.PLAN, lx.WHY, lx.PRIME_WORD}
 )
+# Kinds that only modify other proposals: the proposal loop skips them at once.
+_PASSIVE: Final = frozenset(
+    {lx.CHAT, lx.CODE_WORD, lx.SCALE, lx.WORD_MATH, lx.ALGO, lx.PRIME_WORD, lx.SIMPLE_ASK, lx.JUSTIFY, lx.WORD_OP}
+)
+_REQUEST_OPENERS: Final = frozenset(
+    {"please", "can", "could", "would", "tell", "list", "check", "find", "give", "show", "help", "look",
+     "read", "use", "make", "create", "generate", "fix", "do", "answer", "solve", "tldr"}
+)
+MATERIAL_FOR_CLOSING: Final = 300  # pasted material this long makes a closing "thanks" the whole story
 _QUESTION_KINDS: Final = frozenset({lx.FACT, lx.HOWTO, lx.LOOKUP})
 _WEAK_INTENTS: Final = frozenset({"fact", "lookup"})
 _PRIORITY: Final = {
@@ -135,6 +144,8 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         return known
 
     for kind in kinds:
+        if kind in _PASSIVE:
+            continue
         if kind == lx.FACT:
             propose(1.0, Task.FACT, "fact", kind)
         elif kind == lx.LOOKUP:
@@ -223,9 +234,10 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
     requests = kinds.keys() - _NOT_A_REQUEST
     chat_only = True
     best: Proposal
-    if lx.CHAT in kinds and not requests and math_level == 0 and n_words <= 25 and _few_content_words(
-        text, words, view
-    ):
+    closing_ack = _closing_acknowledgement(text) if view.material_chars >= MATERIAL_FOR_CLOSING else None
+    if closing_ack is not None:
+        best = (0.0, 0, Task.CHAT, "chat", closing_ack)
+    elif lx.CHAT in kinds and not requests and math_level == 0 and n_words <= 25 and _few_content_words(words):
         best = (0.0, 0, Task.CHAT, "chat", kinds[lx.CHAT][0])
     elif n_words <= 20 and not requests - {lx.WRITE} and _echo_request(words):
         best = (0.0, 0, Task.OTHER, "echo", words[0])
@@ -258,10 +270,35 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
     )
 
 
-def _few_content_words(text: str, words: list[str], view: TurnView) -> bool:
-    """At most three words that are neither chat nor filler (in the closing remark, after material)."""
-    if view.material_chars >= 300:
-        words = lx.normalise_words(text[text.rfind("\n\n") + 2 :])
+def _closing_acknowledgement(text: str) -> str | None:
+    """The chat cue of a closing "thanks!" after pasted material, unless the opening asks something.
+
+    Pasted material followed by an acknowledgement is trivial however long it is. It stays
+    trivial when the material's first lines happen to read like prose. An opening that asks
+    something ("Summarise this:", a question, a request verb) still counts.
+    """
+    cut = text.rfind("\n\n")
+    if cut < 0:
+        return None
+    closing = lx.normalise_words(text[cut + 2 :])
+    if not closing or len(closing) > 25:
+        return None
+    kinds = lx.match_cues(closing)
+    if lx.CHAT not in kinds or kinds.keys() - _NOT_A_REQUEST or not _few_content_words(closing):
+        return None
+    opening = text[:cut].rstrip()
+    if "?" in opening or "？" in opening or opening.endswith((":", "：")):
+        return None
+    first = lx.normalise_words(opening[:40])[:1]
+    if first and (first[0] in _REQUEST_OPENERS or lx.WORD_KINDS.get(first[0], ()) and not (
+        set(lx.WORD_KINDS[first[0]]) <= _NOT_A_REQUEST
+    )):
+        return None
+    return kinds[lx.CHAT][0]
+
+
+def _few_content_words(words: list[str]) -> bool:
+    """At most three words that are neither chat nor filler."""
     count = 0
     for w in words:
         if w not in lx.CHAT_OR_STOP:
