@@ -218,8 +218,10 @@ def fmt_time(us: float) -> str:
 
 
 def print_accuracy(console: Console, results: dict[str, Any]) -> None:
-    table = Table(title="Tier accuracy (LiteLLM mapped SIMPLE->simple, MEDIUM->moderate, COMPLEX->complex, "
-                  "REASONING->deep)")
+    table = Table(
+        title="Tier accuracy (LiteLLM mapped SIMPLE->simple, MEDIUM->moderate, COMPLEX->complex, "
+        "REASONING->deep)"
+    )
     table.add_column("split")
     table.add_column("n", justify="right")
     for who in ("ours", "LiteLLM"):
@@ -242,7 +244,9 @@ def print_confusion(console: Console, title: str, confusion: list[list[int]]) ->
     for t in TIERS:
         table.add_column(t, justify="right")
     for gold, row in zip(TIERS, confusion, strict=True):
-        table.add_row(gold, *[f"[bold]{v}[/bold]" if i == TIERS.index(gold) else str(v) for i, v in enumerate(row)])
+        table.add_row(
+            gold, *[f"[bold]{v}[/bold]" if i == TIERS.index(gold) else str(v) for i, v in enumerate(row)]
+        )
     console.print(table)
 
 
@@ -305,13 +309,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     small = [p for p in map(prompt_of, dev + test) if prompt_chars(p) <= 2000]
     long_sets = {"20,000 chars": padded_prompts(20_000), "1 MB": padded_prompts(1_000_000)}
     lat: dict[str, dict[str, dict[str, float]]] = {
-        "<= 2,000 chars": {"ours": latency(ours, small, rounds_small),
-                           "litellm": latency(litellm_clf, small, max(3, rounds_small // 3))},
+        "<= 2,000 chars": {
+            "ours": latency(ours, small, rounds_small),
+            "litellm": latency(litellm_clf, small, max(3, rounds_small // 3)),
+        },
     }
     for label, prompts_l in long_sets.items():
         ps = [p for _, p in prompts_l]
         rounds = rounds_20k if label.startswith("20") else rounds_1mb
-        lat[label] = {"ours": latency(ours, ps, rounds), "litellm": latency(litellm_clf, ps, max(2, rounds // 4))}
+        lat[label] = {
+            "ours": latency(ours, ps, rounds),
+            "litellm": latency(litellm_clf, ps, max(2, rounds // 4)),
+        }
     print_latency(console, lat)
     print_long_prompt_tiers(console, long_sets)
 
@@ -320,8 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "exact >= 85% (test)": o_test["exact"] >= TARGETS["exact"],
         "under-budget <= 3% (test)": o_test["under_budget"] <= TARGETS["under"],
         "p99 <= 50 us (<= 2k chars, raw)": lat["<= 2,000 chars"]["ours"]["p99_us"] <= TARGETS["p99_2k_us"],
-        "p99 <= 50 us (<= 2k chars, best-of-N)":
-            lat["<= 2,000 chars"]["ours"]["best_of_n_p99_us"] <= TARGETS["p99_2k_us"],
+        "p99 <= 50 us (<= 2k chars, best-of-N)": lat["<= 2,000 chars"]["ours"]["best_of_n_p99_us"]
+        <= TARGETS["p99_2k_us"],
         "p99 <= 5 ms (1 MB, raw)": lat["1 MB"]["ours"]["p99_us"] <= TARGETS["p99_1mb_ms"] * 1000,
     }
     env = {
@@ -335,11 +344,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(f"environment: {env}")
     for what, ok in verdicts.items():
         console.print(f"  {'[green]met[/green]' if ok else '[red]missed[/red]'}  {what}")
-    console.print(f"  all prompts: ours exact {fmt_pct(o_all['exact'])}, under-budget {fmt_pct(o_all['under_budget'])}")
+    console.print(
+        f"  all prompts: ours exact {fmt_pct(o_all['exact'])}, under-budget {fmt_pct(o_all['under_budget'])}"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"environment": env, "accuracy": results, "latency": lat, "targets": TARGETS,
-                   "verdicts": verdicts, "litellm_mapping": LITELLM_TO_OURS}
+        payload = {
+            "environment": env,
+            "accuracy": results,
+            "latency": lat,
+            "targets": TARGETS,
+            "verdicts": verdicts,
+            "litellm_mapping": LITELLM_TO_OURS,
+        }
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {args.json}")
     return 0

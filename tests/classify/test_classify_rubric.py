@@ -24,7 +24,10 @@ RUBRIC_EXAMPLES = [
     ("what does HTTP 404 mean?", Tier.SIMPLE),
     ("compare REST and GraphQL", Tier.MODERATE),
     ("write a Python function that reverses words", Tier.MODERATE),
-    ("a train leaves at 3pm at 60 km/h, a second one at 4pm at 80 km/h; when does it catch up?", Tier.MODERATE),
+    (
+        "a train leaves at 3pm at 60 km/h, a second one at 4pm at 80 km/h; when does it catch up?",
+        Tier.MODERATE,
+    ),
     ("find the race condition in this code\n```go\n" + RACE_CODE + "\n```", Tier.COMPLEX),
     ("design a rate limiter for 10k rps", Tier.COMPLEX),
     ("count lattice paths from (0,0) to (5,5) avoiding these points: (2,2), (3,1)", Tier.COMPLEX),
@@ -45,7 +48,8 @@ def test_rubric_examples(prompt: str, tier: Tier) -> None:
 def test_long_pasted_document_with_thanks_is_trivial() -> None:
     document = "\n\n".join(
         f"Section {i}. The committee reviewed the budget lines for parks, libraries and road repairs, and "
-        "agreed to revisit the allocation for the swimming pools after the summer survey." for i in range(60)
+        "agreed to revisit the allocation for the swimming pools after the summer survey."
+        for i in range(60)
     )
     assert len(document) > 3000
     result = classify(document + "\n\nthanks!")
@@ -58,7 +62,7 @@ def test_short_conjecture_is_deep() -> None:
 
 
 def test_code_present_with_simple_ask_is_simple() -> None:
-    code = "```\n#include <stdio.h>\nint main(void) {\n    printf(\"hello\\n\");\n    return 0;\n}\n```"
+    code = '```\n#include <stdio.h>\nint main(void) {\n    printf("hello\\n");\n    return 0;\n}\n```'
     result = classify(code + "\nwhat language is this?")
     assert result.tier == Tier.SIMPLE
     assert result.task == Task.CODE
@@ -78,8 +82,17 @@ def test_result_shape() -> None:
 
 @pytest.mark.parametrize(
     ("level", "tier"),
-    [(0.0, Tier.TRIVIAL), (0.49, Tier.TRIVIAL), (0.5, Tier.SIMPLE), (1.4, Tier.SIMPLE), (1.5, Tier.MODERATE),
-     (2.6, Tier.COMPLEX), (3.5, Tier.DEEP), (9.0, Tier.DEEP), (-1.0, Tier.TRIVIAL)],
+    [
+        (0.0, Tier.TRIVIAL),
+        (0.49, Tier.TRIVIAL),
+        (0.5, Tier.SIMPLE),
+        (1.4, Tier.SIMPLE),
+        (1.5, Tier.MODERATE),
+        (2.6, Tier.COMPLEX),
+        (3.5, Tier.DEEP),
+        (9.0, Tier.DEEP),
+        (-1.0, Tier.TRIVIAL),
+    ],
 )
 def test_level_to_tier_rounds_halves_up(level: float, tier: Tier) -> None:
     assert level_to_tier(level) == tier

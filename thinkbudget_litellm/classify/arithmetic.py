@@ -34,7 +34,9 @@ _WORD_OP: Final = re.compile(
     rf"({_NUM})\s+(times|multiplied by|divided by|plus|minus|vezes|fois|mal|multiplicado por|dividido por"
     rf"|умножить на|разделить на|乘以|除以)\s*(?=({_NUM}))"
 )
-_VERB_OP: Final = re.compile(rf"(multiply|divide|add|subtract)\s+({_NUM})\s+(?:by|and|to|from|with)\s+({_NUM})")
+_VERB_OP: Final = re.compile(
+    rf"(multiply|divide|add|subtract)\s+({_NUM})\s+(?:by|and|to|from|with)\s+({_NUM})"
+)
 _POWER: Final = re.compile(rf"({_NUM})\s*(?:\^|\*\*)\s*\(?\s*({_NUM})")
 _TOWER: Final = re.compile(r"\^\s*\(\s*\d+\s*\^")
 _PERCENT: Final = re.compile(rf"({_NUM})\s*%\s*(?:of|de|von|от)\s*\$?({_NUM})")
@@ -140,9 +142,14 @@ def arithmetic_level(text: str, kinds: Mapping[str, Sequence[str]], floor: float
     for m in word_ops:
         left, word, right = m.groups()
         operators += 1
-        op_kind = "*" if word in ("times", "multiplied by", "vezes", "fois", "mal", "multiplicado por",
-                                  "умножить на", "乘以") else "/" if "div" in word or word in (
-                                      "разделить на", "除以") else "+"
+        op_kind = (
+            "*"
+            if word
+            in ("times", "multiplied by", "vezes", "fois", "mal", "multiplicado por", "умножить на", "乘以")
+            else "/"
+            if "div" in word or word in ("разделить на", "除以")
+            else "+"
+        )
         left_clean = left.replace(".", ",") if word in ("vezes", "mal", "fois") else left
         level = _op_level(op_kind, left_clean, right)
         if level > best:

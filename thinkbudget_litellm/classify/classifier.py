@@ -18,10 +18,53 @@ from thinkbudget_litellm.tiers import TIER_ORDER, Task, Tier
 
 FOLLOW_UP_WORDS: Final = 20  # a turn this short can lean on the turns before it
 CONTEXT_INSTRUCTION_LIMIT: Final = 400  # earlier turns are judged on a shorter instruction
+# connectors that open a follow-up ("and for n = 10^6?", "now in Spanish")
 _FOLLOW_LEADS: Final = frozenset(
-    {"and", "also", "now", "what", "how", "then", "but", "ok", "okay", "so", "same", "instead", "continue",
-     "more", "y", "et", "und", "и", "e", "а", "can", "could", "make", "why", "is", "does", "do"}
+    {
+        "and",
+        "also",
+        "now",
+        "then",
+        "but",
+        "ok",
+        "okay",
+        "so",
+        "same",
+        "instead",
+        "continue",
+        "more",
+        "or",
+        "plus",
+        "next",
+        "y",
+        "et",
+        "und",
+        "и",
+        "а",
+        "e",
+        "ou",
+        "oder",
+    }
 )
+# two-word openings that do the same ("what about", "make it")
+_FOLLOW_PAIRS: Final = frozenset(
+    {
+        ("what", "about"),
+        ("how", "about"),
+        ("what", "if"),
+        ("why", "not"),
+        ("and", "if"),
+        ("make", "it"),
+        ("do", "it"),
+        ("same", "for"),
+        ("go", "on"),
+        ("keep", "going"),
+        ("y", "si"),
+        ("et", "si"),
+        ("und", "wenn"),
+    }
+)
+_SHORT_PROBES: Final = frozenset({"why", "how", "really", "example", "examples", "details", "proof", "sure"})
 _INHERIT_TASK_FROM: Final = frozenset(
     {"fact", "lookup", "question", "request", "arithmetic", "translate", "rewrite"}
 )
@@ -53,7 +96,11 @@ def _is_follow_up(own: Judgement) -> bool:
     if own.chat_only or own.n_words > FOLLOW_UP_WORDS:
         return False
     words = own.words
-    if not own.strong or (words and words[0] in _FOLLOW_LEADS):
+    if not words:
+        return False
+    if words[0] in _FOLLOW_LEADS or tuple(words[:2]) in _FOLLOW_PAIRS:
+        return True
+    if len(words) <= 3 and words[0] in _SHORT_PROBES:
         return True
     return not lx.FOLLOW_WORDS.isdisjoint(words)
 
@@ -77,7 +124,7 @@ def classify(messages_or_text: object) -> Classification:
             if own.intent in _INHERIT_TASK_FROM or own.level < 1.0:
                 task = ctx.task
             reasons = (*reasons, f"follow-up: inherits {ctx.intent} from an earlier turn")
-    if conv.images and level < 1.0 and not own.chat_only:
+    if conv.images and level < 1.0 and (not own.chat_only or own.intent == "no words"):
         level = 1.0
         reasons = (*reasons, "an image to look at")
     if not conv.images and not conv.ask.strip():

@@ -34,7 +34,7 @@ SAMPLE_CHARS: Final = 2_000  # material_kind() looks at this much of the materia
 FENCE: Final = "```"
 _DATA_START: Final = frozenset("0123456789[{<|#$>/\\=@%&\t ")
 _DATA_END: Final = frozenset(";{}),=>\\")
-_TRACE_STARTS: Final = ("Traceback (", "  File \"", "    at ", "Caused by:", "panic:", "goroutine ")
+_TRACE_STARTS: Final = ("Traceback (", '  File "', "    at ", "Caused by:", "panic:", "goroutine ")
 _ERROR_MARKERS: Final = ("rror", "xception", "FAIL", "WARN", "panic:")
 
 
@@ -135,9 +135,14 @@ def bullets(text: str) -> int:
     """List items in ``text``."""
     if "\n" not in text:
         return 0
-    return text.count("\n- ") + text.count("\n* ") + text.count("\n• ") + text.count("\n1.") + text.count(
-        "\n2."
-    ) + text.count("\n3.")
+    return (
+        text.count("\n- ")
+        + text.count("\n* ")
+        + text.count("\n• ")
+        + text.count("\n1.")
+        + text.count("\n2.")
+        + text.count("\n3.")
+    )
 
 
 def _clip(text: str, limit: int = INSTRUCTION_LIMIT) -> str:
@@ -178,10 +183,7 @@ def view_turn(text: str, limit: int = INSTRUCTION_LIMIT) -> TurnView:
         if i == 0 or i == last or near_fence:
             part = _paragraph_instruction(block)
         elif (
-            not lead_in
-            and n <= SMALL_TURN
-            and len(block) <= PARAGRAPH_LIMIT
-            and not _looks_like_data(block)
+            not lead_in and n <= SMALL_TURN and len(block) <= PARAGRAPH_LIMIT and not _looks_like_data(block)
         ):
             part = block
         else:

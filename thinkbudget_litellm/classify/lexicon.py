@@ -271,7 +271,8 @@ _CUES: dict[str, tuple[str, ...]] = {
               "every case", "all cases", "verify the number"),
     ALGO: (
         "dynamic programming", "dp", "dijkstra", "bellman ford", "shortest path", "longest increasing",
-        "palindromic", "lru", "lru cache", "a trie", "trie with", "interval tree", "segment tree", "binary tree",
+        "palindromic", "lru", "lru cache", "a trie", "trie with", "interval tree", "segment tree",
+        "binary tree",
         "red black", "edit distance", "levenshtein", "topological", "cycle", "cycles", "knapsack",
         "backtracking", "memoization", "heap", "binary heap", "priority queue", "graph", "directed graph",
         "weighted graph", "bfs", "dfs", "minimum spanning", "union find", "thread safe", "blocking queue",
@@ -318,11 +319,10 @@ _CUES: dict[str, tuple[str, ...]] = {
     ),
     WORD_OP: ("times", "multiplied", "divided", "plus", "minus", "vezes", "fois", "mal", "multiplicado",
               "dividido", "умножить", "разделить", "multiply", "divide", "add", "subtract"),
+    # back-references: a short turn holding one leans on what came before
     FOLLOW: (
-        "and", "also", "now", "what about", "how about", "what if", "then", "but", "ok", "okay", "so",
-        "same", "instead", "again", "it", "this", "that", "these", "those", "them", "above", "previous",
-        "continue", "go on", "keep going", "more", "too", "y", "et", "und", "и", "e", "а", "eso", "esto",
-        "ça", "cela", "das", "dies", "это", "isso", "for n", "what year was it",
+        "it", "its", "this", "these", "those", "them", "they", "above", "previous", "same", "instead",
+        "again", "too", "else", "eso", "esto", "ça", "cela", "das", "dies", "это", "isso", "lo", "le",
     ),
     SIMPLE_ASK: (
         "in one sentence", "one sentence", "yes or no", "one word", "одним предложением", "en una frase",
@@ -405,7 +405,7 @@ CJK_CUES: Final = tuple((cue, kind) for kind, cues in _CJK_CUES.items() for cue 
 CHAT_OR_STOP: Final = frozenset(
     w for kind in (CHAT, STOP) for entry in _CUES[kind] for w in normalise_words(entry)
 )
-FOLLOW_WORDS: Final = frozenset(w for entry in _CUES[FOLLOW] for w in normalise_words(entry))
+FOLLOW_WORDS: Final = frozenset(_CUES[FOLLOW])
 CONSTRAINT_WORDS: Final = frozenset(e for e in _CUES[CONSTRAINT] if " " not in e)
 CONSTRAINT_PHRASES: Final = tuple(" " + e + " " for e in _CUES[CONSTRAINT] if " " in e)
 

@@ -31,23 +31,74 @@ CJK_WINDOW: Final = 400
 _CJK_LEADS: Final = (b"\xe3", b"\xe4", b"\xe5", b"\xe6", b"\xe7", b"\xe8", b"\xe9")
 # Kinds that are not a request in their own right: they never block the chat rule.
 _NOT_A_REQUEST: Final = frozenset(
-    {lx.CHAT, lx.CODE_WORD, lx.SIMPLE_ASK, lx.FACT, lx.SCALE, lx.WORD_MATH, lx.MATH_OBJECT, lx.PROOF_WEAK,
-     lx.DEBUG_WEAK, lx.ALGO, lx.PLAN, lx.WHY, lx.PRIME_WORD}
+    {
+        lx.CHAT,
+        lx.CODE_WORD,
+        lx.SIMPLE_ASK,
+        lx.FACT,
+        lx.SCALE,
+        lx.WORD_MATH,
+        lx.MATH_OBJECT,
+        lx.PROOF_WEAK,
+        lx.DEBUG_WEAK,
+        lx.ALGO,
+        lx.PLAN,
+        lx.WHY,
+        lx.PRIME_WORD,
+    }
 )
 # Kinds that only modify other proposals: the proposal loop skips them at once.
 _PASSIVE: Final = frozenset(
-    {lx.CHAT, lx.CODE_WORD, lx.SCALE, lx.WORD_MATH, lx.ALGO, lx.PRIME_WORD, lx.SIMPLE_ASK, lx.JUSTIFY, lx.WORD_OP}
+    {
+        lx.CHAT,
+        lx.CODE_WORD,
+        lx.SCALE,
+        lx.WORD_MATH,
+        lx.ALGO,
+        lx.PRIME_WORD,
+        lx.SIMPLE_ASK,
+        lx.JUSTIFY,
+        lx.WORD_OP,
+    }
 )
 _REQUEST_OPENERS: Final = frozenset(
-    {"please", "can", "could", "would", "tell", "list", "check", "find", "give", "show", "help", "look",
-     "read", "use", "make", "create", "generate", "fix", "do", "answer", "solve", "tldr"}
+    {
+        "please",
+        "can",
+        "could",
+        "would",
+        "tell",
+        "list",
+        "check",
+        "find",
+        "give",
+        "show",
+        "help",
+        "look",
+        "read",
+        "use",
+        "make",
+        "create",
+        "generate",
+        "fix",
+        "do",
+        "answer",
+        "solve",
+        "tldr",
+    }
 )
 MATERIAL_FOR_CLOSING: Final = 300  # pasted material this long makes a closing "thanks" the whole story
 _QUESTION_KINDS: Final = frozenset({lx.FACT, lx.HOWTO, lx.LOOKUP})
 _WEAK_INTENTS: Final = frozenset({"fact", "lookup"})
 _PRIORITY: Final = {
-    Task.MATH: 9, Task.CODE: 8, Task.SUMMARIZE: 7, Task.ANALYSIS: 6, Task.OTHER: 6, Task.WRITING: 5,
-    Task.FACT: 2, Task.CHAT: 1,
+    Task.MATH: 9,
+    Task.CODE: 8,
+    Task.SUMMARIZE: 7,
+    Task.ANALYSIS: 6,
+    Task.OTHER: 6,
+    Task.WRITING: 5,
+    Task.FACT: 2,
+    Task.CHAT: 1,
 }
 
 Proposal = tuple[float, int, Task, str, str]  # level, tie-break priority, task, intent, cue
@@ -210,8 +261,10 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         elif kind == lx.PROOF:
             propose(4.0, Task.MATH, "proof", kind)
         elif kind == lx.PROOF_WEAK:
-            math_ctx = lx.MATH_OBJECT in kinds or lx.PRIME_WORD in kinds or (
-                has_digit(low) and has_math_symbols(low)
+            math_ctx = (
+                lx.MATH_OBJECT in kinds
+                or lx.PRIME_WORD in kinds
+                or (has_digit(low) and has_math_symbols(low))
             )
             if math_ctx:
                 propose(4.0, Task.MATH, "proof", kind)
@@ -237,7 +290,13 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
     closing_ack = _closing_acknowledgement(text) if view.material_chars >= MATERIAL_FOR_CLOSING else None
     if closing_ack is not None:
         best = (0.0, 0, Task.CHAT, "chat", closing_ack)
-    elif lx.CHAT in kinds and not requests and math_level == 0 and n_words <= 25 and _few_content_words(words):
+    elif (
+        lx.CHAT in kinds
+        and not requests
+        and math_level == 0
+        and n_words <= 25
+        and _few_content_words(words, 1 if "?" in text else 3)
+    ):
         best = (0.0, 0, Task.CHAT, "chat", kinds[lx.CHAT][0])
     elif n_words <= 20 and not requests - {lx.WRITE} and _echo_request(words):
         best = (0.0, 0, Task.OTHER, "echo", words[0])
@@ -265,7 +324,16 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
     strong = any(p[3] not in _WEAK_INTENTS for p in props)
     code = memo.get("code")
     return Judgement(
-        level, task, intent, tuple(reasons), words, n_words, chat_only, strong, math_level, kinds,
+        level,
+        task,
+        intent,
+        tuple(reasons),
+        words,
+        n_words,
+        chat_only,
+        strong,
+        math_level,
+        kinds,
         code if isinstance(code, bool) else None,
     )
 
@@ -284,25 +352,27 @@ def _closing_acknowledgement(text: str) -> str | None:
     if not closing or len(closing) > 25:
         return None
     kinds = lx.match_cues(closing)
-    if lx.CHAT not in kinds or kinds.keys() - _NOT_A_REQUEST or not _few_content_words(closing):
+    if lx.CHAT not in kinds or kinds.keys() - _NOT_A_REQUEST or not _few_content_words(closing, 3):
         return None
     opening = text[:cut].rstrip()
     if "?" in opening or "？" in opening or opening.endswith((":", "：")):
         return None
     first = lx.normalise_words(opening[:40])[:1]
-    if first and (first[0] in _REQUEST_OPENERS or lx.WORD_KINDS.get(first[0], ()) and not (
-        set(lx.WORD_KINDS[first[0]]) <= _NOT_A_REQUEST
-    )):
+    if first and (
+        first[0] in _REQUEST_OPENERS
+        or (lx.WORD_KINDS.get(first[0], ())
+        and not (set(lx.WORD_KINDS[first[0]]) <= _NOT_A_REQUEST))
+    ):
         return None
     return kinds[lx.CHAT][0]
 
 
-def _few_content_words(words: list[str]) -> bool:
-    """At most three words that are neither chat nor filler."""
+def _few_content_words(words: list[str], most: int) -> bool:
+    """At most ``most`` words that are neither chat nor filler."""
     count = 0
     for w in words:
         if w not in lx.CHAT_OR_STOP:
             count += 1
-            if count > 3:
+            if count > most:
                 return False
     return True

@@ -17,7 +17,7 @@ import json
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -84,12 +84,21 @@ def run_jsonl(lines: Iterable[str], budgets: Mapping[Tier, int], out: TextIO, er
 def register(app: typer.Typer) -> None:
     @app.command("classify")
     def classify_command(
-        text: str | None = typer.Argument(None, help="the prompt to classify ('-' reads it from stdin)"),
-        jsonl: bool = typer.Option(False, "--jsonl", help="read JSONL requests from stdin, write JSONL results"),
-        as_json: bool = typer.Option(False, "--json", help="print the result of TEXT as one JSON object"),
-        config: Path | None = typer.Option(
-            None, "--config", "-c", dir_okay=False, help="LiteLLM config.yaml with a thinkbudget block"
-        ),
+        text: Annotated[
+            str | None, typer.Argument(help="the prompt to classify ('-' reads it from stdin)")
+        ] = None,
+        jsonl: Annotated[
+            bool, typer.Option("--jsonl", help="read JSONL requests from stdin, write JSONL results")
+        ] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="print the result of TEXT as one JSON object")
+        ] = False,
+        config: Annotated[
+            Path | None,
+            typer.Option(
+                "--config", "-c", dir_okay=False, help="LiteLLM config.yaml with a thinkbudget block"
+            ),
+        ] = None,
     ) -> None:
         """Classify a prompt into a thinking tier and task, and show its thinking budget."""
         if jsonl == (text is not None):
