@@ -211,6 +211,8 @@ def test_request_body_and_single_message_are_accepted() -> None:
         [{"content": "no role at all"}],
         [{"role": "assistant", "content": "only an assistant turn"}],
         [{"role": "tool", "content": {"weird": "dict"}}],
+        [{"role": "user", "content": [{"type": ["unhashable"], "text": "x"}, {"type": {"a": 1}}]}],
+        [{"role": ["unhashable"], "content": "hello"}],
         ({"role": "user", "content": "a tuple of messages"},),
     ],
 )

@@ -43,7 +43,14 @@ def test_any_text_is_classified(text: str) -> None:
 json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=200)
 json_value = st.recursive(
     json_leaf,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+        # message-shaped keys with values of any type ({"type": [...]}, {"role": 5}, ...)
+        | st.dictionaries(
+            st.sampled_from(["type", "text", "role", "content", "image_url", "messages"]), inner
+        )
+    ),
     max_leaves=20,
 )
 content = st.one_of(
@@ -136,7 +143,10 @@ def test_padding_material_under_a_trivial_ask_never_goes_above_simple(
 
 
 def _number(digits: int, rng: random.Random) -> str:
-    return str(rng.randint(10 ** (digits - 1), 10**digits - 1)) if digits > 1 else str(rng.randint(2, 9))
+    """A number of exactly ``digits`` digits that is not round (538 x 400 is one-digit work)."""
+    if digits == 1:
+        return str(rng.randint(2, 9))
+    return str(rng.randint(10 ** (digits - 2), 10 ** (digits - 1) - 1)) + str(rng.randint(1, 9))
 
 
 @FAST

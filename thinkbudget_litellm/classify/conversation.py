@@ -64,8 +64,10 @@ def content_text(content: Any) -> tuple[str, int]:
     for part in content:
         if isinstance(part, str):
             texts.append(part)
-        elif isinstance(part, Mapping):
+        elif isinstance(part, (dict, Mapping)):
             kind = part.get("type")
+            if not isinstance(kind, str) and kind is not None:
+                continue
             if kind in _TEXT_PART_TYPES or (kind is None and "text" in part):
                 text = part.get("text")
                 if isinstance(text, str):
@@ -116,12 +118,12 @@ def read_conversation(value: object) -> Conversation:
     for msg in reversed(messages):
         looked += 1
         content: Any
-        if isinstance(msg, str):
-            role, content = "user", msg
-        elif isinstance(msg, Mapping):
+        if isinstance(msg, (dict, Mapping)):
             role_value = msg.get("role", "user")
             role = role_value.lower() if isinstance(role_value, str) else ""
             content = msg.get("content")
+        elif isinstance(msg, str):
+            role, content = "user", msg
         else:
             continue
         if role in _USER_ROLES:

@@ -89,7 +89,6 @@ _REQUEST_OPENERS: Final = frozenset(
 )
 MATERIAL_FOR_CLOSING: Final = 300  # pasted material this long makes a closing "thanks" the whole story
 _QUESTION_KINDS: Final = frozenset({lx.FACT, lx.HOWTO, lx.LOOKUP})
-_WEAK_INTENTS: Final = frozenset({"fact", "lookup"})
 _PRIORITY: Final = {
     Task.MATH: 9,
     Task.CODE: 8,
@@ -114,7 +113,6 @@ class Judgement(NamedTuple):
     words: list[str]
     n_words: int
     chat_only: bool
-    strong: bool  # names its own request (an intent cue, not only question words)
     math_level: float
     kinds: Mapping[str, Sequence[str]]
     code_material: bool | None  # code or errors in sight; None when no cue needed to know
@@ -321,7 +319,6 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         reasons.append(f"asks for rigour ({kinds[lx.JUSTIFY][0]})")
     if view.material_chars >= 300:
         reasons.append(f"{view.material_chars} chars of pasted material")
-    strong = any(p[3] not in _WEAK_INTENTS for p in props)
     code = memo.get("code")
     return Judgement(
         level,
@@ -331,7 +328,6 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         words,
         n_words,
         chat_only,
-        strong,
         math_level,
         kinds,
         code if isinstance(code, bool) else None,
