@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import json
 import os
 import platform
@@ -119,7 +120,11 @@ def make_litellm() -> tuple[Classifier, str]:
         tier, _score, _signals = router.classify(ask, system)
         return LITELLM_TO_OURS[str(getattr(tier, "value", tier))]
 
-    return run, getattr(litellm, "__version__", "?")
+    try:
+        version = importlib.metadata.version("litellm")
+    except importlib.metadata.PackageNotFoundError:
+        version = getattr(litellm, "__version__", "?")
+    return run, version
 
 
 # ------------------------------------------------------------------------------------------- accuracy

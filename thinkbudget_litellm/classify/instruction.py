@@ -82,7 +82,7 @@ def _paragraph_instruction(block: str) -> str:
             return ""
         if len(block) <= PARAGRAPH_LIMIT:
             return block
-        return block[:EDGE] + " \u2026 " + block[-EDGE:]
+        return block[:EDGE] + " ... " + block[-EDGE:]
     first = block[:first_nl]
     if len(block) <= PARAGRAPH_LIMIT and not _looks_like_data(first):
         # a short paragraph of prose lines, or a heading line over a list

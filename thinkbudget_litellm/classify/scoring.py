@@ -87,6 +87,7 @@ _REQUEST_OPENERS: Final = frozenset(
         "tldr",
     }
 )
+CLOSING_CHARS: Final = 200  # a closing acknowledgement is short
 MATERIAL_FOR_CLOSING: Final = 300  # pasted material this long makes a closing "thanks" the whole story
 _QUESTION_KINDS: Final = frozenset({lx.FACT, lx.HOWTO, lx.LOOKUP})
 _PRIORITY: Final = {
@@ -342,7 +343,7 @@ def _closing_acknowledgement(text: str) -> str | None:
     something ("Summarise this:", a question, a request verb) still counts.
     """
     cut = text.rfind("\n\n")
-    if cut < 0:
+    if cut < 0 or len(text) - cut > CLOSING_CHARS:
         return None
     closing = lx.normalise_words(text[cut + 2 :])
     if not closing or len(closing) > 25:
