@@ -118,9 +118,8 @@ _CUES: dict[str, tuple[str, ...]] = {
         "does it mention", "mention",
     ),
     HOWTO: (
-        "how do i", "how can i", "how to", "how should i", "how would i", "how do you", "whats the best way",
-        "what is the best way", "cómo puedo", "como puedo", "comment faire", "wie kann ich", "как мне",
-        "как сделать", "como faço", "como faco",
+        "how do i", "how can i", "how to", "how should i", "how would i", "how do you", "cómo puedo",
+        "como puedo", "comment faire", "wie kann ich", "как мне", "как сделать", "como faço", "como faco",
     ),
     TRANSLATE: (
         "translate", "translation", "how do you say", "how to say", "in spanish", "in french", "in german",
@@ -135,7 +134,9 @@ _CUES: dict[str, tuple[str, ...]] = {
         "different from", "differ", "compare", "comparison", "versus", "vs", "pros and cons",
         "trade offs", "tradeoffs", "trade off", "advantages", "disadvantages", "should i use",
         "which is better", "in simple terms", "elaborate", "overview", "walk me through", "teach me",
-        "help me understand", "what causes", "causes of", "how come",
+        "help me understand", "what causes", "causes of", "how come", "whats the best way",
+        "what is the best way", "best way to", "what would happen", "what happens if", "what happens when",
+        "how would", "what if",
         # es / fr / de / ru / pt
         "explica", "explique", "explícame", "explicame", "diferencia", "diferencias", "compara",
         "expliquez", "expliquer", "différence", "différences", "comparez", "erkläre", "erklare", "erklären",
@@ -171,8 +172,8 @@ _CUES: dict[str, tuple[str, ...]] = {
         "write a thread safe", "write a unit test", "write unit tests", "write tests", "function that",
         "function to", "script that", "script to", "program that", "method that", "query to", "regex that",
         "regex to", "one liner", "dockerfile", "snippet", "code for", "code that", "type hints",
-        "docstring", "list comprehension", "bash", "sql query", "in python", "in javascript", "in java",
-        "in go", "in rust", "in c", "in typescript", "python function", "java method", "class for",
+        "docstring", "list comprehension", "bash", "regular expression", "sql query", "in python",
+        "in javascript", "in java", "in go", "in rust", "in c", "in typescript", "python function", "java method", "class for",
         "serialize", "deserialize", "async await",
         # es / fr / de / ru / pt
         "función", "funcion", "código", "codigo", "implementa", "fonction", "implémente", "implémentez",
@@ -289,8 +290,8 @@ _CUES: dict[str, tuple[str, ...]] = {
         "endpoint", "server", "service", "database", "sql", "regex", "loop", "variable", "python",
         "javascript", "typescript", "java", "golang", "rust", "react", "node", "docker", "kubernetes",
         "repo", "commit", "deploy", "stack", "null", "none", "undefined", "crash", "binary search",
-        "print", "prints", "returns", "return", "código", "codigo", "code", "funktion", "fonction",
-        "функция", "функцию", "коде", "código", "função",
+        "print", "prints", "returns", "return", "regular expression", "css", "html", "pandas", "csv",
+        "código", "codigo", "code", "funktion", "fonction", "функция", "функцию", "коде", "código", "função",
     ),
     SCALE: (
         "multi region", "multiple regions", "regions", "region", "global", "globally", "strongly consistent",
