@@ -173,7 +173,8 @@ _CUES: dict[str, tuple[str, ...]] = {
         "function to", "script that", "script to", "program that", "method that", "query to", "regex that",
         "regex to", "one liner", "dockerfile", "snippet", "code for", "code that", "type hints",
         "docstring", "list comprehension", "bash", "regular expression", "sql query", "in python",
-        "in javascript", "in java", "in go", "in rust", "in c", "in typescript", "python function", "java method", "class for",
+        "in javascript", "in java", "in go", "in rust", "in c", "in typescript", "python function",
+        "java method", "class for",
         "serialize", "deserialize", "async await",
         # es / fr / de / ru / pt
         "función", "funcion", "código", "codigo", "implementa", "fonction", "implémente", "implémentez",
