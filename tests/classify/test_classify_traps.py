@@ -85,6 +85,14 @@ def test_dash_and_slash_are_not_arithmetic(prompt: str) -> None:
     assert result.tier == Tier.SIMPLE
 
 
+def test_bare_paste_without_an_ask_is_an_implied_request() -> None:
+    assert classify(TRACEBACK).tier == Tier.COMPLEX  # a bare traceback asks for debugging
+    bare_code = "```python\n" + "\n".join(f"def f{i}(x):\n    return x + {i}" for i in range(20)) + "\n```"
+    assert classify(bare_code).tier == Tier.MODERATE
+    assert classify(LOG).tier == Tier.COMPLEX  # errors all over it
+    assert classify(" " * 50_000).tier == Tier.TRIVIAL  # whitespace is not material
+
+
 # --- code present, simple ask -------------------------------------------------------------------
 CODE = "```\n" + "\n".join(f"def step_{i}(x):\n    return x * {i} + 1\n" for i in range(40)) + "```"
 

@@ -127,7 +127,7 @@ def classify(messages_or_text: object) -> Classification:
     if conv.images and level < 1.0 and (not own.chat_only or own.intent == "no words"):
         level = 1.0
         reasons = (*reasons, "an image to look at")
-    if not conv.images and not conv.ask.strip():
+    if not conv.images and not view.instruction.strip() and not view.material_chars:
         level, task, reasons = 0.0, Task.CHAT, ("empty prompt",)
     features: dict[str, FeatureValue] = {
         "intent": own.intent,

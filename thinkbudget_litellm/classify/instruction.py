@@ -35,7 +35,7 @@ FENCE: Final = "```"
 _DATA_START: Final = frozenset("0123456789[{<|#$>/\\=@%&\t ")
 _DATA_END: Final = frozenset(";{}),=>\\")
 _TRACE_STARTS: Final = ("Traceback (", '  File "', "    at ", "Caused by:", "panic:", "goroutine ")
-_ERROR_MARKERS: Final = ("rror", "xception", "FAIL", "WARN", "panic:")
+_ERROR_MARKERS: Final = ("rror", "ERROR", "xception", "FAIL", "WARN", "panic:")
 
 
 class TurnView(NamedTuple):
@@ -106,13 +106,14 @@ def _pieces(text: str) -> list[tuple[bool, str]]:
     return [(i % 2 == 1, p) for i, p in enumerate(parts)]
 
 
-def _windowed(text: str) -> str:
-    """Head and tail of a long turn, with code fences kept balanced across the cut."""
+def _windowed(text: str, fences: int) -> str:
+    """Head and tail of a long turn (``fences`` fence markers in all), fences balanced across the cut."""
     head = text[:HEAD]
     tail = text[-TAIL:]
     if head.count(FENCE) % 2:
         head += "\n" + FENCE
-    if text.count(FENCE, 0, len(text) - TAIL) % 2:
+    # fences before the tail = all of them minus those in the tail: no second scan of the whole text
+    if (fences - text.count(FENCE, len(text) - TAIL - len(FENCE) + 1)) % 2:
         tail = FENCE + "\n" + tail
     else:
         # the tail starts mid-paragraph: drop that partial paragraph
@@ -157,11 +158,12 @@ def view_turn(text: str, limit: int = INSTRUCTION_LIMIT) -> TurnView:
     ``limit`` caps the instruction: longer ones keep their head and tail.
     """
     n = len(text)
-    code_blocks = text.count(FENCE) // 2 if n > 6 else 0
+    fences = text.count(FENCE) if n > 6 else 0
+    code_blocks = fences // 2
     if not code_blocks and "\n\n" not in text and (n <= WHOLE_LIMIT or text.count("\n") < 4):
         instruction = _clip(text, limit)
         return TurnView(instruction, n, n - len(instruction), 0, "")
-    body = _windowed(text) if n > WINDOW else text
+    body = _windowed(text, fences) if n > WINDOW else text
     pieces = _pieces(body) if code_blocks else [(False, body)]
     # Paragraphs in order, with a flag for "next to a code fence".
     paragraphs: list[tuple[str, bool]] = []

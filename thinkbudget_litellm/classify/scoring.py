@@ -87,6 +87,7 @@ _REQUEST_OPENERS: Final = frozenset(
         "tldr",
     }
 )
+MATERIAL_WITHOUT_ASK: Final = 60  # this much pasted material with (almost) no words is a request
 CLOSING_CHARS: Final = 200  # a closing acknowledgement is short
 MATERIAL_FOR_CLOSING: Final = 300  # pasted material this long makes a closing "thanks" the whole story
 _QUESTION_KINDS: Final = frozenset({lx.FACT, lx.HOWTO, lx.LOOKUP})
@@ -302,6 +303,19 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
     elif props:
         best = max(props)
         chat_only = False
+    elif (
+        view.material_chars >= MATERIAL_WITHOUT_ASK
+        and n_words <= 12
+        and (view.code_blocks or view.sample.strip())
+    ):
+        # Pasted material with no request of its own ("any idea?", or nothing at all): the
+        # implied request is to make sense of it, and to debug it when it carries errors.
+        chat_only = False
+        code_like, error_like = material_kind(view)
+        if error_like:
+            best = (3.0, 0, Task.CODE, "material", "pasted errors, no ask: debugging implied")
+        else:
+            best = (2.0, 0, Task.CODE if code_like else Task.OTHER, "material", "pasted material, no ask")
     elif not any(ch.isalnum() for ch in text[:200]):
         best = (0.0, 0, Task.CHAT, "no words", "symbols only")
     else:
@@ -357,8 +371,7 @@ def _closing_acknowledgement(text: str) -> str | None:
     first = lx.normalise_words(opening[:40])[:1]
     if first and (
         first[0] in _REQUEST_OPENERS
-        or (lx.WORD_KINDS.get(first[0], ())
-        and not (set(lx.WORD_KINDS[first[0]]) <= _NOT_A_REQUEST))
+        or (lx.WORD_KINDS.get(first[0], ()) and not (set(lx.WORD_KINDS[first[0]]) <= _NOT_A_REQUEST))
     ):
         return None
     return kinds[lx.CHAT][0]
