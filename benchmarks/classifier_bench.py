@@ -224,8 +224,7 @@ def fmt_time(us: float) -> str:
 
 def print_accuracy(console: Console, results: dict[str, Any]) -> None:
     table = Table(
-        title="Tier accuracy (LiteLLM mapped SIMPLE->simple, MEDIUM->moderate, COMPLEX->complex, "
-        "REASONING->deep)"
+        title="Tier accuracy (LiteLLM mapped SIMPLE->simple, MEDIUM->moderate, COMPLEX->complex, REASONING->deep)"
     )
     table.add_column("split")
     table.add_column("n", justify="right")
@@ -249,9 +248,7 @@ def print_confusion(console: Console, title: str, confusion: list[list[int]]) ->
     for t in TIERS:
         table.add_column(t, justify="right")
     for gold, row in zip(TIERS, confusion, strict=True):
-        table.add_row(
-            gold, *[f"[bold]{v}[/bold]" if i == TIERS.index(gold) else str(v) for i, v in enumerate(row)]
-        )
+        table.add_row(gold, *[f"[bold]{v}[/bold]" if i == TIERS.index(gold) else str(v) for i, v in enumerate(row)])
     console.print(table)
 
 
@@ -349,9 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(f"environment: {env}")
     for what, ok in verdicts.items():
         console.print(f"  {'[green]met[/green]' if ok else '[red]missed[/red]'}  {what}")
-    console.print(
-        f"  all prompts: ours exact {fmt_pct(o_all['exact'])}, under-budget {fmt_pct(o_all['under_budget'])}"
-    )
+    console.print(f"  all prompts: ours exact {fmt_pct(o_all['exact'])}, under-budget {fmt_pct(o_all['under_budget'])}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {

@@ -56,7 +56,7 @@ _APP_EVENTS = (
     ("INFO", "HTTP POST /internal/invoices 201 ({ms} ms)"),
     ("WARN", "slow query ({ms} ms): SELECT * FROM invoices WHERE account_id = $1 ORDER BY created_at DESC"),
     ("INFO", "heartbeat ok (lag {ms} ms)"),
-    ("ERROR", "job {job} failed: psycopg.OperationalError: connection to server at \"db-2\" failed: timeout"),
+    ("ERROR", 'job {job} failed: psycopg.OperationalError: connection to server at "db-2" failed: timeout'),
     ("INFO", "retrying job {job} (attempt 2/5) in 800 ms"),
 )
 
@@ -93,7 +93,7 @@ PY_TRACEBACK = """Traceback (most recent call last):
     avg = sum(r.amount for r in rows) / len(rows)
 ZeroDivisionError: division by zero"""
 
-PY_MODULE = '''import csv
+PY_MODULE = """import csv
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,7 +126,7 @@ def report(readings: list[Reading]) -> str:
 
 
 if __name__ == "__main__":
-    print(report(load(Path("readings.csv"))))'''
+    print(report(load(Path("readings.csv"))))"""
 
 GO_RACE = """package main
 

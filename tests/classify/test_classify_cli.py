@@ -45,9 +45,7 @@ def test_json_output(app: typer.Typer) -> None:
 def test_budgets_come_from_the_config_file(app: typer.Typer, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("model_list: []\nthinkbudget:\n  budgets:\n    deep: 12000\n", encoding="utf-8")
-    result = runner.invoke(
-        app, ["classify", "--config", str(config), "--json", "Prove Fermat's little theorem."]
-    )
+    result = runner.invoke(app, ["classify", "--config", str(config), "--json", "Prove Fermat's little theorem."])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["budget"] == 12000
 

@@ -47,9 +47,7 @@ json_value = st.recursive(
         st.lists(inner, max_size=4)
         | st.dictionaries(st.text(max_size=10), inner, max_size=4)
         # message-shaped keys with values of any type ({"type": [...]}, {"role": 5}, ...)
-        | st.dictionaries(
-            st.sampled_from(["type", "text", "role", "content", "image_url", "messages"]), inner
-        )
+        | st.dictionaries(st.sampled_from(["type", "text", "role", "content", "image_url", "messages"]), inner)
     ),
     max_leaves=20,
 )
@@ -91,9 +89,7 @@ def test_any_message_list_is_classified(messages: list[Any]) -> None:
 @FAST
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400), st.integers(min_value=0, max_value=3))
 def test_classification_is_deterministic(text: str, turns: int) -> None:
-    messages = [{"role": "user", "content": f"{text} {i}"} for i in range(turns)] + [
-        {"role": "user", "content": text}
-    ]
+    messages = [{"role": "user", "content": f"{text} {i}"} for i in range(turns)] + [{"role": "user", "content": text}]
     assert classify(messages) == classify(messages)
 
 

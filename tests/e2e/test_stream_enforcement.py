@@ -105,7 +105,7 @@ def test_nonstream_cut_then_answer(e2e, style):
 def test_no_cut_when_thinking_fits(e2e):
     r = _post(e2e, "r1-inline-stream", True, prompt="Prove that sqrt(2) is irrational.", natural=300)
     assert r.status_code == 200
-    reasoning, content, _, _ = _stream_text(r)
+    _, content, _, _ = _stream_text(r)
     assert "</think>" in content and content.split("</think>", 1)[1].strip()
 
 

@@ -34,9 +34,7 @@ _WORD_OP: Final = re.compile(
     rf"({_NUM})\s+(times|multiplied by|divided by|plus|minus|vezes|fois|mal|multiplicado por|dividido por"
     rf"|умножить на|разделить на|乘以|除以)\s*(?=({_NUM}))"
 )
-_VERB_OP: Final = re.compile(
-    rf"(multiply|divide|add|subtract)\s+({_NUM})\s+(?:by|and|to|from|with)\s+({_NUM})"
-)
+_VERB_OP: Final = re.compile(rf"(multiply|divide|add|subtract)\s+({_NUM})\s+(?:by|and|to|from|with)\s+({_NUM})")
 _POWER: Final = re.compile(rf"({_NUM})\s*(?:\^|\*\*)\s*\(?\s*({_NUM})")
 _TOWER: Final = re.compile(r"\^\s*\(\s*\d+\s*\^")
 _PERCENT: Final = re.compile(rf"({_NUM})\s*%\s*(?:of|de|von|от)\s*\$?({_NUM})")
@@ -144,8 +142,7 @@ def arithmetic_level(text: str, kinds: Mapping[str, Sequence[str]], floor: float
         operators += 1
         op_kind = (
             "*"
-            if word
-            in ("times", "multiplied by", "vezes", "fois", "mal", "multiplicado por", "умножить на", "乘以")
+            if word in ("times", "multiplied by", "vezes", "fois", "mal", "multiplicado por", "умножить на", "乘以")
             else "/"
             if "div" in word or word in ("разделить на", "除以")
             else "+"

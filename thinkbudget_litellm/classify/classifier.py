@@ -65,9 +65,7 @@ _FOLLOW_PAIRS: Final = frozenset(
     }
 )
 _SHORT_PROBES: Final = frozenset({"why", "how", "really", "example", "examples", "details", "proof", "sure"})
-_INHERIT_TASK_FROM: Final = frozenset(
-    {"fact", "lookup", "question", "request", "arithmetic", "translate", "rewrite"}
-)
+_INHERIT_TASK_FROM: Final = frozenset({"fact", "lookup", "question", "request", "arithmetic", "translate", "rewrite"})
 
 
 def level_to_tier(level: float) -> Tier:

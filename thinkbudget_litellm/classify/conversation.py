@@ -95,9 +95,7 @@ def _as_messages(value: object) -> Sequence[object]:
         raise ValueError("expected a chat message (with 'role'/'content') or a request with 'messages'")
     if isinstance(value, (list, tuple)):
         return value
-    raise TypeError(
-        f"classify() takes a prompt string or a list of chat messages, not {type(value).__name__}"
-    )
+    raise TypeError(f"classify() takes a prompt string or a list of chat messages, not {type(value).__name__}")
 
 
 def read_conversation(value: object) -> Conversation:

@@ -89,9 +89,7 @@ def _paragraph_instruction(block: str) -> str:
         return block
     last = block[block.rfind("\n") + 1 :]
     kept = [
-        line
-        for line in (first, last)
-        if len(line) <= LINE_LIMIT and not _looks_like_data(line) and _prose_line(line)
+        line for line in (first, last) if len(line) <= LINE_LIMIT and not _looks_like_data(line) and _prose_line(line)
     ]
     return "\n".join(dict.fromkeys(kept))
 
@@ -161,9 +159,7 @@ def view_turn(text: str, limit: int = INSTRUCTION_LIMIT) -> TurnView:
     # one-character probes first: they run at memchr speed and spare the longer scans
     fences = text.count(FENCE) if n > 6 and "`" in text else 0
     code_blocks = fences // 2
-    if not code_blocks and (
-        "\n" not in text or ("\n\n" not in text and (n <= WHOLE_LIMIT or text.count("\n") < 4))
-    ):
+    if not code_blocks and ("\n" not in text or ("\n\n" not in text and (n <= WHOLE_LIMIT or text.count("\n") < 4))):
         instruction = _clip(text, limit)
         return TurnView(instruction, n, n - len(instruction), 0, "")
     body = _windowed(text, fences) if n > WINDOW else text
@@ -187,9 +183,7 @@ def view_turn(text: str, limit: int = INSTRUCTION_LIMIT) -> TurnView:
     for i, (block, near_fence) in enumerate(paragraphs):
         if i == 0 or i == last or near_fence:
             part = _paragraph_instruction(block)
-        elif (
-            not lead_in and n <= SMALL_TURN and len(block) <= PARAGRAPH_LIMIT and not _looks_like_data(block)
-        ):
+        elif not lead_in and n <= SMALL_TURN and len(block) <= PARAGRAPH_LIMIT and not _looks_like_data(block):
             part = block
         else:
             part = ""

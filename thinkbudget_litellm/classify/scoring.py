@@ -261,11 +261,7 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         elif kind == lx.PROOF:
             propose(4.0, Task.MATH, "proof", kind)
         elif kind == lx.PROOF_WEAK:
-            math_ctx = (
-                lx.MATH_OBJECT in kinds
-                or lx.PRIME_WORD in kinds
-                or (has_digit(low) and has_math_symbols(low))
-            )
+            math_ctx = lx.MATH_OBJECT in kinds or lx.PRIME_WORD in kinds or (has_digit(low) and has_math_symbols(low))
             if math_ctx:
                 propose(4.0, Task.MATH, "proof", kind)
         elif kind == lx.OLYMPIAD:
@@ -303,11 +299,7 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
     elif props:
         best = max(props)
         chat_only = False
-    elif (
-        view.material_chars >= MATERIAL_WITHOUT_ASK
-        and n_words <= 12
-        and (view.code_blocks or view.sample.strip())
-    ):
+    elif view.material_chars >= MATERIAL_WITHOUT_ASK and n_words <= 12 and (view.code_blocks or view.sample.strip()):
         # Pasted material with no request of its own ("any idea?", or nothing at all): the
         # implied request is to make sense of it, and to debug it when it carries errors.
         chat_only = False

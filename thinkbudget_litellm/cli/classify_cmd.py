@@ -84,20 +84,14 @@ def run_jsonl(lines: Iterable[str], budgets: Mapping[Tier, int], out: TextIO, er
 def register(app: typer.Typer) -> None:
     @app.command("classify")
     def classify_command(
-        text: Annotated[
-            str | None, typer.Argument(help="the prompt to classify ('-' reads it from stdin)")
-        ] = None,
+        text: Annotated[str | None, typer.Argument(help="the prompt to classify ('-' reads it from stdin)")] = None,
         jsonl: Annotated[
             bool, typer.Option("--jsonl", help="read JSONL requests from stdin, write JSONL results")
         ] = False,
-        as_json: Annotated[
-            bool, typer.Option("--json", help="print the result of TEXT as one JSON object")
-        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="print the result of TEXT as one JSON object")] = False,
         config: Annotated[
             Path | None,
-            typer.Option(
-                "--config", "-c", dir_okay=False, help="LiteLLM config.yaml with a thinkbudget block"
-            ),
+            typer.Option("--config", "-c", dir_okay=False, help="LiteLLM config.yaml with a thinkbudget block"),
         ] = None,
     ) -> None:
         """Classify a prompt into a thinking tier and task, and show its thinking budget."""

@@ -83,13 +83,7 @@ def _ask(client: openai.OpenAI, prompt: str, model: str, stream: bool, natural: 
         msg = raw.parse().choices[0].message
         reasoning = getattr(msg, "reasoning_content", None) or ""
         content = msg.content or ""
-    thinking = (
-        _count(reasoning)
-        if reasoning
-        else _count(content.split("</think>")[0])
-        if "</think>" in content
-        else 0
-    )
+    thinking = _count(reasoning) if reasoning else _count(content.split("</think>")[0]) if "</think>" in content else 0
     answer_text = content.split("</think>")[-1]
     budget = headers.get("x-thinkbudget-budget", "?")
     cut = "yes" if budget.isdigit() and natural > int(budget) else "no"
@@ -125,9 +119,7 @@ def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) 
             "--idle-watts",
             "70",
         ]
-        console.print(
-            "[bold]thinkbudget-litellm demo[/bold]: starting the simulated backends and the LiteLLM proxy…"
-        )
+        console.print("[bold]thinkbudget-litellm demo[/bold]: starting the simulated backends and the LiteLLM proxy…")
         native = start_sim("sim-native", ["--style", "parser", "--native-budget", *common], log_dir)
         stack.services.append(native)
         streamed = start_sim("sim-stream", ["--style", "inline", *common], log_dir)
@@ -143,9 +135,7 @@ def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) 
         proxy = start_proxy(DEMO_CONFIG, log_dir, env=env)
         stack.services.append(proxy)
         console.print(f"proxy ready on {proxy.base} after {time.perf_counter() - t_start:.1f}s")
-        client = openai.OpenAI(
-            base_url=proxy.base + "/v1", api_key="sk-demo-research", max_retries=0, timeout=60
-        )
+        client = openai.OpenAI(base_url=proxy.base + "/v1", api_key="sk-demo-research", max_retries=0, timeout=60)
         rows = []
         try:
             for prompt, model, stream, natural in PROMPTS:
