@@ -91,6 +91,7 @@ def proxy_config() -> dict[str, Any]:
                 "thinkbudget_litellm.proxy_handler",
                 "thinkbudget_litellm.demo.emulated_keys.spend_tracker",
                 "tests.e2e.recorder.recorder",
+                "prometheus",
             ],
         },
         "thinkbudget": {
