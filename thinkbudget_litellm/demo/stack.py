@@ -113,11 +113,20 @@ def wait_ready(svc: Service, path: str, timeout: float) -> None:
     raise StackError(f"{svc.name} not ready at {url} after {timeout:.0f}s:\n{svc.log_tail()}")
 
 
+def _await_or_stop(svc: Service, path: str, timeout: float) -> None:
+    """Wait for readiness; on any interruption (Ctrl-C included) stop the half-started service."""
+    try:
+        wait_ready(svc, path, timeout)
+    except BaseException:
+        svc.stop()
+        raise
+
+
 def start_sim(name: str, args: Sequence[str], log_dir: Path, timeout: float = 30.0) -> Service:
     port = free_port()
     argv = [sys.executable, "-m", "thinkbudget_litellm.cli.main", "sim-backend", "--port", str(port), *args]
     svc = _spawn(name, argv, port, log_dir, _python_env())
-    wait_ready(svc, "/v1/models", timeout)
+    _await_or_stop(svc, "/v1/models", timeout)
     return svc
 
 
@@ -138,7 +147,7 @@ def start_proxy(config: Path, log_dir: Path, env: Mapping[str, str] | None = Non
     # LiteLLM refuses to start without a master key; the emulated keys authenticate through custom_auth.
     proxy_env.setdefault("LITELLM_MASTER_KEY", "sk-" + secrets.token_hex(32))
     svc = _spawn("litellm", argv, port, log_dir, proxy_env)
-    wait_ready(svc, "/health/liveliness", timeout)
+    _await_or_stop(svc, "/health/liveliness", timeout)
     return svc
 
 
