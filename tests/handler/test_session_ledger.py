@@ -1,0 +1,67 @@
+"""Per-session thinking counters live in LiteLLM's shared cache, so proxy instances agree."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from litellm.caching.dual_cache import DualCache
+from litellm.caching.in_memory_cache import InMemoryCache
+from litellm.caching.redis_cache import RedisCache
+
+from thinkbudget_litellm.handler.session_ledger import SessionLedger
+
+
+@pytest.fixture(scope="module")
+def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed here")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    d = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(d)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _instance(port: int) -> SessionLedger:
+    """One proxy instance: its own in-memory layer, the shared Redis behind it."""
+    cache = DualCache(in_memory_cache=InMemoryCache(), redis_cache=RedisCache(host="127.0.0.1", port=port))
+    ledger = SessionLedger()
+    ledger.bind(cache, ttl_s=60)
+    return ledger
+
+
+async def test_two_instances_agree_through_redis(redis_port):
+    a, b = _instance(redis_port), _instance(redis_port)
+    session = f"s-{uuid.uuid4()}"
+    assert await a.used(session) == 0
+    await a.add(session, 300)
+    await b.add(session, 200)
+    assert await a.used(session) == 500
+    assert await b.used(session) == 500
+
+
+async def test_without_a_cache_it_counts_locally():
+    ledger = SessionLedger()
+    await ledger.add("s", 7)
+    assert await ledger.used("s") == 7
