@@ -44,7 +44,6 @@ _NUMBER: Final = re.compile(_NUM)
 _QUANTITY: Final = re.compile(r"\d++(?:[.,:/-]\d++)*+")  # "24/7", "16:30" and "2024-05-01" are one quantity
 _MATH_SYMBOLS: Final = ("^", "=", "√", "∑", "∫", "≤", "≥", "≠", "π", "\\frac", "\\sum", "\\int", "sqrt")
 _OPERATOR_HINTS: Final = ("+", "*", "^", " - ", " / ", " x ", "×", "÷", "·")
-_DIGIT: Final = re.compile(r"[0-9]")
 TINY_PROMPT: Final = 20
 SCAN_LIMIT: Final = 400  # only the head of a long instruction is scanned for arithmetic
 
@@ -106,7 +105,19 @@ def has_math_symbols(text: str) -> bool:
 
 
 def has_digit(text: str) -> bool:
-    return _DIGIT.search(text) is not None
+    """An ASCII digit in ``text``: ten memchr-speed probes beat one regex scan (and a generator)."""
+    return (
+        "0" in text
+        or "1" in text
+        or "2" in text
+        or "3" in text
+        or "4" in text
+        or "5" in text
+        or "6" in text
+        or "7" in text
+        or "8" in text
+        or "9" in text
+    )
 
 
 def arithmetic_level(text: str, kinds: Mapping[str, Sequence[str]], floor: float = 0.0) -> tuple[float, str]:

@@ -103,6 +103,35 @@ _PRIORITY: Final = {
 }
 
 Proposal = tuple[float, int, Task, str, str]  # level, tie-break priority, task, intent, cue
+# (priority, task) pairs, looked up once here: hashing an Enum member runs Python code
+_MATH: Final = (_PRIORITY[Task.MATH], Task.MATH)
+_CODE: Final = (_PRIORITY[Task.CODE], Task.CODE)
+_SUMMARIZE: Final = (_PRIORITY[Task.SUMMARIZE], Task.SUMMARIZE)
+_ANALYSIS: Final = (_PRIORITY[Task.ANALYSIS], Task.ANALYSIS)
+_OTHER: Final = (_PRIORITY[Task.OTHER], Task.OTHER)
+_WRITING: Final = (_PRIORITY[Task.WRITING], Task.WRITING)
+_FACT: Final = (_PRIORITY[Task.FACT], Task.FACT)
+_TASK_CHAT: Final = Task.CHAT
+_TASK_CODE: Final = Task.CODE
+_TASK_OTHER: Final = Task.OTHER
+_TASK_FACT: Final = Task.FACT
+# Kinds whose proposal depends on nothing else: level, priority, task, intent.
+_FIXED: Final[dict[str, tuple[float, int, Task, str]]] = {
+    kind: (level, pair[0], pair[1], intent)
+    for kind, level, pair, intent in (
+        (lx.FACT, 1.0, _FACT, "fact"),
+        (lx.REWRITE, 2.0, _WRITING, "rewrite"),
+        (lx.SUMMARIZE, 2.0, _SUMMARIZE, "summarize"),
+        (lx.EXTRACT, 2.0, _OTHER, "extract"),
+        (lx.CALCULUS, 2.0, _MATH, "algebra/calculus"),
+        (lx.COMPETITION, 3.0, _MATH, "competition math"),
+        (lx.PROOF, 4.0, _MATH, "proof"),
+        (lx.OLYMPIAD, 4.0, _MATH, "olympiad"),
+        (lx.DERIVE, 4.0, _MATH, "derivation"),
+        (lx.RESEARCH, 4.0, _ANALYSIS, "research"),
+        (lx.PUZZLE, 4.0, _OTHER, "search puzzle"),
+    )
+}
 
 
 class Judgement(NamedTuple):
@@ -182,9 +211,9 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
 
     props: list[Proposal] = []
 
-    def propose(level: float, task: Task, intent: str, kind: str) -> None:
+    def propose(level: float, task: tuple[int, Task], intent: str, kind: str) -> None:
         cues = kinds.get(kind)
-        props.append((level, _PRIORITY[task], task, intent, cues[0] if cues else kind))
+        props.append((level, task[0], task[1], intent, cues[0] if cues else kind))
 
     def constraints() -> int:
         known = memo.get("constraints")
@@ -194,98 +223,79 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
             )
         return known
 
-    for kind in kinds:
+    for kind, cues in kinds.items():
         if kind in _PASSIVE:
             continue
-        if kind == lx.FACT:
-            propose(1.0, Task.FACT, "fact", kind)
+        fixed = _FIXED.get(kind)
+        if fixed is not None:
+            props.append((*fixed, cues[0] if cues else kind))
         elif kind == lx.LOOKUP:
-            propose(1.0, Task.CODE if code_material() else Task.OTHER, "lookup", kind)
+            propose(1.0, _CODE if code_material() else _OTHER, "lookup", kind)
         elif kind == lx.HOWTO:
             level = 2.5 if algo else 1.6 if n_words >= 9 else 1.2
-            propose(level, Task.CODE if code_context() else Task.ANALYSIS, "howto", kind)
+            propose(level, _CODE if code_context() else _ANALYSIS, "howto", kind)
         elif kind == lx.TRANSLATE:
             short = n_words <= 12 and view.material_chars < 200
-            propose(1.0 if short else 2.0, Task.WRITING, "translate", kind)
+            propose(1.0 if short else 2.0, _WRITING, "translate", kind)
         elif kind == lx.CONVERT:
             if view.code_blocks or code_listing():
-                propose(2.0, Task.CODE, "convert code", kind)
+                propose(2.0, _CODE, "convert code", kind)
             else:
-                propose(1.0, Task.MATH, "convert units", kind)
+                propose(1.0, _MATH, "convert units", kind)
         elif kind == lx.EXPLAIN:
             if not (lx.HOWTO in kinds and all(c == "how do" for c in kinds[kind])):
-                propose(2.0, Task.CODE if code_material() else Task.ANALYSIS, "explain", kind)
+                propose(2.0, _CODE if code_material() else _ANALYSIS, "explain", kind)
         elif kind == lx.WHY:
             if code_material():
-                propose(3.0, Task.CODE, "debug (why)", kind)
+                propose(3.0, _CODE, "debug (why)", kind)
             else:
-                propose(2.0, Task.ANALYSIS, "explain (why)", kind)
+                propose(2.0, _ANALYSIS, "explain (why)", kind)
         elif kind == lx.WRITE:
-            propose(2.0, Task.WRITING, "write", kind)
+            propose(2.0, _WRITING, "write", kind)
             if algo and lx.CODE_WRITE not in kinds:
-                propose(3.0, Task.CODE, "write code", lx.ALGO)
-        elif kind == lx.REWRITE:
-            propose(2.0, Task.WRITING, "rewrite", kind)
-        elif kind == lx.SUMMARIZE:
-            propose(2.0, Task.SUMMARIZE, "summarize", kind)
-        elif kind == lx.EXTRACT:
-            propose(2.0, Task.OTHER, "extract", kind)
+                propose(3.0, _CODE, "write code", lx.ALGO)
         elif kind == lx.CODE_WRITE:
             level = 3.0 if algo else 2.0
-            propose(level + min(0.4, 0.1 * max(0, constraints() - 2)), Task.CODE, "write code", kind)
+            propose(level + min(0.4, 0.1 * max(0, constraints() - 2)), _CODE, "write code", kind)
         elif kind == lx.DEBUG or (kind == lx.DEBUG_WEAK and code_context()):
-            propose(3.0, Task.CODE, "debug", kind)
+            propose(3.0, _CODE, "debug", kind)
         elif kind == lx.REVIEW:
             if code_context():
-                propose(3.0, Task.CODE, "review code", kind)
+                propose(3.0, _CODE, "review code", kind)
             else:
-                propose(2.0, Task.ANALYSIS, "review", kind)
+                propose(2.0, _ANALYSIS, "review", kind)
         elif kind == lx.DESIGN:
             scale = len(set(kinds.get(lx.SCALE, ())))
             level = 3.0 + min(1.0, 0.15 * scale + 0.1 * max(0, constraints() - 2))
-            propose(level, Task.ANALYSIS, "design", kind)
+            propose(level, _ANALYSIS, "design", kind)
         elif kind == lx.PLAN:
             scale = len(set(kinds.get(lx.SCALE, ())))
             # each comma-separated item in a plan is usually one more constraint
             items = constraints() + text.count(",") // 2
-            propose(2.0 + min(1.0, 0.25 * items) + min(0.6, 0.15 * scale), Task.ANALYSIS, "plan", kind)
+            propose(2.0 + min(1.0, 0.25 * items) + min(0.6, 0.15 * scale), _ANALYSIS, "plan", kind)
         elif kind == lx.ANALYZE:
-            propose(3.0 if view.material_chars >= 300 else 2.0, Task.ANALYSIS, "analyze", kind)
-        elif kind == lx.CALCULUS:
-            propose(2.0, Task.MATH, "algebra/calculus", kind)
-        elif kind == lx.COMPETITION:
-            propose(3.0, Task.MATH, "competition math", kind)
+            propose(3.0 if view.material_chars >= 300 else 2.0, _ANALYSIS, "analyze", kind)
         elif kind == lx.MATH_OBJECT:
             if "how many" in kinds.get(lx.FACT, ()):
-                propose(3.0, Task.MATH, "counting", kind)
-        elif kind == lx.PROOF:
-            propose(4.0, Task.MATH, "proof", kind)
+                propose(3.0, _MATH, "counting", kind)
         elif kind == lx.PROOF_WEAK:
             math_ctx = lx.MATH_OBJECT in kinds or lx.PRIME_WORD in kinds or (has_digit(low) and has_math_symbols(low))
             if math_ctx:
-                propose(4.0, Task.MATH, "proof", kind)
-        elif kind == lx.OLYMPIAD:
-            propose(4.0, Task.MATH, "olympiad", kind)
-        elif kind == lx.DERIVE:
-            propose(4.0, Task.MATH, "derivation", kind)
-        elif kind == lx.RESEARCH:
-            propose(4.0, Task.ANALYSIS, "research", kind)
-        elif kind == lx.PUZZLE:
-            propose(4.0, Task.OTHER, "search puzzle", kind)
+                propose(4.0, _MATH, "proof", kind)
         elif kind == lx.HARD_CODE and (lx.CODE_WRITE in kinds or lx.PROOF in kinds):
-            propose(4.0, Task.CODE, "hard concurrency/distributed code", kind)
+            propose(4.0, _CODE, "hard concurrency/distributed code", kind)
     if algo and lx.CODE_WRITE not in kinds and not (_QUESTION_KINDS & kinds.keys() or lx.EXPLAIN in kinds):
-        propose(3.0, Task.CODE, "algorithm", lx.ALGO if lx.ALGO in kinds else "big-O")
+        propose(3.0, _CODE, "algorithm", lx.ALGO if lx.ALGO in kinds else "big-O")
     math_level, math_why = arithmetic_level(text, kinds, max(props)[0] if props else 0.0)
     if math_level > 0:
-        props.append((math_level, _PRIORITY[Task.MATH], Task.MATH, "arithmetic", math_why))
+        props.append((math_level, _MATH[0], _MATH[1], "arithmetic", math_why))
 
     requests = kinds.keys() - _NOT_A_REQUEST
     chat_only = True
     best: Proposal
     closing_ack = _closing_acknowledgement(text) if view.material_chars >= MATERIAL_FOR_CLOSING else None
     if closing_ack is not None:
-        best = (0.0, 0, Task.CHAT, "chat", closing_ack)
+        best = (0.0, 0, _TASK_CHAT, "chat", closing_ack)
     elif (
         lx.CHAT in kinds
         and not requests
@@ -293,9 +303,9 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         and n_words <= 25
         and _few_content_words(words, 1 if "?" in text else 3)
     ):
-        best = (0.0, 0, Task.CHAT, "chat", kinds[lx.CHAT][0])
+        best = (0.0, 0, _TASK_CHAT, "chat", kinds[lx.CHAT][0])
     elif n_words <= 20 and not requests - {lx.WRITE} and _echo_request(words):
-        best = (0.0, 0, Task.OTHER, "echo", words[0])
+        best = (0.0, 0, _TASK_OTHER, "echo", words[0])
     elif props:
         best = max(props)
         chat_only = False
@@ -305,19 +315,19 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         chat_only = False
         code_like, error_like = material_kind(view)
         if error_like:
-            best = (3.0, 0, Task.CODE, "material", "pasted errors, no ask: debugging implied")
+            best = (3.0, 0, _TASK_CODE, "material", "pasted errors, no ask: debugging implied")
         else:
-            best = (2.0, 0, Task.CODE if code_like else Task.OTHER, "material", "pasted material, no ask")
+            best = (2.0, 0, _TASK_CODE if code_like else _TASK_OTHER, "material", "pasted material, no ask")
     elif not any(ch.isalnum() for ch in text[:200]):
-        best = (0.0, 0, Task.CHAT, "no words", "symbols only")
+        best = (0.0, 0, _TASK_CHAT, "no words", "symbols only")
     else:
         chat_only = False
         if "?" in text or "？" in text or lx.FACT in kinds:
-            best = (1.0 if n_words <= 15 else 2.0, 0, Task.FACT, "question", "question")
+            best = (1.0 if n_words <= 15 else 2.0, 0, _TASK_FACT, "question", "question")
         elif view.material_chars >= 300:
-            best = (2.0, 0, Task.CODE if code_material() else Task.OTHER, "material", "pasted material")
+            best = (2.0, 0, _TASK_CODE if code_material() else _TASK_OTHER, "material", "pasted material")
         else:
-            best = (2.0 if n_words >= 6 else 1.0, 0, Task.OTHER, "request", "no cue")
+            best = (2.0 if n_words >= 6 else 1.0, 0, _TASK_OTHER, "request", "no cue")
 
     level, _, task, intent, cue = best
     reasons = [f"{intent}: {cue}"]
