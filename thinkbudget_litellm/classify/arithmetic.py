@@ -120,18 +120,25 @@ def has_digit(text: str) -> bool:
     )
 
 
-def arithmetic_level(text: str, kinds: Mapping[str, Sequence[str]], floor: float = 0.0) -> tuple[float, str]:
+def arithmetic_level(
+    text: str, kinds: Mapping[str, Sequence[str]], floor: float = 0.0, lowered: str | None = None
+) -> tuple[float, str]:
     """(level, reason) for the arithmetic in ``text``; (0.0, '') when there is none.
 
     ``floor`` is the level other cues already reached: checks that cannot go above it are
-    skipped, because the caller keeps the higher of the two anyway.
+    skipped, because the caller keeps the higher of the two anyway. ``lowered`` is
+    ``text.lower()`` when the caller has it already.
     """
     if floor >= 4.0:
         return 0.0, ""
     scan = text if len(text) <= SCAN_LIMIT else text[:SCAN_LIMIT]
     if not has_digit(scan):
         return 0.0, ""
-    low = scan.lower()
+    if lowered is not None and text.isascii():
+        # ASCII lower-casing is position for position (unlike final sigma or dotted I)
+        low = lowered if len(lowered) <= SCAN_LIMIT else lowered[:SCAN_LIMIT]
+    else:
+        low = scan.lower()
     tiny = len(scan.strip()) <= TINY_PROMPT
     best, why = 0.0, ""
     operators = 0

@@ -179,7 +179,8 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
     """Judge one user turn from its ``TurnView``; ``code_in_sight`` adds code from context."""
     text = view.instruction
     cjk = is_cjk(text)
-    words = lx.normalise_words(text)
+    low = text.lower()
+    words = lx.lowered_words(low)
     # Chinese and Japanese cues are substring checks, so they look at a shorter window.
     cjk_window = None
     if cjk:
@@ -187,7 +188,6 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         cjk_window = text if len(text) <= CJK_WINDOW else text[:head] + text[-tail:]
     kinds = lx.match_cues(words, cjk_window)
     n_words = max(len(words), len(text) // 3) if cjk else len(words)
-    low = text.lower()
     big_o = "o(" in low and _has_big_o(low)
     algo = big_o or lx.ALGO in kinds
     memo: dict[str, object] = {}
@@ -286,7 +286,7 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
             propose(4.0, _CODE, "hard concurrency/distributed code", kind)
     if algo and lx.CODE_WRITE not in kinds and not (_QUESTION_KINDS & kinds.keys() or lx.EXPLAIN in kinds):
         propose(3.0, _CODE, "algorithm", lx.ALGO if lx.ALGO in kinds else "big-O")
-    math_level, math_why = arithmetic_level(text, kinds, max(props)[0] if props else 0.0)
+    math_level, math_why = arithmetic_level(text, kinds, max(props)[0] if props else 0.0, low)
     if math_level > 0:
         props.append((math_level, _MATH[0], _MATH[1], "arithmetic", math_why))
 
