@@ -68,10 +68,15 @@ _SHORT_PROBES: Final = frozenset({"why", "how", "really", "example", "examples",
 _INHERIT_TASK_FROM: Final = frozenset({"fact", "lookup", "question", "request", "arithmetic", "translate", "rewrite"})
 
 
+_LAST_TIER: Final = len(TIER_ORDER) - 1
+
+
 def level_to_tier(level: float) -> Tier:
     """0-4 level to tier; a level halfway between two tiers goes up."""
     index = int(level + 0.5)
-    return TIER_ORDER[min(max(index, 0), len(TIER_ORDER) - 1)]
+    if 0 <= index <= _LAST_TIER:
+        return TIER_ORDER[index]
+    return TIER_ORDER[0 if index < 0 else _LAST_TIER]
 
 
 def _context_judgement(conv: Conversation) -> Judgement | None:
