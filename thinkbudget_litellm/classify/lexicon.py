@@ -1610,6 +1610,10 @@ WORD_KINDS, PHRASES = _compile(_CUES)
 # word -> (kinds it signals alone, phrases it is the key word of): one dict lookup per word
 _ENTRIES: Final = {w: (WORD_KINDS.get(w, ()), PHRASES.get(w, ())) for w in frozenset(WORD_KINDS) | frozenset(PHRASES)}
 _KEYS: Final = frozenset(_ENTRIES)
+# Words without which ``match_cues`` cannot find a chat cue (outside Chinese and Japanese text).
+CHAT_KEYS: Final = frozenset(
+    w for w, (kinds, phrases) in _ENTRIES.items() if CHAT in kinds or any(kind == CHAT for _, kind, _ in phrases)
+)
 _CJK_KINDS: Final[dict[str, tuple[str, ...]]] = {}
 for _kind, _cues in _CJK_CUES.items():
     for _cue in _cues:

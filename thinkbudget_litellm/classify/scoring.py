@@ -379,7 +379,7 @@ def _closing_acknowledgement(text: str) -> str | None:
     if cut < 0 or len(text) - cut > CLOSING_CHARS:
         return None
     closing = lx.normalise_words(text[cut + 2 :])
-    if not closing or len(closing) > 25:
+    if not closing or len(closing) > 25 or lx.CHAT_KEYS.isdisjoint(closing):
         return None
     kinds = lx.match_cues(closing)
     if lx.CHAT not in kinds or kinds.keys() - _NOT_A_REQUEST or not _few_content_words(closing, 3):
