@@ -97,7 +97,18 @@ def _op_level(op: str, left: str, right: str) -> float:
 
 
 def _has_operator(low: str) -> bool:
-    return any(op in low for op in _OPERATOR_HINTS)
+    """One of ``_OPERATOR_HINTS`` in ``low`` (spelt out: a generator costs more than the probes)."""
+    return (
+        "+" in low
+        or "*" in low
+        or "^" in low
+        or " - " in low
+        or " / " in low
+        or " x " in low
+        or "×" in low
+        or "÷" in low
+        or "·" in low
+    )
 
 
 def has_math_symbols(text: str) -> bool:
