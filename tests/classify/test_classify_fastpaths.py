@@ -82,3 +82,19 @@ def test_features_read_like_a_frozen_dict() -> None:
         features["intent"] = "x"  # type: ignore[index]
     with pytest.raises(KeyError):
         features["no such feature"]
+
+
+constraint_words = st.lists(
+    st.sampled_from(
+        [*sorted(lx.CONSTRAINT_WORDS), "no", "more", "than", "at", "most", "least", "a", "day", "week", "x"]
+    ),
+    max_size=25,
+)
+
+
+@FAST
+@given(constraint_words)
+def test_constraint_count_matches_its_definition(words: list[str]) -> None:
+    padded = " " + " ".join(words) + " "
+    expected = len(lx.CONSTRAINT_WORDS.intersection(words)) + sum(p in padded for p in lx.CONSTRAINT_PHRASES)
+    assert lx.constraint_cues(words) == expected

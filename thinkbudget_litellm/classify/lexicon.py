@@ -1627,11 +1627,23 @@ CONSTRAINT_WORDS: Final = frozenset(e for e in _CUES[CONSTRAINT] if " " not in e
 CONSTRAINT_PHRASES: Final = tuple(" " + e + " " for e in _CUES[CONSTRAINT] if " " in e)
 
 
+# each phrase with its last word: without that word among the words, the phrase cannot be there
+_CONSTRAINT_PHRASE_TAILS: Final = tuple((p, p.split()[-1]) for p in CONSTRAINT_PHRASES)
+_CONSTRAINT_VOCABULARY: Final = CONSTRAINT_WORDS | {tail for _, tail in _CONSTRAINT_PHRASE_TAILS}
+
+
 def constraint_cues(words: list[str]) -> int:
     """Distinct requirement words ("must", "without", "no more than"...) in ``words``."""
-    count = len(CONSTRAINT_WORDS.intersection(words))
-    padded = " " + " ".join(words) + " "
-    return count + sum(1 for p in CONSTRAINT_PHRASES if p in padded)
+    seen = _CONSTRAINT_VOCABULARY.intersection(words)
+    if not seen:
+        return 0
+    count = len(CONSTRAINT_WORDS & seen)
+    padded = ""
+    for phrase, tail in _CONSTRAINT_PHRASE_TAILS:
+        if tail in seen:
+            padded = padded or " " + " ".join(words) + " "
+            count += phrase in padded
+    return count
 
 
 def match_cues(words: list[str], cjk_text: str | None = None) -> dict[str, list[str]]:
