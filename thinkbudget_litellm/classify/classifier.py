@@ -6,12 +6,12 @@ read from the clock, the network or the environment.
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Final
 
 from thinkbudget_litellm.classify import lexicon as lx
-from thinkbudget_litellm.classify.classification import Classification, FeatureValue
+from thinkbudget_litellm.classify.classification import Classification
 from thinkbudget_litellm.classify.conversation import Conversation, read_conversation
+from thinkbudget_litellm.classify.features import Features
 from thinkbudget_litellm.classify.instruction import view_turn
 from thinkbudget_litellm.classify.scoring import Judgement, score_turn
 from thinkbudget_litellm.tiers import TIER_ORDER, Task, Tier
@@ -68,10 +68,15 @@ _SHORT_PROBES: Final = frozenset({"why", "how", "really", "example", "examples",
 _INHERIT_TASK_FROM: Final = frozenset({"fact", "lookup", "question", "request", "arithmetic", "translate", "rewrite"})
 
 
+_LAST_TIER: Final = len(TIER_ORDER) - 1
+
+
 def level_to_tier(level: float) -> Tier:
     """0-4 level to tier; a level halfway between two tiers goes up."""
     index = int(level + 0.5)
-    return TIER_ORDER[min(max(index, 0), len(TIER_ORDER) - 1)]
+    if 0 <= index <= _LAST_TIER:
+        return TIER_ORDER[index]
+    return TIER_ORDER[0 if index < 0 else _LAST_TIER]
 
 
 def _context_judgement(conv: Conversation) -> Judgement | None:
@@ -127,22 +132,5 @@ def classify(messages_or_text: object) -> Classification:
         reasons = (*reasons, "an image to look at")
     if not conv.images and not view.instruction.strip() and not view.material_chars:
         level, task, reasons = 0.0, Task.CHAT, ("empty prompt",)
-    features: dict[str, FeatureValue] = {
-        "intent": own.intent,
-        "level": level,
-        "own_level": own.level,
-        "inherited_level": inherited,
-        "math_level": own.math_level,
-        "words": own.n_words,
-        "chars": view.chars,
-        "instruction_chars": len(view.instruction),
-        "material_chars": view.material_chars,
-        "code_blocks": view.code_blocks,
-        "context_turns": len(conv.context),
-        "images": conv.images,
-        "tool_results": conv.tool_results,
-        "cues": ",".join(own.kinds),
-    }
-    if own.code_material is not None:
-        features["code_in_sight"] = own.code_material
-    return Classification(level_to_tier(level), task, level, MappingProxyType(features), reasons)
+    features = Features(own, view, conv, level, inherited)
+    return Classification(level_to_tier(level), task, level, features, reasons)

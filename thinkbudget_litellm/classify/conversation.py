@@ -82,6 +82,8 @@ def _has_code(text: str) -> bool:
 
 
 def _as_messages(value: object) -> Sequence[object]:
+    if type(value) is list or type(value) is tuple:  # the usual case, without the Mapping ABC check
+        return value
     if isinstance(value, str):
         return ({"role": "user", "content": value},)
     if isinstance(value, Mapping):
@@ -154,13 +156,5 @@ def read_conversation(value: object) -> Conversation:
         # No user turn: classify the system prompt (some clients put the whole request there),
         # else whatever text an assistant turn holds.
         ask = system_text or fallback
-    return Conversation(
-        ask=ask,
-        context=tuple(context),
-        context_has_code=context_has_code,
-        system_chars=system_chars,
-        images=images,
-        tool_results=tool_results,
-        tool_chars=tool_chars,
-        turns=looked,
-    )
+    # positional: NamedTuple keywords cost a second argument-parsing pass
+    return Conversation(ask, tuple(context), context_has_code, system_chars, images, tool_results, tool_chars, looked)

@@ -88,10 +88,11 @@ def _paragraph_instruction(block: str) -> str:
         # a short paragraph of prose lines, or a heading line over a list
         return block
     last = block[block.rfind("\n") + 1 :]
-    kept = [
-        line for line in (first, last) if len(line) <= LINE_LIMIT and not _looks_like_data(line) and _prose_line(line)
-    ]
-    return "\n".join(dict.fromkeys(kept))
+    keep_first = len(first) <= LINE_LIMIT and not _looks_like_data(first) and _prose_line(first)
+    keep_last = len(last) <= LINE_LIMIT and not _looks_like_data(last) and _prose_line(last)
+    if keep_first and keep_last:
+        return first if first == last else first + "\n" + last
+    return first if keep_first else last if keep_last else ""
 
 
 def _prose_line(line: str) -> bool:
@@ -171,8 +172,7 @@ def view_turn(text: str, limit: int = INSTRUCTION_LIMIT) -> TurnView:
         if is_code:
             code_chars += len(piece)
             continue
-        blocks = [b.strip() for b in piece.split("\n\n")]
-        blocks = [b for b in blocks if b]
+        blocks = [stripped for b in piece.split("\n\n") if (stripped := b.strip())]
         for j, block in enumerate(blocks):
             near_fence = (j == len(blocks) - 1 and idx + 1 < len(pieces)) or (j == 0 and idx > 0)
             paragraphs.append((block, near_fence))

@@ -1565,7 +1565,11 @@ _UNICODE_PUNCT: Final = "¿¡«»“”„‘’…—–·•、，。！？：
 
 def normalise_words(text: str) -> list[str]:
     """Lower-cased words of ``text``; ASCII punctuation separates words, apostrophes vanish."""
-    low = text.lower()
+    return lowered_words(text.lower())
+
+
+def lowered_words(low: str) -> list[str]:
+    """``normalise_words`` for text that is already lower-cased."""
     if not low.isascii():
         for ch in _UNICODE_PUNCT:
             if ch in low:
@@ -1578,10 +1582,10 @@ _SEPARATE_KINDS: Final = frozenset({STOP, FOLLOW, CONSTRAINT})  # looked up on d
 
 def _compile(
     table: dict[str, tuple[str, ...]],
-) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str], ...]]]:
-    """Single words -> kinds, and key word -> (padded phrase, kind) pairs."""
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str, str], ...]]]:
+    """Single words -> kinds, and key word -> (padded phrase, kind, phrase) triples."""
     words: dict[str, list[str]] = {}
-    phrases: dict[str, list[tuple[str, str]]] = {}
+    phrases: dict[str, list[tuple[str, str, str]]] = {}
     for kind, entries in table.items():
         if kind in _SEPARATE_KINDS:
             continue
@@ -1594,7 +1598,8 @@ def _compile(
             else:
                 # indexed by the phrase's longest word, usually its rarest: fewer substring checks
                 key = max(parts, key=len)
-                phrases.setdefault(key, []).append((" " + " ".join(parts) + " ", kind))
+                phrase = " ".join(parts)
+                phrases.setdefault(key, []).append((" " + phrase + " ", kind, phrase))
     return (
         {w: tuple(dict.fromkeys(k)) for w, k in words.items()},
         {w: tuple(p) for w, p in phrases.items()},
@@ -1605,6 +1610,10 @@ WORD_KINDS, PHRASES = _compile(_CUES)
 # word -> (kinds it signals alone, phrases it is the key word of): one dict lookup per word
 _ENTRIES: Final = {w: (WORD_KINDS.get(w, ()), PHRASES.get(w, ())) for w in frozenset(WORD_KINDS) | frozenset(PHRASES)}
 _KEYS: Final = frozenset(_ENTRIES)
+# Words without which ``match_cues`` cannot find a chat cue (outside Chinese and Japanese text).
+CHAT_KEYS: Final = frozenset(
+    w for w, (kinds, phrases) in _ENTRIES.items() if CHAT in kinds or any(kind == CHAT for _, kind, _ in phrases)
+)
 _CJK_KINDS: Final[dict[str, tuple[str, ...]]] = {}
 for _kind, _cues in _CJK_CUES.items():
     for _cue in _cues:
@@ -1618,11 +1627,23 @@ CONSTRAINT_WORDS: Final = frozenset(e for e in _CUES[CONSTRAINT] if " " not in e
 CONSTRAINT_PHRASES: Final = tuple(" " + e + " " for e in _CUES[CONSTRAINT] if " " in e)
 
 
+# each phrase with its last word: without that word among the words, the phrase cannot be there
+_CONSTRAINT_PHRASE_TAILS: Final = tuple((p, p.split()[-1]) for p in CONSTRAINT_PHRASES)
+_CONSTRAINT_VOCABULARY: Final = CONSTRAINT_WORDS | {tail for _, tail in _CONSTRAINT_PHRASE_TAILS}
+
+
 def constraint_cues(words: list[str]) -> int:
     """Distinct requirement words ("must", "without", "no more than"...) in ``words``."""
-    count = len(CONSTRAINT_WORDS.intersection(words))
-    padded = " " + " ".join(words) + " "
-    return count + sum(1 for p in CONSTRAINT_PHRASES if p in padded)
+    seen = _CONSTRAINT_VOCABULARY.intersection(words)
+    if not seen:
+        return 0
+    count = len(CONSTRAINT_WORDS & seen)
+    padded = ""
+    for phrase, tail in _CONSTRAINT_PHRASE_TAILS:
+        if tail in seen:
+            padded = padded or " " + " ".join(words) + " "
+            count += phrase in padded
+    return count
 
 
 def match_cues(words: list[str], cjk_text: str | None = None) -> dict[str, list[str]]:
@@ -1633,7 +1654,7 @@ def match_cues(words: list[str], cjk_text: str | None = None) -> dict[str, list[
         padded = ""
         entries = _ENTRIES
         # sorted: set order depends on the string hash seed; the output must not
-        for w in sorted(present):
+        for w in sorted(present) if len(present) > 1 else present:
             kinds, phrases = entries[w]
             for kind in kinds:
                 hits = found.get(kind)
@@ -1644,13 +1665,13 @@ def match_cues(words: list[str], cjk_text: str | None = None) -> dict[str, list[
             if phrases:
                 if not padded:
                     padded = " " + " ".join(words) + " "
-                for phrase, kind in phrases:
-                    if phrase in padded:
+                for padded_phrase, kind, phrase in phrases:
+                    if padded_phrase in padded:
                         hits = found.get(kind)
                         if hits is None:
-                            found[kind] = [phrase[1:-1]]
+                            found[kind] = [phrase]
                         else:
-                            hits.append(phrase[1:-1])
+                            hits.append(phrase)
     if cjk_text:
         for cue in _CJK_PATTERN.findall(cjk_text):
             for kind in _CJK_KINDS[cue]:

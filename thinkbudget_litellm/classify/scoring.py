@@ -103,6 +103,35 @@ _PRIORITY: Final = {
 }
 
 Proposal = tuple[float, int, Task, str, str]  # level, tie-break priority, task, intent, cue
+# (priority, task) pairs, looked up once here: hashing an Enum member runs Python code
+_MATH: Final = (_PRIORITY[Task.MATH], Task.MATH)
+_CODE: Final = (_PRIORITY[Task.CODE], Task.CODE)
+_SUMMARIZE: Final = (_PRIORITY[Task.SUMMARIZE], Task.SUMMARIZE)
+_ANALYSIS: Final = (_PRIORITY[Task.ANALYSIS], Task.ANALYSIS)
+_OTHER: Final = (_PRIORITY[Task.OTHER], Task.OTHER)
+_WRITING: Final = (_PRIORITY[Task.WRITING], Task.WRITING)
+_FACT: Final = (_PRIORITY[Task.FACT], Task.FACT)
+_TASK_CHAT: Final = Task.CHAT
+_TASK_CODE: Final = Task.CODE
+_TASK_OTHER: Final = Task.OTHER
+_TASK_FACT: Final = Task.FACT
+# Kinds whose proposal depends on nothing else: level, priority, task, intent.
+_FIXED: Final[dict[str, tuple[float, int, Task, str]]] = {
+    kind: (level, pair[0], pair[1], intent)
+    for kind, level, pair, intent in (
+        (lx.FACT, 1.0, _FACT, "fact"),
+        (lx.REWRITE, 2.0, _WRITING, "rewrite"),
+        (lx.SUMMARIZE, 2.0, _SUMMARIZE, "summarize"),
+        (lx.EXTRACT, 2.0, _OTHER, "extract"),
+        (lx.CALCULUS, 2.0, _MATH, "algebra/calculus"),
+        (lx.COMPETITION, 3.0, _MATH, "competition math"),
+        (lx.PROOF, 4.0, _MATH, "proof"),
+        (lx.OLYMPIAD, 4.0, _MATH, "olympiad"),
+        (lx.DERIVE, 4.0, _MATH, "derivation"),
+        (lx.RESEARCH, 4.0, _ANALYSIS, "research"),
+        (lx.PUZZLE, 4.0, _OTHER, "search puzzle"),
+    )
+}
 
 
 class Judgement(NamedTuple):
@@ -146,11 +175,54 @@ def _echo_request(words: list[str]) -> bool:
     return False
 
 
+def _first_cue(kinds: Mapping[str, Sequence[str]], kind: str) -> str:
+    cues = kinds.get(kind)
+    return cues[0] if cues else kind
+
+
+class _Evidence:
+    """What some cues need beyond their own words, each looked at once and only when asked."""
+
+    __slots__ = ("code", "code_in_sight", "code_like", "kinds", "n_constraints", "view", "words")
+
+    def __init__(self, view: TurnView, code_in_sight: bool, kinds: Mapping[str, Sequence[str]], words: list[str]):
+        self.view = view
+        self.code_in_sight = code_in_sight
+        self.kinds = kinds
+        self.words = words
+        self.code: bool | None = None  # None until looked at
+        self.code_like = False
+        self.n_constraints = -1
+
+    def code_material(self) -> bool:
+        """Code or errors in the material or in the conversation."""
+        if self.code is None:
+            code_like, error_like = material_kind(self.view)
+            self.code_like = code_like
+            self.code = self.code_in_sight or code_like or error_like
+        return self.code
+
+    def code_context(self) -> bool:
+        return lx.CODE_WORD in self.kinds or self.code_material()
+
+    def code_listing(self) -> bool:
+        """Code itself (not only an error log) in the material."""
+        self.code_material()
+        return self.code_like
+
+    def constraints(self) -> int:
+        if self.n_constraints < 0:
+            text = self.view.instruction
+            self.n_constraints = lx.constraint_cues(self.words) + bullets(text) + text.count(",") // 2 + text.count(";")
+        return self.n_constraints
+
+
 def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
     """Judge one user turn from its ``TurnView``; ``code_in_sight`` adds code from context."""
     text = view.instruction
     cjk = is_cjk(text)
-    words = lx.normalise_words(text)
+    low = text.lower()
+    words = lx.lowered_words(low)
     # Chinese and Japanese cues are substring checks, so they look at a shorter window.
     cjk_window = None
     if cjk:
@@ -158,134 +230,87 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         cjk_window = text if len(text) <= CJK_WINDOW else text[:head] + text[-tail:]
     kinds = lx.match_cues(words, cjk_window)
     n_words = max(len(words), len(text) // 3) if cjk else len(words)
-    low = text.lower()
     big_o = "o(" in low and _has_big_o(low)
     algo = big_o or lx.ALGO in kinds
-    memo: dict[str, object] = {}
-
-    def code_material() -> bool:
-        """Code or errors in the material or in the conversation (looked at only when a cue asks)."""
-        known = memo.get("code")
-        if known is None:
-            code_like, error_like = material_kind(view)
-            memo["code_like"] = code_like
-            known = memo["code"] = code_in_sight or code_like or error_like
-        return known is True
-
-    def code_context() -> bool:
-        return lx.CODE_WORD in kinds or code_material()
-
-    def code_listing() -> bool:
-        """Code itself (not only an error log) in the material."""
-        code_material()
-        return memo["code_like"] is True
-
     props: list[Proposal] = []
-
-    def propose(level: float, task: Task, intent: str, kind: str) -> None:
-        cues = kinds.get(kind)
-        props.append((level, _PRIORITY[task], task, intent, cues[0] if cues else kind))
-
-    def constraints() -> int:
-        known = memo.get("constraints")
-        if not isinstance(known, int):
-            known = memo["constraints"] = (
-                lx.constraint_cues(words) + bullets(text) + text.count(",") // 2 + text.count(";")
-            )
-        return known
-
-    for kind in kinds:
+    ev: _Evidence | None = None  # built on the first cue that needs more than its own words
+    for kind, cues in kinds.items():
         if kind in _PASSIVE:
             continue
-        if kind == lx.FACT:
-            propose(1.0, Task.FACT, "fact", kind)
-        elif kind == lx.LOOKUP:
-            propose(1.0, Task.CODE if code_material() else Task.OTHER, "lookup", kind)
+        cue = cues[0] if cues else kind
+        fixed = _FIXED.get(kind)
+        if fixed is not None:
+            props.append((*fixed, cue))
+            continue
+        if ev is None:
+            ev = _Evidence(view, code_in_sight, kinds, words)
+        if kind == lx.LOOKUP:
+            props.append((1.0, *(_CODE if ev.code_material() else _OTHER), "lookup", cue))
         elif kind == lx.HOWTO:
             level = 2.5 if algo else 1.6 if n_words >= 9 else 1.2
-            propose(level, Task.CODE if code_context() else Task.ANALYSIS, "howto", kind)
+            props.append((level, *(_CODE if ev.code_context() else _ANALYSIS), "howto", cue))
         elif kind == lx.TRANSLATE:
             short = n_words <= 12 and view.material_chars < 200
-            propose(1.0 if short else 2.0, Task.WRITING, "translate", kind)
+            props.append((1.0 if short else 2.0, *_WRITING, "translate", cue))
         elif kind == lx.CONVERT:
-            if view.code_blocks or code_listing():
-                propose(2.0, Task.CODE, "convert code", kind)
+            if view.code_blocks or ev.code_listing():
+                props.append((2.0, *_CODE, "convert code", cue))
             else:
-                propose(1.0, Task.MATH, "convert units", kind)
+                props.append((1.0, *_MATH, "convert units", cue))
         elif kind == lx.EXPLAIN:
-            if not (lx.HOWTO in kinds and all(c == "how do" for c in kinds[kind])):
-                propose(2.0, Task.CODE if code_material() else Task.ANALYSIS, "explain", kind)
+            if not (lx.HOWTO in kinds and all(c == "how do" for c in cues)):
+                props.append((2.0, *(_CODE if ev.code_material() else _ANALYSIS), "explain", cue))
         elif kind == lx.WHY:
-            if code_material():
-                propose(3.0, Task.CODE, "debug (why)", kind)
+            if ev.code_material():
+                props.append((3.0, *_CODE, "debug (why)", cue))
             else:
-                propose(2.0, Task.ANALYSIS, "explain (why)", kind)
+                props.append((2.0, *_ANALYSIS, "explain (why)", cue))
         elif kind == lx.WRITE:
-            propose(2.0, Task.WRITING, "write", kind)
+            props.append((2.0, *_WRITING, "write", cue))
             if algo and lx.CODE_WRITE not in kinds:
-                propose(3.0, Task.CODE, "write code", lx.ALGO)
-        elif kind == lx.REWRITE:
-            propose(2.0, Task.WRITING, "rewrite", kind)
-        elif kind == lx.SUMMARIZE:
-            propose(2.0, Task.SUMMARIZE, "summarize", kind)
-        elif kind == lx.EXTRACT:
-            propose(2.0, Task.OTHER, "extract", kind)
+                props.append((3.0, *_CODE, "write code", _first_cue(kinds, lx.ALGO)))
         elif kind == lx.CODE_WRITE:
             level = 3.0 if algo else 2.0
-            propose(level + min(0.4, 0.1 * max(0, constraints() - 2)), Task.CODE, "write code", kind)
-        elif kind == lx.DEBUG or (kind == lx.DEBUG_WEAK and code_context()):
-            propose(3.0, Task.CODE, "debug", kind)
+            props.append((level + min(0.4, 0.1 * max(0, ev.constraints() - 2)), *_CODE, "write code", cue))
+        elif kind == lx.DEBUG or (kind == lx.DEBUG_WEAK and ev.code_context()):
+            props.append((3.0, *_CODE, "debug", cue))
         elif kind == lx.REVIEW:
-            if code_context():
-                propose(3.0, Task.CODE, "review code", kind)
+            if ev.code_context():
+                props.append((3.0, *_CODE, "review code", cue))
             else:
-                propose(2.0, Task.ANALYSIS, "review", kind)
+                props.append((2.0, *_ANALYSIS, "review", cue))
         elif kind == lx.DESIGN:
             scale = len(set(kinds.get(lx.SCALE, ())))
-            level = 3.0 + min(1.0, 0.15 * scale + 0.1 * max(0, constraints() - 2))
-            propose(level, Task.ANALYSIS, "design", kind)
+            level = 3.0 + min(1.0, 0.15 * scale + 0.1 * max(0, ev.constraints() - 2))
+            props.append((level, *_ANALYSIS, "design", cue))
         elif kind == lx.PLAN:
             scale = len(set(kinds.get(lx.SCALE, ())))
             # each comma-separated item in a plan is usually one more constraint
-            items = constraints() + text.count(",") // 2
-            propose(2.0 + min(1.0, 0.25 * items) + min(0.6, 0.15 * scale), Task.ANALYSIS, "plan", kind)
+            items = ev.constraints() + text.count(",") // 2
+            props.append((2.0 + min(1.0, 0.25 * items) + min(0.6, 0.15 * scale), *_ANALYSIS, "plan", cue))
         elif kind == lx.ANALYZE:
-            propose(3.0 if view.material_chars >= 300 else 2.0, Task.ANALYSIS, "analyze", kind)
-        elif kind == lx.CALCULUS:
-            propose(2.0, Task.MATH, "algebra/calculus", kind)
-        elif kind == lx.COMPETITION:
-            propose(3.0, Task.MATH, "competition math", kind)
+            props.append((3.0 if view.material_chars >= 300 else 2.0, *_ANALYSIS, "analyze", cue))
         elif kind == lx.MATH_OBJECT:
             if "how many" in kinds.get(lx.FACT, ()):
-                propose(3.0, Task.MATH, "counting", kind)
-        elif kind == lx.PROOF:
-            propose(4.0, Task.MATH, "proof", kind)
+                props.append((3.0, *_MATH, "counting", cue))
         elif kind == lx.PROOF_WEAK:
             math_ctx = lx.MATH_OBJECT in kinds or lx.PRIME_WORD in kinds or (has_digit(low) and has_math_symbols(low))
             if math_ctx:
-                propose(4.0, Task.MATH, "proof", kind)
-        elif kind == lx.OLYMPIAD:
-            propose(4.0, Task.MATH, "olympiad", kind)
-        elif kind == lx.DERIVE:
-            propose(4.0, Task.MATH, "derivation", kind)
-        elif kind == lx.RESEARCH:
-            propose(4.0, Task.ANALYSIS, "research", kind)
-        elif kind == lx.PUZZLE:
-            propose(4.0, Task.OTHER, "search puzzle", kind)
+                props.append((4.0, *_MATH, "proof", cue))
         elif kind == lx.HARD_CODE and (lx.CODE_WRITE in kinds or lx.PROOF in kinds):
-            propose(4.0, Task.CODE, "hard concurrency/distributed code", kind)
+            props.append((4.0, *_CODE, "hard concurrency/distributed code", cue))
     if algo and lx.CODE_WRITE not in kinds and not (_QUESTION_KINDS & kinds.keys() or lx.EXPLAIN in kinds):
-        propose(3.0, Task.CODE, "algorithm", lx.ALGO if lx.ALGO in kinds else "big-O")
-    math_level, math_why = arithmetic_level(text, kinds, max(props)[0] if props else 0.0)
+        props.append((3.0, *_CODE, "algorithm", _first_cue(kinds, lx.ALGO) if lx.ALGO in kinds else "big-O"))
+    math_level, math_why = arithmetic_level(text, kinds, max(props)[0] if props else 0.0, low)
     if math_level > 0:
-        props.append((math_level, _PRIORITY[Task.MATH], Task.MATH, "arithmetic", math_why))
+        props.append((math_level, *_MATH, "arithmetic", math_why))
 
     requests = kinds.keys() - _NOT_A_REQUEST
     chat_only = True
     best: Proposal
     closing_ack = _closing_acknowledgement(text) if view.material_chars >= MATERIAL_FOR_CLOSING else None
     if closing_ack is not None:
-        best = (0.0, 0, Task.CHAT, "chat", closing_ack)
+        best = (0.0, 0, _TASK_CHAT, "chat", closing_ack)
     elif (
         lx.CHAT in kinds
         and not requests
@@ -293,9 +318,9 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         and n_words <= 25
         and _few_content_words(words, 1 if "?" in text else 3)
     ):
-        best = (0.0, 0, Task.CHAT, "chat", kinds[lx.CHAT][0])
+        best = (0.0, 0, _TASK_CHAT, "chat", kinds[lx.CHAT][0])
     elif n_words <= 20 and not requests - {lx.WRITE} and _echo_request(words):
-        best = (0.0, 0, Task.OTHER, "echo", words[0])
+        best = (0.0, 0, _TASK_OTHER, "echo", words[0])
     elif props:
         best = max(props)
         chat_only = False
@@ -305,19 +330,21 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         chat_only = False
         code_like, error_like = material_kind(view)
         if error_like:
-            best = (3.0, 0, Task.CODE, "material", "pasted errors, no ask: debugging implied")
+            best = (3.0, 0, _TASK_CODE, "material", "pasted errors, no ask: debugging implied")
         else:
-            best = (2.0, 0, Task.CODE if code_like else Task.OTHER, "material", "pasted material, no ask")
+            best = (2.0, 0, _TASK_CODE if code_like else _TASK_OTHER, "material", "pasted material, no ask")
     elif not any(ch.isalnum() for ch in text[:200]):
-        best = (0.0, 0, Task.CHAT, "no words", "symbols only")
+        best = (0.0, 0, _TASK_CHAT, "no words", "symbols only")
     else:
         chat_only = False
         if "?" in text or "？" in text or lx.FACT in kinds:
-            best = (1.0 if n_words <= 15 else 2.0, 0, Task.FACT, "question", "question")
+            best = (1.0 if n_words <= 15 else 2.0, 0, _TASK_FACT, "question", "question")
         elif view.material_chars >= 300:
-            best = (2.0, 0, Task.CODE if code_material() else Task.OTHER, "material", "pasted material")
+            if ev is None:
+                ev = _Evidence(view, code_in_sight, kinds, words)
+            best = (2.0, 0, _TASK_CODE if ev.code_material() else _TASK_OTHER, "material", "pasted material")
         else:
-            best = (2.0 if n_words >= 6 else 1.0, 0, Task.OTHER, "request", "no cue")
+            best = (2.0 if n_words >= 6 else 1.0, 0, _TASK_OTHER, "request", "no cue")
 
     level, _, task, intent, cue = best
     reasons = [f"{intent}: {cue}"]
@@ -326,7 +353,7 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         reasons.append(f"asks for rigour ({kinds[lx.JUSTIFY][0]})")
     if view.material_chars >= 300:
         reasons.append(f"{view.material_chars} chars of pasted material")
-    code = memo.get("code")
+    code = ev.code if ev is not None else None
     return Judgement(
         level,
         task,
@@ -337,7 +364,7 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
         chat_only,
         math_level,
         kinds,
-        code if isinstance(code, bool) else None,
+        code,
     )
 
 
@@ -352,7 +379,7 @@ def _closing_acknowledgement(text: str) -> str | None:
     if cut < 0 or len(text) - cut > CLOSING_CHARS:
         return None
     closing = lx.normalise_words(text[cut + 2 :])
-    if not closing or len(closing) > 25:
+    if not closing or len(closing) > 25 or lx.CHAT_KEYS.isdisjoint(closing):
         return None
     kinds = lx.match_cues(closing)
     if lx.CHAT not in kinds or kinds.keys() - _NOT_A_REQUEST or not _few_content_words(closing, 3):
