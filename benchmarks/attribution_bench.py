@@ -55,9 +55,7 @@ async def bench(n: int, chunks: int = 200_000, ticks: int = 300) -> dict[str, fl
 
 
 def main() -> None:
-    print(
-        f"{'requests':>8} | {'tokens_generated us':>19} | {'tick close us':>13} | {'request_finished us':>19}"
-    )
+    print(f"{'requests':>8} | {'tokens_generated us':>19} | {'tick close us':>13} | {'request_finished us':>19}")
     print("-" * 70)
     for n in (1, 16, 64, 256):
         r = asyncio.run(bench(n))

@@ -217,8 +217,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"p90 {_fmt(report['update_period']['p90_s'], 1, 1000)} ms; "
         f"{report['update_period']['changes']} changes)",
         "",
-        "| phase | s | iters | TFLOP | counter J | power-int J | diff J | diff % | counter W | power W "
-        "| J/TFLOP |",
+        "| phase | s | iters | TFLOP | counter J | power-int J | diff J | diff % | counter W | power W | J/TFLOP |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in report["phases"]:
@@ -420,9 +419,7 @@ def run_check(
                 workload.run(kind, n)
             t, c, p = poller.read_both()
             phases.append(
-                PhaseResult(
-                    name_, t - t_prev, n, workload.tflop(kind, n) if n else 0.0, c - c_prev, p - p_prev
-                )
+                PhaseResult(name_, t - t_prev, n, workload.tflop(kind, n) if n else 0.0, c - c_prev, p - p_prev)
             )
             bounds[name_] = (t_prev, t)
             t_prev, c_prev, p_prev = t, c, p
@@ -499,9 +496,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="directory for JSON+md")
     ap.add_argument("--device", type=int, default=0, help="CUDA device index")
-    ap.add_argument(
-        "--nvml-index", type=int, default=None, help="NVML index (default: from CUDA_VISIBLE_DEVICES)"
-    )
+    ap.add_argument("--nvml-index", type=int, default=None, help="NVML index (default: from CUDA_VISIBLE_DEVICES)")
     ap.add_argument("--power-poll-ms", type=float, default=100.0, help="power polling period for (b)")
     ap.add_argument("--idle-s", type=float, default=6.0)
     ap.add_argument("--light-s", type=float, default=8.0)

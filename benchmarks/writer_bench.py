@@ -76,9 +76,7 @@ async def throughput(url: str, spool: Path, n: int) -> None:
     ok = await writer.wait_idle(600)
     elapsed = time.perf_counter() - start
     await writer.stop()
-    print(
-        f"burst of {n:,} records: submitted in {submitted * 1000:.0f} ms, in Postgres after {elapsed:.2f} s"
-    )
+    print(f"burst of {n:,} records: submitted in {submitted * 1000:.0f} ms, in Postgres after {elapsed:.2f} s")
     print(f"  sustained write rate: {n / elapsed:,.0f} records/s (ok={ok})")
 
 
@@ -129,9 +127,7 @@ async def replay(server: ThrowawayPostgres, url: str, spool: Path, n: int) -> No
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--rate", type=float, default=2000.0, help="paced submit rate for the latency run")
     parser.add_argument("--url", help="use this database instead of a throwaway Postgres (no outage run)")

@@ -53,9 +53,7 @@ def find_pg_bin_dir() -> Path | None:
     pg_config = shutil.which("pg_config")
     if pg_config:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=True
-            )
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=True)
             candidates.append(Path(out.stdout.strip()))
     initdb = shutil.which("initdb")
     if initdb:
@@ -133,9 +131,7 @@ class ThrowawayPostgres:
     def _run(self, argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
         if result.returncode != 0:
-            raise RuntimeError(
-                f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-            )
+            raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result
 
     def _initdb(self) -> None:

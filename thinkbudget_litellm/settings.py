@@ -81,12 +81,8 @@ class EnergySettings(_Strict):
     tick_s: float = Field(default=0.2, ge=0.05, le=5.0)
     price_per_kwh: float = Field(default=0.0, ge=0)
     spread_idle: bool = False
-    prefill_weight: float = Field(
-        default=0.1, ge=0, description="weight of one prompt token vs one generated"
-    )
-    simulated: bool = Field(
-        default=False, description="the meter is the simulated backend's: label figures so"
-    )
+    prefill_weight: float = Field(default=0.1, ge=0, description="weight of one prompt token vs one generated")
+    simulated: bool = Field(default=False, description="the meter is the simulated backend's: label figures so")
 
     @field_validator("url")
     @classmethod
@@ -106,9 +102,7 @@ class DeploymentSettings(_Strict):
 
     enforcement: Enforcement = Enforcement.NATIVE
     engine: Engine | None = None  # inferred from the litellm model prefix when absent
-    slack_tokens: int = Field(
-        default=16, ge=0, description="native overshoot tolerated before the stream cut"
-    )
+    slack_tokens: int = Field(default=16, ge=0, description="native overshoot tolerated before the stream cut")
     no_thinking_tiers: list[Tier] = Field(default_factory=list, description="Qwen3: enable_thinking=false")
     think_style: Literal["parser", "inline", "preopened"] | None = Field(
         default=None, description="how thinking reaches the proxy; auto-detected when omitted"

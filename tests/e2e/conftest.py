@@ -87,9 +87,7 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
         for name, svc in sims.items():
             env[f"SIM_{name.upper()}_URL"] = svc.base + "/v1"
             env[f"SIM_{name.upper()}_METRICS"] = svc.base + "/metrics"
-        database_url = (
-            pg.url(pg_db) if pg is not None else f"sqlite+aiosqlite:///{log_dir / 'records.sqlite'}"
-        )
+        database_url = pg.url(pg_db) if pg is not None else f"sqlite+aiosqlite:///{log_dir / 'records.sqlite'}"
         env["THINKBUDGET_DATABASE_URL"] = database_url
         env["THINKBUDGET_SPOOL_DIR"] = str(log_dir / "spool")
         proxy = start_proxy(cfg, log_dir, env=env)

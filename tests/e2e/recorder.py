@@ -64,14 +64,10 @@ def _payload(kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) ->
 
 
 class Recorder(CustomLogger):
-    async def async_log_success_event(
-        self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any
-    ) -> None:
+    async def async_log_success_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
         _append({"status": "success", **_payload(kwargs, response_obj, start_time, end_time)})
 
-    async def async_log_failure_event(
-        self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any
-    ) -> None:
+    async def async_log_failure_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
         _append({"status": "failure", **_payload(kwargs, response_obj, start_time, end_time)})
 
 

@@ -29,9 +29,7 @@ COMMON_SIM_FLAGS = [
 PRICES = {"input_cost_per_token": 2.0e-7, "output_cost_per_token": 8.0e-7}
 
 
-def _dep(
-    name: str, sim: str, tb: dict[str, Any], model: str = "hosted_vllm/deepseek-r1-distill-qwen-7b"
-) -> dict:
+def _dep(name: str, sim: str, tb: dict[str, Any], model: str = "hosted_vllm/deepseek-r1-distill-qwen-7b") -> dict:
     return {
         "model_name": name,
         "litellm_params": {"model": model, "api_base": f"os.environ/SIM_{sim.upper()}_URL", "api_key": "sim"},
@@ -69,12 +67,8 @@ def proxy_config() -> dict[str, Any]:
                 "energy": _energy("native"),
             },
         ),
-        _dep(
-            "r1-parser-stream", "parser", {"enforcement": "stream", "gpu": GPU, "energy": _energy("parser")}
-        ),
-        _dep(
-            "r1-inline-stream", "inline", {"enforcement": "stream", "gpu": GPU, "energy": _energy("inline")}
-        ),
+        _dep("r1-parser-stream", "parser", {"enforcement": "stream", "gpu": GPU, "energy": _energy("parser")}),
+        _dep("r1-inline-stream", "inline", {"enforcement": "stream", "gpu": GPU, "energy": _energy("inline")}),
         _dep(
             "r1-preopened-stream",
             "preopened",
@@ -97,6 +91,7 @@ def proxy_config() -> dict[str, Any]:
                 "thinkbudget_litellm.proxy_handler",
                 "thinkbudget_litellm.demo.emulated_keys.spend_tracker",
                 "tests.e2e.recorder.recorder",
+                "prometheus",
             ],
         },
         "thinkbudget": {

@@ -43,9 +43,7 @@ def test_nonstream_gpu_cost_is_litellms_cost(e2e):
     r = _post(e2e, "r1-native", False, natural=400)
     assert r.status_code == 200, r.text
     cost = float(r.headers["x-thinkbudget-cost"])
-    assert "x-thinkbudget-energy-j" in r.headers, str(
-        {k: v for k, v in r.headers.items() if "thinkbudget" in k}
-    )
+    assert "x-thinkbudget-energy-j" in r.headers, str({k: v for k, v in r.headers.items() if "thinkbudget" in k})
     energy = float(r.headers["x-thinkbudget-energy-j"])
     assert cost > 0 and energy > 0
     assert r.headers["x-thinkbudget-energy-source"].startswith("simulated(measured:dcgm")

@@ -43,9 +43,7 @@ def test_200_concurrent_streams_half_cut(e2e):
     assert all(status == 200 for status, *_ in results), Counter(s for s, *_ in results)
     assert all("data: [DONE]" in text and '"error"' not in text for *_, text in results)
     for _, _, cut, text in results:
-        answer = "".join(line for line in text.splitlines() if line.startswith("data: {")).split("</think>")[
-            -1
-        ]
+        answer = "".join(line for line in text.splitlines() if line.startswith("data: {")).split("</think>")[-1]
         assert "Answer" in answer or not cut, "a cut stream must still carry an answer"
 
     # every upstream connection was closed: nothing still running on the engine, one disconnect per cut

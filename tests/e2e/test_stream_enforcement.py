@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -105,7 +106,7 @@ def test_nonstream_cut_then_answer(e2e, style):
 def test_no_cut_when_thinking_fits(e2e):
     r = _post(e2e, "r1-inline-stream", True, prompt="Prove that sqrt(2) is irrational.", natural=300)
     assert r.status_code == 200
-    reasoning, content, _, _ = _stream_text(r)
+    _, content, _, _ = _stream_text(r)
     assert "</think>" in content and content.split("</think>", 1)[1].strip()
 
 
@@ -115,3 +116,30 @@ def test_continuation_error_is_a_well_formed_event(e2e):
     lines = [ln for ln in r.text.splitlines() if ln.startswith("data: ")]
     errors = [json.loads(ln[6:]) for ln in lines if ln != "data: [DONE]" and "error" in json.loads(ln[6:])]
     assert errors, r.text[-500:]
+
+
+def test_client_disconnect_closes_upstream_and_bills(e2e):
+    """A client that goes away mid-stream: the engine is disconnected and what it generated is billed."""
+    before = e2e.sim_stats("parser")
+    body = {
+        "model": "r1-parser-stream",
+        "messages": [{"role": "user", "content": "Prove that sqrt(2) is irrational."}],
+        "stream": True,
+        "sim": {"think_tokens": 1500},
+    }
+    with e2e.client() as c, c.stream("POST", "/v1/chat/completions", json=body) as r:
+        call_id = r.headers["x-litellm-call-id"]
+        seen = 0
+        for line in r.iter_lines():
+            if line.startswith("data: {"):
+                seen += 1
+            if seen >= 20:
+                break  # leave while the model is still thinking (natural 1500 tokens at 100 tok/s)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and e2e.sim_stats("parser")["disconnects"] == before["disconnects"]:
+        time.sleep(0.1)
+    after = e2e.sim_stats("parser")
+    assert after["disconnects"] == before["disconnects"] + 1
+    assert after["recent"][-1]["think_tokens"] < 1500
+    events = e2e.events(call_id, wait_s=10)
+    assert len(events) == 1 and events[0]["response_cost"] > 0, events

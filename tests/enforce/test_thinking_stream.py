@@ -20,9 +20,7 @@ def words(text: str) -> int:
     return len(text.split())
 
 
-def run(
-    stream: ThinkingStream, chunks: list[tuple[str | None, str | None]]
-) -> tuple[str, str, list[StepResult]]:
+def run(stream: ThinkingStream, chunks: list[tuple[str | None, str | None]]) -> tuple[str, str, list[StepResult]]:
     """Feed until a cut (or the end, then finish); return forwarded reasoning, content, results."""
     results = []
     for r, c in chunks:

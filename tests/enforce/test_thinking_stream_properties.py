@@ -88,9 +88,7 @@ hints = st.sampled_from([None, Style.PARSER, Style.INLINE, Style.PREOPENED])
 
 @st.composite
 def docs(draw: st.DrawFn) -> Doc:
-    kind = draw(
-        st.sampled_from(["parser", "inline", "preopened", "preopened_unclosed", "none_auto", "none_hinted"])
-    )
+    kind = draw(st.sampled_from(["parser", "inline", "preopened", "preopened_unclosed", "none_auto", "none_hinted"]))
     if kind == "parser":
         lead, reasoning, answer = draw(ws), draw(text.filter(bool)), draw(text)
         return Doc(kind, draw(hints), reasoning, lead, lead + answer, 0, reasoning, lead + answer)
@@ -129,9 +127,7 @@ def chunkings(draw: st.DrawFn, doc: Doc) -> list[tuple[str | None, str | None]]:
     if doc.kind == "parser":
         lead: list[tuple[str | None, str | None]] = [(None, p) for p in _split(draw, doc.lead)]
         reasoning: list[tuple[str | None, str | None]] = [(p, None) for p in _split(draw, doc.reasoning)]
-        answer: list[tuple[str | None, str | None]] = [
-            (None, p) for p in _split(draw, doc.content[len(doc.lead) :])
-        ]
+        answer: list[tuple[str | None, str | None]] = [(None, p) for p in _split(draw, doc.content[len(doc.lead) :])]
         merge: bool = draw(st.booleans())
         if answer and merge:  # last reasoning and first answer in one delta
             reasoning[-1] = (reasoning[-1][0], answer.pop(0)[1])

@@ -128,8 +128,7 @@ def expected_streaming(reqs: list[Req], energies: list[float], prefill_weight: f
         if not live:
             continue
         w = {
-            r.call_id: r.tokens[k - r.start]
-            + (prefill_weight * r.prompt if k - r.start == first[r.call_id] else 0)
+            r.call_id: r.tokens[k - r.start] + (prefill_weight * r.prompt if k - r.start == first[r.call_id] else 0)
             for r in live
         }
         total = sum(w.values())

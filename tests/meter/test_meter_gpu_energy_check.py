@@ -20,9 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load() -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gpu_energy_check", ROOT / "benchmarks" / "gpu_energy_check.py"
-    )
+    spec = importlib.util.spec_from_file_location("gpu_energy_check", ROOT / "benchmarks" / "gpu_energy_check.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["gpu_energy_check"] = module
@@ -120,9 +118,7 @@ class FakeWorkload:
 def test_run_check_end_to_end_with_fake_nvml(tmp_path: Path) -> None:
     nvml = TimedNvml()
     plan = gec.Plan(idle_s=0.2, light_s=0.2, heavy_s=0.3, cooldown_s=0.1)
-    report = gec.run_check(
-        FakeWorkload(nvml), NvmlLibrary(nvml), 0, plan, power_poll_s=0.02, log=lambda _m: None
-    )
+    report = gec.run_check(FakeWorkload(nvml), NvmlLibrary(nvml), 0, plan, power_poll_s=0.02, log=lambda _m: None)
     phases = {p["name"]: p for p in report["phases"]}
     assert list(phases) == ["idle", "light", "heavy", "idle-after"]
     assert all(p["counter_j"] > 0 and p["power_j"] > 0 for p in phases.values())

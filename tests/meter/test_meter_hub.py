@@ -169,9 +169,7 @@ async def test_estimate_source_integrates_configured_watts() -> None:
         (None, None, "unmetered(fallback:nvml absent)"),
     ],
 )
-async def test_absent_nvml_degrades_to_a_labelled_figure(
-    watts: float | None, joules: float | None, label: str
-) -> None:
+async def test_absent_nvml_degrades_to_a_labelled_figure(watts: float | None, joules: float | None, label: str) -> None:
     clock = FakeClock()
     nvml = NvmlSource([0], library=NvmlLibrary(FakeNvml(absent=True)))
     hub = MeterHub(clock, source_factory=fixed_source_factory(nvml))
@@ -238,14 +236,10 @@ async def test_engine_counters_are_the_denominator() -> None:
     clock = FakeClock()
     source = FakeSource()
     engine = FakeTokenReader()
-    hub = MeterHub(
-        clock, source_factory=fixed_source_factory(source), token_reader_factory=lambda _d, _c: engine
-    )
+    hub = MeterHub(clock, source_factory=fixed_source_factory(source), token_reader_factory=lambda _d, _c: engine)
     hub.configure(
         "d",
-        MeterConfig(
-            source="nvml", token_source="vllm", token_url="http://127.0.0.1:1/metrics", prefill_weight=0.0
-        ),
+        MeterConfig(source="nvml", token_source="vllm", token_url="http://127.0.0.1:1/metrics", prefill_weight=0.0),
     )
     await hub.tick("d")
     hub.request_started("a", "d", 0, streaming=True)

@@ -101,6 +101,4 @@ def test_modules_used_on_the_gpu_machine_import_without_pydantic() -> None:
         "assert 'thinkbudget_litellm.settings' not in sys.modules\n"
     )
     root = Path(__file__).resolve().parents[2]
-    subprocess.run(
-        [sys.executable, "-c", code], check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}
-    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})

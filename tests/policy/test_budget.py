@@ -51,10 +51,7 @@ def test_session_allowance():
     d = resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers, session_used=900)
     assert (d.budget, d.scope, d.session_cap) == (100, "session", 1000)
     assert resolve_budget(Tier.DEEP, DEFAULT_BUDGETS, layers, session_used=5000).budget == 0
-    assert (
-        resolve_budget(Tier.SIMPLE, DEFAULT_BUDGETS, [], session_used=10**6, default_session_cap=None).budget
-        == 128
-    )
+    assert resolve_budget(Tier.SIMPLE, DEFAULT_BUDGETS, [], session_used=10**6, default_session_cap=None).budget == 128
 
 
 budgets_st = st.dictionaries(st.sampled_from(TIER_ORDER), st.integers(0, 20_000), max_size=5)

@@ -50,18 +50,14 @@ def test_anthropic_minimum_and_disable():
 
 
 def test_openai_effort_buckets():
-    efforts = [
-        native_params(Engine.OPENAI, b, Tier.DEEP, {})["reasoning_effort"] for b in (32, 512, 2048, 8192)
-    ]
+    efforts = [native_params(Engine.OPENAI, b, Tier.DEEP, {})["reasoning_effort"] for b in (32, 512, 2048, 8192)]
     assert efforts == ["minimal", "low", "medium", "high"]
 
 
 def test_ollama_think_bool_and_qwen3_no_thinking():
     assert native_params(Engine.OLLAMA, 0, Tier.TRIVIAL, {}) == {"think": False}
     assert native_params(Engine.OLLAMA, 512, Tier.MODERATE, {}) == {"think": True}
-    out = native_params(
-        Engine.VLLM, 32, Tier.TRIVIAL, {"chat_template_kwargs": {"a": 1}}, frozenset({Tier.TRIVIAL})
-    )
+    out = native_params(Engine.VLLM, 32, Tier.TRIVIAL, {"chat_template_kwargs": {"a": 1}}, frozenset({Tier.TRIVIAL}))
     assert out["chat_template_kwargs"] == {"a": 1, "enable_thinking": False}
 
 

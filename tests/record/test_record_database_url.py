@@ -27,17 +27,11 @@ def test_precedence_explicit_then_own_env_then_litellm_then_sqlite() -> None:
     fallback = resolve_database_target({})
     assert fallback.dialect == "sqlite"
     assert fallback.url == "sqlite+aiosqlite:///thinkbudget.sqlite"
-    assert (
-        resolve_database_target({"THINKBUDGET_SQLITE_PATH": "/var/tb.db"}).url
-        == "sqlite+aiosqlite:////var/tb.db"
-    )
+    assert resolve_database_target({"THINKBUDGET_SQLITE_PATH": "/var/tb.db"}).url == "sqlite+aiosqlite:////var/tb.db"
 
 
 def test_blank_values_are_ignored() -> None:
-    assert (
-        resolve_database_target({"THINKBUDGET_DATABASE_URL": "  ", "DATABASE_URL": ""}, "  ").dialect
-        == "sqlite"
-    )
+    assert resolve_database_target({"THINKBUDGET_DATABASE_URL": "  ", "DATABASE_URL": ""}, "  ").dialect == "sqlite"
 
 
 def test_prisma_parameters_are_removed_and_translated() -> None:

@@ -32,9 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def count_rows(server: ThrowawayPostgres, db: str) -> tuple[int, int]:
-    out = server.run_sql(
-        "SELECT count(*), count(DISTINCT litellm_call_id) FROM thinkbudget.request_records", db
-    )
+    out = server.run_sql("SELECT count(*), count(DISTINCT litellm_call_id) FROM thinkbudget.request_records", db)
     total, distinct = out.split("|")
     return int(total), int(distinct)
 
@@ -58,9 +56,7 @@ async def upgraded(pg_server: ThrowawayPostgres, litellm_db: str) -> AsyncIterat
     yield litellm_db
 
 
-async def test_upgrade_is_idempotent_and_stays_out_of_public(
-    pg_server: ThrowawayPostgres, litellm_db: str
-) -> None:
+async def test_upgrade_is_idempotent_and_stays_out_of_public(pg_server: ThrowawayPostgres, litellm_db: str) -> None:
     before_public = public_tables(pg_server, litellm_db)
     target = clean_database_url(pg_server.prisma_url(litellm_db))
     first = await upgrade_database(target)
@@ -81,8 +77,7 @@ async def test_upgrade_is_idempotent_and_stays_out_of_public(
         "usage_daily:VIEW",
     ]
     indexes = pg_server.run_sql(
-        "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
-        "WHERE schemaname = 'thinkbudget'",
+        "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'thinkbudget'",
         litellm_db,
     )
     for name in (
@@ -126,15 +121,10 @@ async def test_views_wait_for_litellm_tables(pg_server: ThrowawayPostgres, empty
     pg_server.run_files(litellm_migration_files(), empty_db)  # LiteLLM creates its tables later
     created = await upgrade_database(target)
     assert created.views.created and not created.changed
-    assert (
-        pg_server.run_sql("SELECT to_regclass('thinkbudget.usage_daily')", empty_db)
-        == "thinkbudget.usage_daily"
-    )
+    assert pg_server.run_sql("SELECT to_regclass('thinkbudget.usage_daily')", empty_db) == "thinkbudget.usage_daily"
 
 
-async def test_litellm_can_still_alter_and_rebuild_its_tables(
-    pg_server: ThrowawayPostgres, upgraded: str
-) -> None:
+async def test_litellm_can_still_alter_and_rebuild_its_tables(pg_server: ThrowawayPostgres, upgraded: str) -> None:
     """Our views must never block LiteLLM's own migrations (no hard dependency on its tables)."""
     pg_server.run_sql('ALTER TABLE "LiteLLM_SpendLogs" ALTER COLUMN spend TYPE numeric', upgraded)
     pg_server.run_sql(
@@ -234,9 +224,7 @@ async def test_views_join_litellm_keys_teams_and_spend(
     assert enriched == "team-1|support|batch|200|t"
 
 
-async def test_report_joins_aliases_and_spend(
-    pg_server: ThrowawayPostgres, upgraded: str, tmp_path: Path
-) -> None:
+async def test_report_joins_aliases_and_spend(pg_server: ThrowawayPostgres, upgraded: str, tmp_path: Path) -> None:
     pg_server.run_sql(
         """INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias) VALUES ('team-0', 'research');
         INSERT INTO "LiteLLM_SpendLogs"
@@ -257,9 +245,7 @@ async def test_report_joins_aliases_and_spend(
         await engine.dispose()
     report = build_report(data)
     assert data.joined_litellm
-    assert {
-        r.label: (r.requests, r.thinking_tokens, r.tokens_saved, r.litellm_spend_usd) for r in report.rows
-    } == {
+    assert {r.label: (r.requests, r.thinking_tokens, r.tokens_saved, r.litellm_spend_usd) for r in report.rows} == {
         "research": (2, 202, 400, 1.5),  # n=0,2: baseline 300+n vs 100+n
         "team-1": (2, 204, None, None),  # n=1,3: no baseline, no LiteLLM spend rows
     }
@@ -277,10 +263,7 @@ def test_cli_upgrade_and_report(pg_server: ThrowawayPostgres, litellm_db: str, t
     url = pg_server.prisma_url(litellm_db)
     first = runner.invoke(app, ["db", "upgrade", "--url", url])
     assert first.exit_code == 0, first.output
-    assert (
-        "upgraded (empty) -> " in first.output
-        and "views thinkbudget.request_records_enriched" in first.output
-    )
+    assert "upgraded (empty) -> " in first.output and "views thinkbudget.request_records_enriched" in first.output
     second = runner.invoke(app, ["db", "upgrade", "--url", url])
     assert second.exit_code == 0 and "already at" in second.output
     html = tmp_path / "r.html"

@@ -133,9 +133,7 @@ def test_render_table_folds_rows_beyond_limit() -> None:
 
 
 def test_html_embeds_chart_and_escapes_labels() -> None:
-    data = ReportData(
-        GroupBy.TEAM, DATA.since, NOW, "", True, (_totals("x", "<b>evil</b>", 1, 5),), DATA.days
-    )
+    data = ReportData(GroupBy.TEAM, DATA.since, NOW, "", True, (_totals("x", "<b>evil</b>", 1, 5),), DATA.days)
     report = build_report(data)
     png = render_chart_png(report)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -172,11 +170,6 @@ def test_cli_bad_arguments_are_clear_errors(args: list[str], message: str, tmp_p
 def test_cli_unreachable_database_is_an_error_not_a_crash() -> None:
     app = typer.Typer()
     register(app)
-    result = CliRunner().invoke(
-        app, ["db", "upgrade", "--url", "postgresql://u@127.0.0.1:1/db?connect_timeout=2"]
-    )
+    result = CliRunner().invoke(app, ["db", "upgrade", "--url", "postgresql://u@127.0.0.1:1/db?connect_timeout=2"])
     assert result.exit_code == 1
-    assert (
-        "error:" in result.output
-        and "upgrade of postgresql+asyncpg://u@127.0.0.1:1/db failed" in result.output
-    )
+    assert "error:" in result.output and "upgrade of postgresql+asyncpg://u@127.0.0.1:1/db failed" in result.output

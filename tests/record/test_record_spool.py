@@ -26,9 +26,7 @@ _opt_float = st.none() | st.floats(allow_nan=False, allow_infinity=False, width=
 records = st.builds(
     RequestRecord,
     litellm_call_id=st.text(min_size=1, max_size=64),
-    created_at=st.datetimes(
-        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
-    ),
+    created_at=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
     api_key_hash=_opt_text,
     team_id=_opt_text,
     tier=_opt_text,

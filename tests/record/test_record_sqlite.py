@@ -106,8 +106,6 @@ def test_cli_on_sqlite(tmp_path: Path) -> None:
     shown = runner.invoke(app, ["report", "--url", url, "--by", "model", "--png", str(png)])
     assert shown.exit_code == 0, shown.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    where = runner.invoke(
-        app, ["db", "url"], env={"DATABASE_URL": "postgresql://u:pw@h/db?connection_limit=3"}
-    )
+    where = runner.invoke(app, ["db", "url"], env={"DATABASE_URL": "postgresql://u:pw@h/db?connection_limit=3"})
     assert where.exit_code == 0 and "postgresql+asyncpg://u:***@h/db" in where.output
     assert "connection_limit" in where.output

@@ -9,9 +9,7 @@ from thinkbudget_litellm.sim.exposition import MetricsSnapshot, render_metrics
 def test_energy_arithmetic() -> None:
     cfg = SimConfig(joules_per_token=2.0, prefill_weight=0.25, idle_watts=50.0, gpus=4)
     assert energy.token_joules(cfg, decode_tokens=10, prefill_tokens=8) == pytest.approx(2.0 * (10 + 2))
-    assert energy.gpu_energy_millijoules(cfg, elapsed_s=2.0, token_energy_j=40.0) == pytest.approx(
-        1000 * (50 * 2 + 10)
-    )
+    assert energy.gpu_energy_millijoules(cfg, elapsed_s=2.0, token_energy_j=40.0) == pytest.approx(1000 * (50 * 2 + 10))
     events = [(0.5, 100.0), (1.5, 8.0), (1.9, 4.0)]
     assert energy.gpu_power_watts(cfg, recent=events, now=2.0) == pytest.approx(50 + 12 / 4)
 

@@ -85,16 +85,12 @@ def test_styles_shape_the_plan(style: Style) -> None:
         assert content.startswith("<think>\nOkay") and "</think>\n\nAnswer:" in content
     else:
         assert content.startswith("Okay") and OPEN_MARK not in content and "</think>\n\nAnswer:" in content
-    assert reasoning.rstrip().endswith((".", "?")) or content.split(CLOSE_MARK)[0].rstrip().endswith(
-        (".", "?")
-    )
+    assert reasoning.rstrip().endswith((".", "?")) or content.split(CLOSE_MARK)[0].rstrip().endswith((".", "?"))
 
 
 @settings(max_examples=60, deadline=None)
 @given(think=st.integers(0, 400), budget=st.none() | st.integers(0, 500), style=st.sampled_from(list(Style)))
-def test_native_budget_caps_thinking_then_closes_and_answers(
-    think: int, budget: int | None, style: Style
-) -> None:
+def test_native_budget_caps_thinking_then_closes_and_answers(think: int, budget: int | None, style: Style) -> None:
     p = plan(style, think=think, budget=budget)
     assert p.count(Kind.THINK) == (think if budget is None else min(think, budget))
     assert p.count(Kind.CLOSE) == 1 and p.count(Kind.ANSWER) == 20

@@ -23,12 +23,8 @@ async def stream(client: Any, body: dict[str, Any], headers: dict[str, str] | No
     return sse_chunks(await resp.text())
 
 
-async def complete(
-    client: Any, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> dict[str, Any]:
-    resp = await client.post(
-        CHAT, json={"messages": user(), **body}, headers=FIXED if headers is None else headers
-    )
+async def complete(client: Any, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+    resp = await client.post(CHAT, json={"messages": user(), **body}, headers=FIXED if headers is None else headers)
     assert resp.status == 200, await resp.text()
     result: dict[str, Any] = await resp.json()
     return result
@@ -36,11 +32,7 @@ async def complete(
 
 def token_chunks(chunks: list[Any]) -> list[str]:
     return [
-        v
-        for c in chunks[1:]
-        if isinstance(c, dict) and c["choices"]
-        for v in c["choices"][0]["delta"].values()
-        if v
+        v for c in chunks[1:] if isinstance(c, dict) and c["choices"] for v in c["choices"][0]["delta"].values() if v
     ]
 
 
@@ -59,10 +51,7 @@ async def test_stream_and_non_stream_agree_per_style(sim_client: Any, style: str
     assert body["choices"][0]["finish_reason"] == "stop"
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
     if style == "parser":
-        assert (
-            "".join(deltas(chunks, "reasoning")) == message["reasoning"]
-            and len(deltas(chunks, "reasoning")) == 80
-        )
+        assert "".join(deltas(chunks, "reasoning")) == message["reasoning"] and len(deltas(chunks, "reasoning")) == 80
         assert "".join(deltas(chunks, "content")).startswith("\n\nAnswer:")
         assert message["content"] == "".join(deltas(chunks, "content"))
         assert usage["completion_tokens"] == 80 + 1 + 30  # </think> is generated but not shown
@@ -123,9 +112,7 @@ async def test_continuation_of_unclosed_and_closed_prefixes(sim_client: Any) -> 
     msgs = [*user(), {"role": "assistant", "content": thinking}]
     cont = await complete(client, {"messages": msgs, **flags}, headers={"x-sim-answer-tokens": "30"})
     full_text = "".join(deltas(first, "content"))
-    assert (
-        thinking + cont["choices"][0]["message"]["content"] == full_text
-    )  # picks up where the prefix stopped
+    assert thinking + cont["choices"][0]["message"]["content"] == full_text  # picks up where the prefix stopped
     closed = [*user(), {"role": "assistant", "content": thinking + "\n</think>\n\n"}]
     answer = await complete(client, {"messages": closed, **flags}, headers={"x-sim-answer-tokens": "30"})
     assert answer["choices"][0]["message"]["content"] == full_text.split("</think>\n\n")[1]
@@ -147,9 +134,7 @@ async def test_failure_injection(sim_client: Any) -> None:
         "continue_final_message": True,
         "add_generation_prompt": False,
     }
-    assert (
-        await client.post(CHAT, json={"messages": user()}, headers={"x-sim-fail": "continuation"})
-    ).status == 200
+    assert (await client.post(CHAT, json={"messages": user()}, headers={"x-sim-fail": "continuation"})).status == 200
     assert (await client.post(CHAT, json=cont, headers={"x-sim-fail": "continuation"})).status == 500
     resp = await client.post(
         CHAT, json={"messages": user(), "stream": True}, headers={**FIXED, "x-sim-fail": "midstream:5"}

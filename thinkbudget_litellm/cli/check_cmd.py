@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 import yaml
@@ -15,7 +16,7 @@ from thinkbudget_litellm.settings import DeploymentSettings, SettingsError, pars
 def register(app: typer.Typer) -> None:
     @app.command("check-config")
     def check_config(
-        config: Path = typer.Argument(..., exists=True, dir_okay=False, help="LiteLLM config.yaml"),
+        config: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="LiteLLM config.yaml")],
     ) -> None:
         """Validate ``thinkbudget:`` and every deployment's ``model_info.thinkbudget``."""
         console = Console()
@@ -35,9 +36,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"deployment {name}: no thinkbudget block (default enforcement)")
                 continue
             try:
-                parsed = parse_settings(
-                    DeploymentSettings, block, f"deployment {name} model_info.thinkbudget"
-                )
+                parsed = parse_settings(DeploymentSettings, block, f"deployment {name} model_info.thinkbudget")
                 console.print(
                     f"deployment {name}: enforcement={parsed.enforcement.value} "
                     f"energy={parsed.energy.source.value} gpu={parsed.gpu.count}x{parsed.gpu.name}"

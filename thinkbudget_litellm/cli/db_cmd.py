@@ -25,9 +25,7 @@ UrlOption = Annotated[
 ]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option(
-        "--config", help="LiteLLM config.yaml whose thinkbudget.database_url to use.", show_default=False
-    ),
+    typer.Option("--config", help="LiteLLM config.yaml whose thinkbudget.database_url to use.", show_default=False),
 ]
 
 
@@ -61,9 +59,7 @@ def register(app: typer.Typer) -> None:
     def upgrade(
         url: UrlOption = None,
         config: ConfigOption = None,
-        views: Annotated[
-            bool, typer.Option("--views/--no-views", help="(Re)create the reporting views.")
-        ] = True,
+        views: Annotated[bool, typer.Option("--views/--no-views", help="(Re)create the reporting views.")] = True,
     ) -> None:
         """Create or migrate schema thinkbudget (idempotent); on Postgres also the reporting views."""
         from thinkbudget_litellm.record.migrate import upgrade_database
@@ -97,9 +93,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report(
-        by: Annotated[
-            GroupBy, typer.Option("--by", help="Group rows by team, key, model or tier.")
-        ] = GroupBy.TEAM,
+        by: Annotated[GroupBy, typer.Option("--by", help="Group rows by team, key, model or tier.")] = GroupBy.TEAM,
         since: Annotated[
             str, typer.Option("--since", help="Start of the period: 7d, 12h, 30m, 2w or an ISO date.")
         ] = "7d",
@@ -112,9 +106,7 @@ def register(app: typer.Typer) -> None:
         png: Annotated[
             Path | None, typer.Option("--png", help="Also write the charts as PNG.", show_default=False)
         ] = None,
-        limit: Annotated[
-            int, typer.Option("--limit", min=1, help="Rows shown before folding into 'other'.")
-        ] = 20,
+        limit: Annotated[int, typer.Option("--limit", min=1, help="Rows shown before folding into 'other'.")] = 20,
     ) -> None:
         """Thinking tokens, tokens saved, energy and cost per group."""
         from thinkbudget_litellm.record.engine import create_engine

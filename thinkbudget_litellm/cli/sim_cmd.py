@@ -15,13 +15,9 @@ _D = SimConfig()
 
 def sim_backend(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option(help="Port to bind; 0 picks a free one (printed on the ready line).")
-    ] = 8000,
+    port: Annotated[int, typer.Option(help="Port to bind; 0 picks a free one (printed on the ready line).")] = 8000,
     model_name: Annotated[str, typer.Option("--model-name", help="Served model name.")] = _D.model_name,
-    style: Annotated[
-        Style, typer.Option(help="How thinking is returned: parser, inline or preopened.")
-    ] = _D.style,
+    style: Annotated[Style, typer.Option(help="How thinking is returned: parser, inline or preopened.")] = _D.style,
     native_budget: Annotated[
         bool,
         typer.Option("--native-budget/--no-native-budget", help="Honour thinking_token_budget like vLLM."),
@@ -37,9 +33,7 @@ def sim_backend(
     tokens_per_second: Annotated[
         float, typer.Option(help="Per-request stream rate; 0 = as fast as possible.")
     ] = _D.tokens_per_second,
-    max_model_len: Annotated[
-        int, typer.Option(help="Context length (prompt + completion).")
-    ] = _D.max_model_len,
+    max_model_len: Annotated[int, typer.Option(help="Context length (prompt + completion).")] = _D.max_model_len,
     joules_per_token: Annotated[
         float, typer.Option(help="Simulated energy per generated token (J).")
     ] = _D.joules_per_token,

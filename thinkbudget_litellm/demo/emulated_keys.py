@@ -97,9 +97,7 @@ async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
 class SpendTracker(CustomLogger):
     """Accumulates the cost LiteLLM recorded per emulated key and team."""
 
-    async def async_log_success_event(
-        self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any
-    ) -> None:
+    async def async_log_success_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
         slo = kwargs.get("standard_logging_object") or {}
         cost = slo.get("response_cost") or 0.0
         md = slo.get("metadata") or {}

@@ -42,6 +42,7 @@ PROMPTS: tuple[tuple[str, str, bool, int], ...] = (
 
 @dataclass
 class Row:
+    call_id: str
     prompt: str
     model: str
     stream: bool
@@ -83,19 +84,14 @@ def _ask(client: openai.OpenAI, prompt: str, model: str, stream: bool, natural: 
         msg = raw.parse().choices[0].message
         reasoning = getattr(msg, "reasoning_content", None) or ""
         content = msg.content or ""
-    thinking = (
-        _count(reasoning)
-        if reasoning
-        else _count(content.split("</think>")[0])
-        if "</think>" in content
-        else 0
-    )
+    thinking = _count(reasoning) if reasoning else _count(content.split("</think>")[0]) if "</think>" in content else 0
     answer_text = content.split("</think>")[-1]
     budget = headers.get("x-thinkbudget-budget", "?")
-    cut = "yes" if budget.isdigit() and natural > int(budget) else "no"
+    cut = "?"
     cost = headers.get("x-thinkbudget-cost")
     energy = headers.get("x-thinkbudget-energy-j")
     return Row(
+        call_id=headers.get("x-litellm-call-id", ""),
         prompt=prompt,
         model=model,
         stream=stream,
@@ -104,14 +100,14 @@ def _ask(client: openai.OpenAI, prompt: str, model: str, stream: bool, natural: 
         thinking=thinking,
         answer=_count(answer_text),
         cut=cut,
-        cost=f"${float(cost):.6f}" if cost else "n/a (stream: see records)",
-        energy=f"{float(energy):.1f} J" if energy else "n/a (stream: see records)",
+        cost=f"${float(cost):.6f}" if cost else "not recorded",
+        energy=f"{float(energy):.1f} J" if energy else "not recorded",
         seconds=time.perf_counter() - t0,
     )
 
 
 def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) -> list[Row]:
-    console = console or Console()
+    console = console or Console(width=160)
     t_start = time.perf_counter()
     with running_stack() as stack, tempfile.TemporaryDirectory(prefix="thinkbudget-demo-") as tmp:
         log_dir = Path(tmp)
@@ -125,9 +121,7 @@ def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) 
             "--idle-watts",
             "70",
         ]
-        console.print(
-            "[bold]thinkbudget-litellm demo[/bold]: starting the simulated backends and the LiteLLM proxy…"
-        )
+        console.print("[bold]thinkbudget-litellm demo[/bold]: starting the simulated backends and the LiteLLM proxy…")
         native = start_sim("sim-native", ["--style", "parser", "--native-budget", *common], log_dir)
         stack.services.append(native)
         streamed = start_sim("sim-stream", ["--style", "inline", *common], log_dir)
@@ -143,19 +137,49 @@ def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) 
         proxy = start_proxy(DEMO_CONFIG, log_dir, env=env)
         stack.services.append(proxy)
         console.print(f"proxy ready on {proxy.base} after {time.perf_counter() - t_start:.1f}s")
-        client = openai.OpenAI(
-            base_url=proxy.base + "/v1", api_key="sk-demo-research", max_retries=0, timeout=60
-        )
+        client = openai.OpenAI(base_url=proxy.base + "/v1", api_key="sk-demo-research", max_retries=0, timeout=60)
         rows = []
         try:
             for prompt, model, stream, natural in PROMPTS:
                 rows.append(_ask(client, prompt, model, stream, natural))
+            _fill_from_records(rows, env["THINKBUDGET_DATABASE_URL"])
         except Exception:
             console.print(stack.logs())
             raise
     _print_table(console, rows)
     console.print(f"done in {time.perf_counter() - t_start:.1f}s; all processes stopped.")
     return rows
+
+
+def _fill_from_records(rows: list[Row], database_url: str, wait_s: float = 5.0) -> None:
+    """Cost, energy and the cut flag from the records the proxy wrote (streams carry no cost header)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url.replace("+aiosqlite", ""))
+    ids = [r.call_id for r in rows if r.call_id]
+    found: dict[str, Any] = {}
+    deadline = time.monotonic() + wait_s
+    try:
+        while len(found) < len(ids) and time.monotonic() < deadline:
+            try:
+                with engine.connect() as conn:
+                    query = sa.text(
+                        "SELECT litellm_call_id, cut, cost_usd, energy_j, energy_source FROM request_records "
+                        "WHERE litellm_call_id IN :ids"
+                    ).bindparams(sa.bindparam("ids", expanding=True))
+                    found = {row[0]: row for row in conn.execute(query, {"ids": ids})}
+            except sa.exc.OperationalError:
+                pass  # the writer has not created the table yet
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    for r in rows:
+        rec = found.get(r.call_id)
+        if rec is None:
+            continue
+        r.cut = "yes" if rec[1] else "no"
+        r.cost = f"${rec[2]:.6f}" if rec[2] is not None else "n/a"
+        r.energy = f"{rec[3]:.1f} J" if rec[3] is not None else f"n/a ({rec[4]})"
 
 
 def _print_table(console: Console, rows: list[Row]) -> None:
@@ -176,7 +200,7 @@ def _print_table(console: Console, rows: list[Row]) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
-            r.prompt[:48],
+            r.prompt,
             r.model,
             "yes" if r.stream else "no",
             r.tier,
@@ -190,6 +214,7 @@ def _print_table(console: Console, rows: list[Row]) -> None:
         )
     console.print(table)
     console.print(
-        "Energy and cost come from the simulated backend's DCGM-style meter (labelled 'simulated'): "
-        "they show the accounting path, not a real GPU."
+        "thinking = thinking tokens the client received (for cut requests it includes the ~24-token transition "
+        "sentence that closes the thinking). Energy and cost come from the simulated backend's DCGM-style meter "
+        "(labelled 'simulated'): they show the accounting path, not a real GPU."
     )

@@ -131,9 +131,7 @@ def litellm_executable() -> list[str]:
     return [sys.executable, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()"]
 
 
-def start_proxy(
-    config: Path, log_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 120.0
-) -> Service:
+def start_proxy(config: Path, log_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 120.0) -> Service:
     port = free_port()
     argv = [*litellm_executable(), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
     proxy_env = _python_env(env)

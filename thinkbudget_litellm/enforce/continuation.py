@@ -49,9 +49,7 @@ def _engine(engine: str) -> Engine:
         raise ValueError(f"unknown engine {engine!r}; expected one of: {known}") from None
 
 
-def closing_output(
-    style: Style, transition: str, *, close_tag: str = CLOSE_TAG
-) -> tuple[str | None, str | None]:
+def closing_output(style: Style, transition: str, *, close_tag: str = CLOSE_TAG) -> tuple[str | None, str | None]:
     """``(reasoning_out, content_out)`` that ends the thinking for the client.
 
     ``PARSER``: the transition as reasoning (the client never sees tags; the answer that
@@ -177,10 +175,6 @@ def continuation_max_tokens(original_max_tokens: int | None, used: int) -> int |
         raise ValueError(f"used must be an int >= 0, got {used!r}")
     if original_max_tokens is None:
         return None
-    if (
-        isinstance(original_max_tokens, bool)
-        or not isinstance(original_max_tokens, int)
-        or original_max_tokens < 1
-    ):
+    if isinstance(original_max_tokens, bool) or not isinstance(original_max_tokens, int) or original_max_tokens < 1:
         raise ValueError(f"original_max_tokens must be an int >= 1 or None, got {original_max_tokens!r}")
     return max(original_max_tokens - used, 1)

@@ -141,13 +141,9 @@ class ThinkBudgetHandler(CustomLogger):
             reserve = self.rt.settings.answer_reserve_tokens
             if dep.enforcement is Enforcement.NATIVE:
                 kwargs.update(
-                    native_params(
-                        state.engine, budget, state.decision.tier, kwargs, frozenset(dep.no_thinking_tiers)
-                    )
+                    native_params(state.engine, budget, state.decision.tier, kwargs, frozenset(dep.no_thinking_tiers))
                 )
-                kwargs.update(
-                    sane_max_tokens(kwargs, effective_thinking_budget(state.engine, budget), reserve)
-                )
+                kwargs.update(sane_max_tokens(kwargs, effective_thinking_budget(state.engine, budget), reserve))
             elif dep.enforcement is Enforcement.STREAM and state.stream:
                 kwargs.update(sane_max_tokens(kwargs, budget + dep.slack_tokens, reserve))
             elif dep.enforcement is Enforcement.STREAM:  # two-step: first call capped at the budget
@@ -199,9 +195,7 @@ class ThinkBudgetHandler(CustomLogger):
             return None
 
     # ------------------------------------------------------------------ non-streaming result
-    async def async_post_call_success_deployment_hook(
-        self, request_data: dict, response: Any, call_type: Any
-    ) -> Any:
+    async def async_post_call_success_deployment_hook(self, request_data: dict, response: Any, call_type: Any) -> Any:
         state = self.rt.states.get(request_data.get("litellm_call_id"))
         if state is None or state.stream:
             return None
@@ -258,14 +252,10 @@ class ThinkBudgetHandler(CustomLogger):
             self._internal_error("logging_hook", state.call_id)
         return kwargs, result
 
-    async def async_log_success_event(
-        self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any
-    ) -> None:
+    async def async_log_success_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
         await self._finish(kwargs, "success")
 
-    async def async_log_failure_event(
-        self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any
-    ) -> None:
+    async def async_log_failure_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
         await self._finish(kwargs, "failure")
 
     async def _finish(self, kwargs: dict, status: str) -> None:
@@ -283,9 +273,7 @@ class ThinkBudgetHandler(CustomLogger):
         metrics.ERRORS.labels(hook=hook).inc()
         log.exception("thinkbudget internal error in %s (litellm_call_id=%s)", hook, call_id)
         if self.rt.settings.fail_closed:
-            raise HTTPException(
-                status_code=500, detail={"error": f"thinkbudget failed in {hook} (fail_closed)"}
-            )
+            raise HTTPException(status_code=500, detail={"error": f"thinkbudget failed in {hook} (fail_closed)"})
 
 
 def _is_continuation(data: Mapping[str, Any]) -> bool:

@@ -26,9 +26,7 @@ def gpu_cost(energy: RequestEnergy | None, deployment: DeploymentSettings | None
     return energy.total_cost_usd
 
 
-def spend_log_figures(
-    state: RequestState, energy: RequestEnergy | None, cost: float | None
-) -> dict[str, Any]:
+def spend_log_figures(state: RequestState, energy: RequestEnergy | None, cost: float | None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "thinkbudget_tier": state.decision.tier.value,
         "thinkbudget_task": state.task.value,

@@ -81,9 +81,7 @@ def pop_request_cap(data: dict[str, Any]) -> int | None:
             try:
                 n = int(str(value).strip())
             except ValueError:
-                raise SettingsError(
-                    f"header {REQUEST_CAP_HEADER}: expected an integer, got {value!r}"
-                ) from None
+                raise SettingsError(f"header {REQUEST_CAP_HEADER}: expected an integer, got {value!r}") from None
             if n < 0:
                 raise SettingsError(f"header {REQUEST_CAP_HEADER}: must be >= 0, got {n}")
             caps.append(n)

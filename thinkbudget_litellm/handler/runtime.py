@@ -86,9 +86,7 @@ class Runtime:
                 log.info("thinkbudget: writing request records to %s", target.display)
             except Exception:
                 self.writer = None
-                log.exception(
-                    "thinkbudget: the record writer failed to start; no request records are written"
-                )
+                log.exception("thinkbudget: the record writer failed to start; no request records are written")
             self._started = True
 
     async def _configure_deployments(self) -> None:
@@ -111,9 +109,7 @@ class Runtime:
                 timeout=2.0,
             )
 
-    def deployment_settings(
-        self, deployment_id: str | None, model_info: Mapping[str, Any]
-    ) -> DeploymentSettings:
+    def deployment_settings(self, deployment_id: str | None, model_info: Mapping[str, Any]) -> DeploymentSettings:
         key = deployment_id or "?"
         cached = self._deployments.get(key)
         if cached is not None:
@@ -136,18 +132,14 @@ class Runtime:
             try:
                 self.meter.configure(deployment_id, dep)
             except Exception:
-                log.error(
-                    "thinkbudget: deployment %s energy settings unusable; not metered", key, exc_info=True
-                )
+                log.error("thinkbudget: deployment %s energy settings unusable; not metered", key, exc_info=True)
         self._deployments[key] = dep
         return dep
 
     # ------------------------------------------------------------------ metering
     def meter_started(self, state: RequestState) -> None:
         if state.deployment_id is not None:
-            self.meter.request_started(
-                state.call_id, state.deployment_id, state.prompt_tokens, streaming=state.stream
-            )
+            self.meter.request_started(state.call_id, state.deployment_id, state.prompt_tokens, streaming=state.stream)
 
     def meter_tokens(self, state: RequestState, n: int) -> None:
         if n:
@@ -305,11 +297,7 @@ class Runtime:
             metrics.CUTS.labels(**labels).inc()
         energies = [e for e in (state.energy, state.extra.get("continuation_energy")) if e is not None]
         joules = sum(e.joules for e in energies if e.joules is not None) if energies else None
-        cost = (
-            sum(c for c in (gpu_cost(e, state.deployment) for e in energies) if c is not None)
-            if energies
-            else None
-        )
+        cost = sum(c for c in (gpu_cost(e, state.deployment) for e in energies) if c is not None) if energies else None
         if joules:
             metrics.ENERGY_JOULES.labels(**labels, source=energies[0].source).inc(joules)
         if cost:

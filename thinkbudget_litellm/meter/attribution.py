@@ -319,9 +319,7 @@ class Ledger:
     def current_start(self) -> float:
         return self._cur_start
 
-    def start_request(
-        self, call_id: str, at: float, prompt_tokens: int, streaming: bool | None = None
-    ) -> bool:
+    def start_request(self, call_id: str, at: float, prompt_tokens: int, streaming: bool | None = None) -> bool:
         """Register a request; False (ignored) when the id is already in flight."""
         if call_id in self._reqs:
             return False
@@ -346,9 +344,7 @@ class Ledger:
         req.end = end
         in_current = call_id in self._active
         slots: list[tuple[_Tick | None, float]] = [
-            (t, max(0.0, t.parts[call_id].end - t.parts[call_id].start))
-            for t in req.open_ticks
-            if not t.settled
+            (t, max(0.0, t.parts[call_id].end - t.parts[call_id].start)) for t in req.open_ticks if not t.settled
         ]
         if in_current:
             slots.append((None, max(0.0, end - max(req.start, self._cur_start))))
@@ -471,8 +467,7 @@ class Ledger:
         dropped = [
             cid
             for cid, r in self._reqs.items()
-            if (r.end is None and now - r.start > max_request_s)
-            or (r.end is not None and now - r.end > max_open_s)
+            if (r.end is None and now - r.start > max_request_s) or (r.end is not None and now - r.end > max_open_s)
         ]
         for cid in dropped:
             self.settle_request(cid, now)
@@ -601,10 +596,7 @@ class Ledger:
         rate = self._unknown_rate(tick) if tick.unknown else 0.0
         participants = []
         for cid, part in tick.parts.items():
-            if part.known:
-                weight = part.gen + part.prompt
-            else:
-                weight = rate * max(0.0, part.end - part.start) + part.prompt
+            weight = part.gen + part.prompt if part.known else rate * max(0.0, part.end - part.start) + part.prompt
             part.req.weight += weight
             participants.append(Participant(cid, weight, part.start, part.end))
         shares = split_tick(tick.start, tick.end, participants, tick.engine_weight)

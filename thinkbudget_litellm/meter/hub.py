@@ -452,9 +452,7 @@ class MeterHub:
             joules=share.joules,
             gpu_seconds=share.gpu_seconds,
             cost_usd=gpu_cost_usd(share.gpu_seconds, cfg.cost_per_hour),
-            energy_cost_usd=None
-            if share.joules is None
-            else energy_cost_usd(share.joules, cfg.price_per_kwh),
+            energy_cost_usd=None if share.joules is None else energy_cost_usd(share.joules, cfg.price_per_kwh),
             source=share.source,
             attribution="token_share:vllm" if share.engine_denominator else "token_share",
             idle_joules=share.idle_joules,

@@ -46,9 +46,7 @@ def counter_series(text: str, metric: str) -> list[tuple[dict[str, str], float]]
     return series
 
 
-def sum_counter(
-    text: str, metric: str, label: str | None = None, values: Collection[str] | None = None
-) -> float:
+def sum_counter(text: str, metric: str, label: str | None = None, values: Collection[str] | None = None) -> float:
     """Sum of counter ``metric``'s series, restricted to ``label`` in ``values`` when given.
 
     Raises ``MetricsTextError`` when the metric is absent or a wanted label value has no series.

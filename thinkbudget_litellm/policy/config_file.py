@@ -13,9 +13,7 @@ from thinkbudget_litellm.settings import SettingsError, ThinkBudgetSettings, par
 CONFIG_ENV = "THINKBUDGET_CONFIG"
 
 
-def settings_from_mapping(
-    raw: Any, where: str = "thinkbudget", base_dir: Path | None = None
-) -> ThinkBudgetSettings:
+def settings_from_mapping(raw: Any, where: str = "thinkbudget", base_dir: Path | None = None) -> ThinkBudgetSettings:
     """Validate a ``thinkbudget`` mapping; ``config_file: path`` loads the block from another YAML file."""
     if isinstance(raw, dict) and "config_file" in raw:
         rest = {k: v for k, v in raw.items() if k != "config_file"}

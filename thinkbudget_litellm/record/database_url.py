@@ -127,9 +127,7 @@ def clean_database_url(raw: str, *, source: str = "argument") -> DatabaseTarget:
     try:
         parsed = make_url(raw)
     except ArgumentError:
-        raise DatabaseUrlError(
-            f"{source}: not a database URL (expected postgresql://... or sqlite:///...)"
-        ) from None
+        raise DatabaseUrlError(f"{source}: not a database URL (expected postgresql://... or sqlite:///...)") from None
     backend, _, driver = parsed.drivername.partition("+")
     if backend == "postgres":  # Heroku/Prisma spelling
         parsed = parsed.set(drivername="postgresql" + (f"+{driver}" if driver else ""))

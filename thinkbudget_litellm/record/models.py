@@ -66,9 +66,7 @@ class RequestRecordRow(Base):
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     litellm_call_id: Mapped[str] = mapped_column(String(128), nullable=False, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    recorded_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now()
-    )
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     api_key_hash: Mapped[str | None] = mapped_column(String(128))
     key_alias: Mapped[str | None] = mapped_column(Text)
     team_id: Mapped[str | None] = mapped_column(Text)
@@ -108,6 +106,4 @@ class RequestRecordRow(Base):
 request_records: Table = cast(Table, RequestRecordRow.__table__)
 
 # Columns a writer fills from a RequestRecord (everything but the surrogate key and server default).
-RECORD_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in request_records.columns if c.name not in ("id", "recorded_at")
-)
+RECORD_COLUMNS: tuple[str, ...] = tuple(c.name for c in request_records.columns if c.name not in ("id", "recorded_at"))

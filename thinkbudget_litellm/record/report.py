@@ -156,9 +156,7 @@ def _source(enriched: bool, dialect_name: str) -> Any:
     return table(name, *(column(n) for n in names), schema=schema_for(dialect_name))
 
 
-def _group_expressions(
-    src: Any, by: GroupBy, enriched: bool
-) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def _group_expressions(src: Any, by: GroupBy, enriched: bool) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     c = src.c
     if by is GroupBy.TEAM:
         return c.team_id, (func.max(c.team_alias) if enriched else func.max(c.team_id))
@@ -173,9 +171,7 @@ async def _has_enriched_view(engine: AsyncEngine) -> bool:
     if engine.dialect.name != "postgresql":
         return False
     async with engine.connect() as conn:
-        found = (
-            await conn.execute(text(f"SELECT to_regclass('{SCHEMA}.request_records_enriched')"))
-        ).scalar()
+        found = (await conn.execute(text(f"SELECT to_regclass('{SCHEMA}.request_records_enriched')"))).scalar()
     return found is not None
 
 
@@ -393,10 +389,7 @@ def row_cells(row: ReportRow, columns: tuple[str, ...] = HEADERS) -> tuple[str, 
 
 
 def report_title(report: Report) -> str:
-    return (
-        f"thinkbudget usage by {report.by.value}, "
-        f"{report.since:%Y-%m-%d %H:%M} - {report.until:%Y-%m-%d %H:%M} UTC"
-    )
+    return f"thinkbudget usage by {report.by.value}, {report.since:%Y-%m-%d %H:%M} - {report.until:%Y-%m-%d %H:%M} UTC"
 
 
 def render_table(report: Report, limit: int | None = None) -> Table:
@@ -514,21 +507,15 @@ def render_chart_png(report: Report, limit: int = 12) -> bytes:
             ax_energy.annotate(f" {row.energy_wh:,.1f}", (row.energy_wh, y), va="center", fontsize=8)
     ax_energy.set_title("GPU energy (Wh)")
     if all(r.energy_wh is None for r in rows):
-        ax_energy.text(
-            0.5, 0.5, "no energy recorded", ha="center", va="center", transform=ax_energy.transAxes
-        )
+        ax_energy.text(0.5, 0.5, "no energy recorded", ha="center", va="center", transform=ax_energy.transAxes)
 
     ours = [r.cost_usd or 0.0 for r in rows]
     theirs = [r.litellm_spend_usd or 0.0 for r in rows]
     both = report.joined_litellm and any(theirs)
     offset, height = (0.2, 0.4) if both else (0.0, 0.6)
-    ax_cost.barh(
-        [p + offset for p in positions], ours, height=height, color="#55a868", label="thinkbudget (GPU)"
-    )
+    ax_cost.barh([p + offset for p in positions], ours, height=height, color="#55a868", label="thinkbudget (GPU)")
     if both:
-        ax_cost.barh(
-            [p - offset for p in positions], theirs, height=height, color="#8172b3", label="LiteLLM spend"
-        )
+        ax_cost.barh([p - offset for p in positions], theirs, height=height, color="#8172b3", label="LiteLLM spend")
     for y, row in enumerate(rows):
         if row.cost_usd is not None:
             ax_cost.annotate(f" ${_money(row.cost_usd)}", (row.cost_usd, y + offset), va="center", fontsize=8)
@@ -564,9 +551,7 @@ def render_chart_png(report: Report, limit: int = 12) -> bytes:
         _low, high = ax_days.get_ylim()
         ax_days.set_ylim(0, high * 1.15)
     else:
-        ax_days.text(
-            0.5, 0.5, "no requests in this period", ha="center", va="center", transform=ax_days.transAxes
-        )
+        ax_days.text(0.5, 0.5, "no requests in this period", ha="center", va="center", transform=ax_days.transAxes)
     ax_days.set_title("Per day (UTC)")
     ax_days.grid(axis="y", alpha=0.3)
 
@@ -590,16 +575,12 @@ def render_html(report: Report, png: bytes | None, limit: int | None = None) -> 
         ("LiteLLM spend", "—" if total.litellm_spend_usd is None else f"${_money(total.litellm_spend_usd)}"),
     ]
     cards = "".join(
-        f'<div class="card"><div class="v">{esc(v)}</div><div class="k">{esc(k)}</div></div>'
-        for k, v in headline
+        f'<div class="card"><div class="v">{esc(v)}</div><div class="k">{esc(k)}</div></div>' for k, v in headline
     )
     columns = table_columns(report)
     header_cells = "".join(f"<th>{esc(h)}</th>" for h in (report.by.value, *columns))
     body = "".join(
-        "<tr>"
-        + f"<td>{esc(r.label)}</td>"
-        + "".join(f"<td>{esc(c)}</td>" for c in row_cells(r, columns))
-        + "</tr>"
+        "<tr>" + f"<td>{esc(r.label)}</td>" + "".join(f"<td>{esc(c)}</td>" for c in row_cells(r, columns)) + "</tr>"
         for r in _limited(report, limit)
     )
     body += (
@@ -609,9 +590,7 @@ def render_html(report: Report, png: bytes | None, limit: int | None = None) -> 
         + "</tr>"
     )
     image = (
-        f'<img alt="charts" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-        if png is not None
-        else ""
+        f'<img alt="charts" src="data:image/png;base64,{base64.b64encode(png).decode()}">' if png is not None else ""
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(report_title(report))}</title>

@@ -100,9 +100,7 @@ class Spool:
 
     # ------------------------------------------------------------------ creation and adoption
     @classmethod
-    def create(
-        cls, parent: Path, instance: str, *, segment_bytes: int, max_bytes: int, fsync: bool = False
-    ) -> Spool:
+    def create(cls, parent: Path, instance: str, *, segment_bytes: int, max_bytes: int, fsync: bool = False) -> Spool:
         """Make ``parent/instance`` atomically (locked before it becomes visible) and own it."""
         parent.mkdir(parents=True, exist_ok=True)
         tmp = parent / f"{TMP_PREFIX}{instance}"
@@ -189,9 +187,7 @@ class Spool:
         dropped = 0
         with self._mutex:
             current_size = self._sizes.get(self._current, 0)
-            if self._append_fd is None or (
-                current_size > 0 and current_size + len(data) > self._segment_bytes
-            ):
+            if self._append_fd is None or (current_size > 0 and current_size + len(data) > self._segment_bytes):
                 self._rotate()
             while sum(self._sizes.values()) + len(data) > self._max_bytes:
                 oldest = min(self._sizes)
@@ -285,9 +281,7 @@ class Spool:
             return
         self._write_checkpoint(position)
         with self._mutex:
-            finished = [
-                n for n in (self._sizes if self.owned else self._list_segments()) if n < position.segment
-            ]
+            finished = [n for n in (self._sizes if self.owned else self._list_segments()) if n < position.segment]
             for number in finished:
                 with contextlib.suppress(FileNotFoundError):
                     (self.directory / _segment_name(number)).unlink()
@@ -338,9 +332,7 @@ def _read_lines(path: Path, offset: int, max_lines: int, chunk_bytes: int) -> tu
     return lines, consumed, leftover
 
 
-def adopt_orphans(
-    parent: Path, own: Path | None, *, fsync: bool = False, tmp_grace_s: float = 60.0
-) -> list[Spool]:
+def adopt_orphans(parent: Path, own: Path | None, *, fsync: bool = False, tmp_grace_s: float = 60.0) -> list[Spool]:
     """Lock and return every instance directory under ``parent`` whose owner is gone (oldest first).
 
     Also removes stale ``.tmp-`` directories (a process died while creating its spool).

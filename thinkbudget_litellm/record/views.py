@@ -124,9 +124,7 @@ async def missing_litellm_tables(conn: AsyncConnection, litellm_schema: str = "p
 async def install_views(conn: AsyncConnection, litellm_schema: str = "public") -> ViewsOutcome:
     """(Re)create the views inside the caller's transaction, if LiteLLM's tables are there."""
     if conn.dialect.name != "postgresql":
-        return ViewsOutcome(
-            False, f"views skipped: {conn.dialect.name} has no LiteLLM tables (Postgres only)"
-        )
+        return ViewsOutcome(False, f"views skipped: {conn.dialect.name} has no LiteLLM tables (Postgres only)")
     missing = await missing_litellm_tables(conn, litellm_schema)
     if missing:
         return ViewsOutcome(

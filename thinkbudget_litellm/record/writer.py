@@ -202,9 +202,7 @@ class RecordWriter:
             if not self._accepting:
                 self._dropped_after_stop += 1
                 if self._dropped_after_stop == 1:
-                    log.warning(
-                        "thinkbudget record writer is stopped; dropping record %s", record.litellm_call_id
-                    )
+                    log.warning("thinkbudget record writer is stopped; dropping record %s", record.litellm_call_id)
                 return
             if len(self._queue) >= self._max_queue:
                 self._dropped_queue_full += 1
@@ -237,9 +235,7 @@ class RecordWriter:
         self._generation += 1
         self._accepting = True
         self._started.clear()
-        self._thread = threading.Thread(
-            target=self._thread_main, name="thinkbudget-record-writer", daemon=True
-        )
+        self._thread = threading.Thread(target=self._thread_main, name="thinkbudget-record-writer", daemon=True)
         self._thread.start()
         await asyncio.to_thread(self._started.wait)
         atexit.register(self._flush_at_exit)
@@ -319,9 +315,7 @@ class RecordWriter:
             )
         except OSError as exc:
             fallback = Path(tempfile.gettempdir()) / f"thinkbudget-spool-{os.getuid()}" / self.spool_root.name
-            log.error(
-                "thinkbudget spool directory %s unusable (%s); using %s", self.spool_root, exc, fallback
-            )
+            log.error("thinkbudget spool directory %s unusable (%s); using %s", self.spool_root, exc, fallback)
             self.spool_root = fallback
             return Spool.create(
                 fallback,
@@ -352,9 +346,7 @@ class RecordWriter:
 
     def _scan_orphans(self) -> list[Spool]:
         try:
-            found = adopt_orphans(
-                self.spool_root, self._spool.directory if self._spool else None, fsync=self._fsync
-            )
+            found = adopt_orphans(self.spool_root, self._spool.directory if self._spool else None, fsync=self._fsync)
         except OSError as exc:
             log.error("thinkbudget spool scan of %s failed: %s", self.spool_root, exc)
             return []

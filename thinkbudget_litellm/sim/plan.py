@@ -91,9 +91,7 @@ def natural_think_tokens(digest: bytes, config: SimConfig) -> int:
     if config.think_tokens is not None:
         return config.think_tokens
     z = NormalDist().inv_cdf(_unit(digest, 0))
-    return min(
-        config.think_max, max(config.think_min, round(config.think_median * math.exp(config.think_sigma * z)))
-    )
+    return min(config.think_max, max(config.think_min, round(config.think_median * math.exp(config.think_sigma * z))))
 
 
 def natural_answer_tokens(digest: bytes, config: SimConfig) -> int:

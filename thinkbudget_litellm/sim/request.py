@@ -97,9 +97,7 @@ def parse_chat_request(body: Any, headers: Mapping[str, str], config: SimConfig)
         raise RequestError(400, "the simulated backend returns one choice: n must be 1")
     continue_final = _bool(body, "continue_final_message", False)
     if continue_final and _bool(body, "add_generation_prompt", True):
-        raise RequestError(
-            400, "Cannot set both `continue_final_message` and `add_generation_prompt` to True."
-        )
+        raise RequestError(400, "Cannot set both `continue_final_message` and `add_generation_prompt` to True.")
     if continue_final and messages[-1]["role"] != "assistant":
         raise RequestError(400, "continue_final_message needs a final message with role 'assistant'")
     prefix = parse_prefix(message_text(messages[-1].get("content"))) if continue_final else None
@@ -119,11 +117,7 @@ def parse_chat_request(body: Any, headers: Mapping[str, str], config: SimConfig)
         max_tokens=_optional_int(max_tokens, "max_tokens", 1),
         budget=_optional_int(budget, "thinking_token_budget", 0),
         prefix=prefix,
-        think_tokens=_optional_int(
-            headers.get("x-sim-think-tokens", sim.get("think_tokens")), "think_tokens", 0
-        ),
-        answer_tokens=_optional_int(
-            headers.get("x-sim-answer-tokens", sim.get("answer_tokens")), "answer_tokens", 0
-        ),
+        think_tokens=_optional_int(headers.get("x-sim-think-tokens", sim.get("think_tokens")), "think_tokens", 0),
+        answer_tokens=_optional_int(headers.get("x-sim-answer-tokens", sim.get("answer_tokens")), "answer_tokens", 0),
         fail=_failure(headers.get("x-sim-fail", sim.get("fail"))),
     )

@@ -48,9 +48,7 @@ class _Call:
 
     def body(self, obj: str, choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         model = self.state.config.model_name
-        return dict(
-            id=self.entry.id, object=obj, created=int(time.time()), model=model, choices=choices, **extra
-        )
+        return dict(id=self.entry.id, object=obj, created=int(time.time()), model=model, choices=choices, **extra)
 
     def usage(self) -> dict[str, Any]:
         n, prompt = len(self.plan.pieces), self.entry.prompt_tokens
@@ -162,9 +160,7 @@ async def _respond(call: _Call) -> web.StreamResponse:
     message: dict[str, Any] = {"role": "assistant", "content": content or None, "tool_calls": []}
     if call.style is Style.PARSER:
         message["reasoning"] = reasoning or None
-    choice = dict(
-        index=0, message=message, logprobs=None, finish_reason=call.plan.finish_reason, stop_reason=None
-    )
+    choice = dict(index=0, message=message, logprobs=None, finish_reason=call.plan.finish_reason, stop_reason=None)
     return web.json_response(call.body("chat.completion", [choice], usage=call.usage()))
 
 
@@ -182,9 +178,7 @@ async def _stream(call: _Call) -> web.StreamResponse:
     async def emit(i: int, piece: Piece) -> None:
         last = i == len(pieces) - 1
         if call.style is Style.PARSER:  # the parser hides the markers; the text goes to its field
-            delta = {Kind.THINK: {"reasoning": piece.text}, Kind.ANSWER: {"content": piece.text}}.get(
-                piece.kind
-            )
+            delta = {Kind.THINK: {"reasoning": piece.text}, Kind.ANSWER: {"content": piece.text}}.get(piece.kind)
         else:
             delta = {"content": piece.text}
         if delta is not None or last:  # vLLM drops marker-only deltas, but the last chunk carries the finish
@@ -256,9 +250,7 @@ def build_app(config: SimConfig) -> web.Application:
     return app
 
 
-async def serve(
-    config: SimConfig, host: str, port: int, on_ready: Callable[[str], None], stop: asyncio.Event
-) -> None:
+async def serve(config: SimConfig, host: str, port: int, on_ready: Callable[[str], None], stop: asyncio.Event) -> None:
     """Listen until stop is set; on_ready gets the base URL (``http://host:port/v1``) once bound."""
     runner = web.AppRunner(build_app(config), shutdown_timeout=1.0)
     await runner.setup()

@@ -87,9 +87,7 @@ class SimState:
 
     def snapshot(self) -> MetricsSnapshot:
         now, cfg = time.monotonic(), self.config
-        mj = energy.gpu_energy_millijoules(
-            cfg, elapsed_s=now - self.started, token_energy_j=self.token_energy_j
-        )
+        mj = energy.gpu_energy_millijoules(cfg, elapsed_s=now - self.started, token_energy_j=self.token_energy_j)
         power = energy.gpu_power_watts(cfg, recent=list(self.energy_events), now=now)
         return MetricsSnapshot(
             cfg.model_name, self.prompt_tokens, self.generation_tokens, self.running, (mj,) * cfg.gpus, power

@@ -27,9 +27,7 @@ def upgrade() -> None:
     schema = schema_for(op.get_bind().dialect.name)
     op.create_table(
         _TABLE,
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("litellm_call_id", sa.String(128), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
@@ -66,12 +64,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_request_records_created_at", _TABLE, ["created_at"], schema=schema)
     op.create_index("ix_request_records_team_id_created_at", _TABLE, ["team_id", "created_at"], schema=schema)
-    op.create_index(
-        "ix_request_records_api_key_hash_created_at", _TABLE, ["api_key_hash", "created_at"], schema=schema
-    )
-    op.create_index(
-        "ix_request_records_model_group_created_at", _TABLE, ["model_group", "created_at"], schema=schema
-    )
+    op.create_index("ix_request_records_api_key_hash_created_at", _TABLE, ["api_key_hash", "created_at"], schema=schema)
+    op.create_index("ix_request_records_model_group_created_at", _TABLE, ["model_group", "created_at"], schema=schema)
 
 
 def downgrade() -> None:

@@ -1,0 +1,100 @@
+"""The handler's fail-open policy and request translation, without a proxy."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import HTTPException
+from litellm.proxy._types import UserAPIKeyAuth
+
+from thinkbudget_litellm import metrics
+from thinkbudget_litellm.handler import handler as handler_module
+from thinkbudget_litellm.handler.handler import ThinkBudgetHandler
+from thinkbudget_litellm.handler.request_view import caller_from, pop_request_cap, scope_layers
+from thinkbudget_litellm.handler.runtime import Runtime
+from thinkbudget_litellm.settings import SettingsError, ThinkBudgetSettings
+from thinkbudget_litellm.tiers import Tier
+
+
+def _data(text="Prove that there are infinitely many primes of the form 4k+3."):
+    return {"model": "r1", "messages": [{"role": "user", "content": text}], "litellm_call_id": "call-1", "metadata": {}}
+
+
+def _auth(**kw):
+    return UserAPIKeyAuth(api_key="sk-x", **kw)
+
+
+class _NoRouterRuntime(Runtime):
+    async def ensure_started(self, cache):  # no meter, no writer, no router in unit tests
+        self.sessions.bind(cache, 60)
+
+
+async def test_pre_call_sets_budget_and_spend_log_metadata():
+    h = ThinkBudgetHandler(_NoRouterRuntime(ThinkBudgetSettings()))
+    data = _data()
+    out = await h.async_pre_call_hook(_auth(team_id="t1"), None, data, "acompletion")
+    assert out is data
+    assert data["metadata"]["spend_logs_metadata"]["thinkbudget_tier"] == "deep"
+    assert h.rt.states.get("call-1").decision.budget == 8192
+
+
+async def test_our_bug_fails_open(monkeypatch):
+    def boom(_):
+        raise RuntimeError("classifier bug")
+
+    monkeypatch.setattr(handler_module, "classify", boom)
+    before = metrics.ERRORS.labels(hook="pre_call")._value.get()
+    h = ThinkBudgetHandler(_NoRouterRuntime(ThinkBudgetSettings()))
+    data = _data()
+    assert await h.async_pre_call_hook(_auth(), None, data, "acompletion") is data
+    assert metrics.ERRORS.labels(hook="pre_call")._value.get() == before + 1
+    assert h.rt.states.get("call-1") is None  # the request goes through unbudgeted
+
+
+async def test_fail_closed_rejects(monkeypatch):
+    monkeypatch.setattr(handler_module, "classify", lambda _: 1 / 0)
+    h = ThinkBudgetHandler(_NoRouterRuntime(ThinkBudgetSettings(fail_closed=True)))
+    with pytest.raises(HTTPException) as err:
+        await h.async_pre_call_hook(_auth(), None, _data(), "acompletion")
+    assert err.value.status_code == 500
+
+
+async def test_invalid_team_metadata_is_a_400_naming_the_field():
+    h = ThinkBudgetHandler(_NoRouterRuntime(ThinkBudgetSettings()))
+    auth = _auth(team_id="t9", team_metadata={"thinkbudget": {"budgets": {"deep": -3}}})
+    with pytest.raises(HTTPException) as err:
+        await h.async_pre_call_hook(auth, None, _data(), "acompletion")
+    assert err.value.status_code == 400 and "team t9 metadata.thinkbudget.budgets" in str(err.value.detail)
+
+
+async def test_other_call_types_untouched():
+    h = ThinkBudgetHandler(_NoRouterRuntime(ThinkBudgetSettings()))
+    data = {"input": "x", "litellm_call_id": "e1"}
+    assert await h.async_pre_call_hook(_auth(), None, data, "aembedding") is data
+    assert h.rt.states.get("e1") is None
+
+
+def test_request_cap_from_body_and_header():
+    data = {
+        "thinkbudget": {"max_thinking_tokens": 300},
+        "proxy_server_request": {"headers": {"X-ThinkBudget-Max-Thinking-Tokens": "200"}},
+    }
+    assert pop_request_cap(data) == 200 and "thinkbudget" not in data
+    with pytest.raises(SettingsError, match="expected an integer"):
+        pop_request_cap({"proxy_server_request": {"headers": {"x-thinkbudget-max-thinking-tokens": "x"}}})
+
+
+def test_scope_layers_order_and_sources():
+    settings = ThinkBudgetSettings.model_validate(
+        {"users": {"u1": {"budgets": {"deep": 10}}}, "end_users": {"c1": {"budgets": {"deep": 5}}}}
+    )
+    auth = _auth(
+        team_id="t",
+        user_id="u1",
+        metadata={"thinkbudget": {"budgets": {"deep": 20}}},
+        team_metadata={"thinkbudget": {"budgets": {"deep": 30}}},
+    )
+    caller = caller_from(auth, {"user": "c1", "litellm_session_id": "s1"})
+    layers = scope_layers(caller, settings)
+    assert [name for name, _ in layers] == ["team", "key", "user", "end_user"]
+    assert [ov.budgets[Tier.DEEP] for _, ov in layers] == [30, 20, 10, 5]
+    assert caller.session_id == "s1"

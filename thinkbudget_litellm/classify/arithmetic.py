@@ -1,0 +1,187 @@
+"""How hard the arithmetic in a request is, judged from the numbers themselves.
+
+The level is on the classifier's 0-4 scale (1 simple, 2 moderate, 3 complex, 4 deep):
+
+- ``2+3`` and ``7 x 8`` are simple. ``4821 x 7395`` and ``3^15`` are moderate. An
+  8-digit by 8-digit product is complex.
+- A primality or factorisation question is graded by the size of its number: 91 is
+  simple, 391 moderate, 1,000,003 complex, 20 digits or ``2^89-1`` deep.
+- A power tower (``3^(3^100)``) is deep.
+- Several numbers with word-problem vocabulary make a grade-school word problem (moderate).
+
+"-" and "/" count as operators only between numbers with spaces around them, or in a tiny
+prompt such as "144/12". That way "24/7", "2024-05-01" and "ls -la" are not arithmetic.
+
+All patterns are linear. They have no nested quantifiers. Numbers are matched with possessive
+quantifiers and only from the start of a digit run, so a long run of digits is scanned once.
+The patterns that need a rarer character ("%", "!", "^(") run only when that character is present.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from thinkbudget_litellm.classify import lexicon as lx
+
+# A number starts at a digit that does not continue a number: the lookbehind sits after the
+# first digit so the engine can still skip quickly to digits.
+_NUM: Final = r"\d(?<![\d,.]\d)[\d,]*+(?:\.\d++)?+"
+_BINOP: Final = re.compile(rf"({_NUM})(\s*)(\*\*|[-+*/×x÷^·])(\s*)(?=({_NUM}))")
+_WORD_OP: Final = re.compile(
+    rf"({_NUM})\s+(times|multiplied by|divided by|plus|minus|vezes|fois|mal|multiplicado por|dividido por"
+    rf"|умножить на|разделить на|乘以|除以)\s*(?=({_NUM}))"
+)
+_VERB_OP: Final = re.compile(rf"(multiply|divide|add|subtract)\s+({_NUM})\s+(?:by|and|to|from|with)\s+({_NUM})")
+_POWER: Final = re.compile(rf"({_NUM})\s*(?:\^|\*\*)\s*\(?\s*({_NUM})")
+_TOWER: Final = re.compile(r"\^\s*\(\s*\d+\s*\^")
+_PERCENT: Final = re.compile(rf"({_NUM})\s*%\s*(?:of|de|von|от)\s*\$?({_NUM})")
+_FACTORIAL: Final = re.compile(r"(\d+)!(?!=)")
+_LAST_DIGITS: Final = re.compile(r"last\s+\d+\s+digits")
+_NUMBER: Final = re.compile(_NUM)
+_QUANTITY: Final = re.compile(r"\d++(?:[.,:/-]\d++)*+")  # "24/7", "16:30" and "2024-05-01" are one quantity
+_MATH_SYMBOLS: Final = ("^", "=", "√", "∑", "∫", "≤", "≥", "≠", "π", "\\frac", "\\sum", "\\int", "sqrt")
+_OPERATOR_HINTS: Final = ("+", "*", "^", " - ", " / ", " x ", "×", "÷", "·")
+_DIGIT: Final = re.compile(r"[0-9]")
+TINY_PROMPT: Final = 20
+SCAN_LIMIT: Final = 400  # only the head of a long instruction is scanned for arithmetic
+
+
+def _digits(num: str) -> int:
+    return len(num) - num.count(",") - num.count(".")
+
+
+def _significant(num: str) -> int:
+    """Digits without separators, decimals or trailing zeros (100 x 300 is easy)."""
+    whole = num.split(".")[0].replace(",", "")
+    return max(1, len(whole.rstrip("0")))
+
+
+def _value(num: str) -> float:
+    try:
+        return float(num.replace(",", ""))
+    except ValueError:
+        return 0.0
+
+
+def _magnitude_of_power(base: str, exponent: str) -> float:
+    b, e = _value(base), _value(exponent)
+    if b <= 1 or e <= 0:
+        return 1.0
+    return e * math.log10(b)
+
+
+def _op_level(op: str, left: str, right: str) -> float:
+    if op in "+-":
+        biggest = max(_digits(left), _digits(right))
+        return 1.0 if biggest <= 3 else 2.0 if biggest < 15 else 3.0
+    a, b = _significant(left), _significant(right)
+    if op in "*×x·":
+        lo, hi = min(a, b), max(a, b)
+        if lo + hi >= 12:
+            return 3.0
+        if lo == 1:
+            return 1.0 if hi <= 3 else 2.0
+        return 2.0
+    if op in "/÷":
+        if a >= 10:
+            return 3.0
+        return 1.0 if a <= 3 and b <= 2 else 2.0
+    # powers
+    base_v, exp_v = _value(left), _value(right)
+    magnitude = _magnitude_of_power(left, right)
+    if magnitude <= 4 or (base_v in (2.0, 10.0) and exp_v <= 20):
+        return 1.0
+    return 2.0
+
+
+def _has_operator(low: str) -> bool:
+    return any(op in low for op in _OPERATOR_HINTS)
+
+
+def has_math_symbols(text: str) -> bool:
+    return any(sym in text for sym in _MATH_SYMBOLS)
+
+
+def has_digit(text: str) -> bool:
+    return _DIGIT.search(text) is not None
+
+
+def arithmetic_level(text: str, kinds: Mapping[str, Sequence[str]], floor: float = 0.0) -> tuple[float, str]:
+    """(level, reason) for the arithmetic in ``text``; (0.0, '') when there is none.
+
+    ``floor`` is the level other cues already reached: checks that cannot go above it are
+    skipped, because the caller keeps the higher of the two anyway.
+    """
+    if floor >= 4.0:
+        return 0.0, ""
+    scan = text if len(text) <= SCAN_LIMIT else text[:SCAN_LIMIT]
+    if not has_digit(scan):
+        return 0.0, ""
+    low = scan.lower()
+    tiny = len(scan.strip()) <= TINY_PROMPT
+    best, why = 0.0, ""
+    operators = 0
+    binops = _BINOP.finditer(low) if floor < 3.0 and (tiny or _has_operator(low)) else ()
+    for m in binops:
+        left, space_l, op, space_r, right = m.groups()
+        if op in "-/" and not tiny and not (space_l and space_r):
+            continue
+        if op == "x" and (space_l and not space_r):
+            continue  # "3 x-axis"
+        operators += 1
+        op_kind = "^" if op in ("^", "**") else op
+        level = _op_level(op_kind, left, right)
+        if level > best:
+            best, why = level, f"arithmetic {left}{op}{right}"
+    word_ops = _WORD_OP.finditer(low) if floor < 3.0 and lx.WORD_OP in kinds else ()
+    for m in word_ops:
+        left, word, right = m.groups()
+        operators += 1
+        op_kind = (
+            "*"
+            if word in ("times", "multiplied by", "vezes", "fois", "mal", "multiplicado por", "умножить на", "乘以")
+            else "/"
+            if "div" in word or word in ("разделить на", "除以")
+            else "+"
+        )
+        left_clean = left.replace(".", ",") if word in ("vezes", "mal", "fois") else left
+        level = _op_level(op_kind, left_clean, right)
+        if level > best:
+            best, why = level, f"arithmetic {left} {word} {right}"
+    for m in _VERB_OP.finditer(low) if floor < 3.0 and lx.WORD_OP in kinds else ():
+        verb, left, right = m.groups()
+        operators += 1
+        level = _op_level({"multiply": "*", "divide": "/"}.get(verb, "+"), left, right)
+        if level > best:
+            best, why = level, f"arithmetic: {verb} {left} and {right}"
+    if operators >= 3 and best >= 1.0:
+        best, why = max(best, 2.0), why + " (chain)"
+    for m in _PERCENT.finditer(low) if floor < 2.0 and "%" in low else ():
+        pct, of = m.groups()
+        level = 2.0 if "." in pct or _significant(of) >= 3 else 1.0
+        if level > best:
+            best, why = level, f"percentage {pct}% of {of}"
+    for m in _FACTORIAL.finditer(low) if floor < 2.0 and "!" in low else ():
+        if _value(m.group(1)) >= 10 and best < 2.0:
+            best, why = 2.0, f"factorial {m.group(1)}!"
+    if floor < 3.5 and "^" in low and _TOWER.search(low):
+        best, why = 3.5, "power tower"
+    elif floor < 3.0 and best < 3.0 and "last" in low and _LAST_DIGITS.search(low):
+        best, why = 3.0, "last digits of a large number"
+    if lx.PRIME_WORD in kinds:
+        magnitude = max((_digits(n.split(".")[0]) for n in _NUMBER.findall(low)), default=0)
+        for m in _POWER.finditer(low):
+            magnitude = max(magnitude, int(_magnitude_of_power(m.group(1), m.group(2))) + 1)
+        if magnitude:
+            level = 1.0 if magnitude <= 2 else 2.0 if magnitude <= 6 else 3.0 if magnitude <= 12 else 4.0
+            if level > best:
+                best, why = level, f"primality/factoring of a {magnitude}-digit number"
+    if best < 2.0 and floor < 2.0 and lx.WORD_MATH in kinds:
+        count = len(_QUANTITY.findall(low))
+        cues = len(set(kinds[lx.WORD_MATH]))
+        if count >= 2 or (count == 1 and cues >= 2):
+            best, why = 2.0, f"word problem with {count} numbers"
+    return best, why

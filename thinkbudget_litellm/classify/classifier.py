@@ -1,0 +1,148 @@
+"""``classify``: the tier and task of a chat request, without calling any model.
+
+Pure and deterministic: the same input always gives the same answer, and nothing is
+read from the clock, the network or the environment.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Final
+
+from thinkbudget_litellm.classify import lexicon as lx
+from thinkbudget_litellm.classify.classification import Classification, FeatureValue
+from thinkbudget_litellm.classify.conversation import Conversation, read_conversation
+from thinkbudget_litellm.classify.instruction import view_turn
+from thinkbudget_litellm.classify.scoring import Judgement, score_turn
+from thinkbudget_litellm.tiers import TIER_ORDER, Task, Tier
+
+FOLLOW_UP_WORDS: Final = 20  # a turn this short can lean on the turns before it
+CONTEXT_INSTRUCTION_LIMIT: Final = 400  # earlier turns are judged on a shorter instruction
+# connectors that open a follow-up ("and for n = 10^6?", "now in Spanish")
+_FOLLOW_LEADS: Final = frozenset(
+    {
+        "and",
+        "also",
+        "now",
+        "then",
+        "but",
+        "ok",
+        "okay",
+        "so",
+        "same",
+        "instead",
+        "continue",
+        "more",
+        "or",
+        "plus",
+        "next",
+        "y",
+        "et",
+        "und",
+        "и",
+        "а",
+        "e",
+        "ou",
+        "oder",
+    }
+)
+# two-word openings that do the same ("what about", "make it")
+_FOLLOW_PAIRS: Final = frozenset(
+    {
+        ("what", "about"),
+        ("how", "about"),
+        ("what", "if"),
+        ("why", "not"),
+        ("and", "if"),
+        ("make", "it"),
+        ("do", "it"),
+        ("same", "for"),
+        ("go", "on"),
+        ("keep", "going"),
+        ("y", "si"),
+        ("et", "si"),
+        ("und", "wenn"),
+    }
+)
+_SHORT_PROBES: Final = frozenset({"why", "how", "really", "example", "examples", "details", "proof", "sure"})
+_INHERIT_TASK_FROM: Final = frozenset({"fact", "lookup", "question", "request", "arithmetic", "translate", "rewrite"})
+
+
+def level_to_tier(level: float) -> Tier:
+    """0-4 level to tier; a level halfway between two tiers goes up."""
+    index = int(level + 0.5)
+    return TIER_ORDER[min(max(index, 0), len(TIER_ORDER) - 1)]
+
+
+def _context_judgement(conv: Conversation) -> Judgement | None:
+    """The thread's difficulty: the newest earlier turn that is not itself a follow-up.
+
+    Short follow-ups met on the way ("and Chile?") are passed over, so a chain of them still
+    leans on the question that started the thread.
+    """
+    best: Judgement | None = None
+    for turn in conv.context:
+        judged = score_turn(view_turn(turn, CONTEXT_INSTRUCTION_LIMIT))
+        if best is None or judged.level > best.level:
+            best = judged
+        if not _is_follow_up(judged):
+            break
+    return best
+
+
+def _is_follow_up(own: Judgement) -> bool:
+    if own.chat_only or own.n_words > FOLLOW_UP_WORDS:
+        return False
+    words = own.words
+    if not words:
+        return False
+    if words[0] in _FOLLOW_LEADS or tuple(words[:2]) in _FOLLOW_PAIRS:
+        return True
+    if len(words) <= 3 and words[0] in _SHORT_PROBES:
+        return True
+    return not lx.FOLLOW_WORDS.isdisjoint(words)
+
+
+def classify(messages_or_text: object) -> Classification:
+    """Classify a prompt string or a list of OpenAI chat messages.
+
+    Raises ``TypeError`` for values that cannot be a prompt (``None``, numbers, bytes) and
+    ``ValueError`` for a mapping that is neither a message nor a request body. Malformed
+    messages inside a list are skipped.
+    """
+    conv = read_conversation(messages_or_text)
+    view = view_turn(conv.ask)
+    own = score_turn(view, code_in_sight=conv.context_has_code or conv.tool_results > 0)
+    level, task, reasons = own.level, own.task, own.reasons
+    inherited = 0.0
+    if conv.context and _is_follow_up(own):
+        ctx = _context_judgement(conv)
+        if ctx is not None and ctx.level > level:
+            inherited = level = ctx.level
+            if own.intent in _INHERIT_TASK_FROM or own.level < 1.0:
+                task = ctx.task
+            reasons = (*reasons, f"follow-up: inherits {ctx.intent} from an earlier turn")
+    if conv.images and level < 1.0 and (not own.chat_only or own.intent == "no words"):
+        level = 1.0
+        reasons = (*reasons, "an image to look at")
+    if not conv.images and not view.instruction.strip() and not view.material_chars:
+        level, task, reasons = 0.0, Task.CHAT, ("empty prompt",)
+    features: dict[str, FeatureValue] = {
+        "intent": own.intent,
+        "level": level,
+        "own_level": own.level,
+        "inherited_level": inherited,
+        "math_level": own.math_level,
+        "words": own.n_words,
+        "chars": view.chars,
+        "instruction_chars": len(view.instruction),
+        "material_chars": view.material_chars,
+        "code_blocks": view.code_blocks,
+        "context_turns": len(conv.context),
+        "images": conv.images,
+        "tool_results": conv.tool_results,
+        "cues": ",".join(own.kinds),
+    }
+    if own.code_material is not None:
+        features["code_in_sight"] = own.code_material
+    return Classification(level_to_tier(level), task, level, MappingProxyType(features), reasons)
