@@ -267,9 +267,7 @@ def _lengths_table() -> str:
         [tier, fmt_num(median), f"{sigma}", fmt_num(mean), fmt_num(answer), fmt_num(DEFAULT_BUDGETS[t])]
         for (tier, median, sigma, mean, answer), t in zip(table_rows(), TIER_ORDER, strict=True)
     ]
-    return md_table(
-        ["label tier", "thinking median", "sigma", "thinking mean", "answer median", "budget"], rows
-    )
+    return md_table(["label tier", "thinking median", "sigma", "thinking mean", "answer median", "budget"], rows)
 
 
 def _other_benchmarks(extras: Mapping[str, Any]) -> str:

@@ -45,9 +45,7 @@ def run_step(name: str, argv: Sequence[str], timeout_s: float) -> Step:
     """Run one benchmark, echoing and logging its output to results/<name>.txt."""
     log_path = RESULTS / f"{name}.txt"
     print(f"\n=== {name}: {' '.join(str(a) for a in argv[1:])}", flush=True)
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     t0 = time.perf_counter()
     with log_path.open("w") as log:
@@ -168,9 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         steps.append(skipped("classifier", f"{classifier.relative_to(ROOT)} not found"))
 
-    stream_sizes = (
-        ["--tokens", "800", "--rounds", "2"] if args.quick else ["--tokens", "1500", "--rounds", "3"]
-    )
+    stream_sizes = ["--tokens", "800", "--rounds", "2"] if args.quick else ["--tokens", "1500", "--rounds", "3"]
     steps.append(
         run_step(
             "stream",
@@ -183,9 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         steps.append(skipped("writer_bench", missing))
     else:
-        steps.append(
-            run_step("writer_bench", [py, str(BENCH / "writer_bench.py"), "--records", "10000"], 180)
-        )
+        steps.append(run_step("writer_bench", [py, str(BENCH / "writer_bench.py"), "--records", "10000"], 180))
 
     sizes = ["--per-tier", "2", "--mix-size", "10"] if args.quick else ["--per-tier", "4", "--mix-size", "30"]
     savings = run_step("savings", [py, str(BENCH / "run_benchmark.py"), *sizes], 660)

@@ -194,15 +194,11 @@ async def run_requests(
         async def worker() -> None:
             while not queue.empty():
                 r = queue.get_nowait()
-                coro = send(
-                    client, base, key, deployment, r, run, workload, lengths[r.request_id], inline, max_tokens
-                )
+                coro = send(client, base, key, deployment, r, run, workload, lengths[r.request_id], inline, max_tokens)
                 try:
                     results[r.request_id] = await asyncio.wait_for(coro, timeout_s)
                 except TimeoutError:
-                    row = RequestResult(
-                        workload, run, r.request_id, r.item.id, r.item.tier.value, r.item.task.value
-                    )
+                    row = RequestResult(workload, run, r.request_id, r.item.id, r.item.tier.value, r.item.task.value)
                     row.ok, row.error = False, f"timed out after {timeout_s:.0f}s"
                     results[r.request_id] = row
 
@@ -282,9 +278,7 @@ def sim_args(args: argparse.Namespace, native: bool) -> list[str]:
     ]  # fmt: skip
 
 
-def start_backends(
-    args: argparse.Namespace, modes: Sequence[str], log_dir: Path, stack: Any
-) -> dict[str, Backend]:
+def start_backends(args: argparse.Namespace, modes: Sequence[str], log_dir: Path, stack: Any) -> dict[str, Backend]:
     backends: dict[str, Backend] = {}
     for mode in modes:
         if args.backend_url:
@@ -346,9 +340,7 @@ def parse_modes(text: str) -> list[str]:
     return modes
 
 
-def build_workloads(
-    items: Sequence[BenchItem], args: argparse.Namespace
-) -> list[tuple[str, list[Request], list[str]]]:
+def build_workloads(items: Sequence[BenchItem], args: argparse.Namespace) -> list[tuple[str, list[Request], list[str]]]:
     plan = []
     if args.labelled_modes and args.per_tier > 0:
         plan.append(("labelled", stratified(items, args.per_tier), args.labelled_modes))
@@ -386,9 +378,7 @@ async def run_all_workloads(
     for workload, requests, modes in plan:
         runs = [(BASELINE, baseline, backends[modes[0]])] + [(m, ext, backends[m]) for m in modes]
         for run, proxy, backend in runs:
-            print(
-                f"  {workload:<8} {run:<8} {len(requests)} requests via {backend.deployment} ...", flush=True
-            )
+            print(f"  {workload:<8} {run:<8} {len(requests)} requests via {backend.deployment} ...", flush=True)
             rows, info = await one_run(args, proxy, key, backend, workload, run, requests)
             if run == BASELINE:
                 apply_window_shares(rows, info, overwrite=True)
@@ -421,30 +411,22 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", type=Path, action="append", help=f"JSONL items (default {DATASET})")
     p.add_argument("--per-tier", type=int, default=4, help="labelled workload: items per label tier")
-    p.add_argument(
-        "--labelled-modes", type=parse_modes, default=["native"], help="e.g. native,stream ('' skips)"
-    )
+    p.add_argument("--labelled-modes", type=parse_modes, default=["native"], help="e.g. native,stream ('' skips)")
     p.add_argument("--mix-size", type=int, default=30, help="traffic-mix workload: number of requests")
     p.add_argument("--mix-modes", type=parse_modes, default=["native", "stream"], help="('' skips)")
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--request-timeout", type=float, default=300.0, help="seconds per request")
     p.add_argument("--tokens-per-second", type=float, default=120.0, help="simulator: per-stream decode rate")
-    p.add_argument(
-        "--joules-per-token", type=float, default=0.5, help="simulator: energy per generated token"
-    )
+    p.add_argument("--joules-per-token", type=float, default=0.5, help="simulator: energy per generated token")
     p.add_argument("--idle-watts", type=float, default=70.0, help="simulator: idle power per GPU")
     p.add_argument("--gpu-cost-per-hour", type=float, default=1.70, help="USD per GPU-hour (H100 rental)")
     p.add_argument("--style", choices=("parser", "inline", "preopened"), default="parser",
                    help="how the backend returns thinking")  # fmt: skip
     p.add_argument("--backend-url", help="a real OpenAI-compatible backend (…/v1) instead of the simulator")
-    p.add_argument(
-        "--backend-model", default=f"hosted_vllm/{SIM_MODEL}", help="LiteLLM model for --backend-url"
-    )
+    p.add_argument("--backend-model", default=f"hosted_vllm/{SIM_MODEL}", help="LiteLLM model for --backend-url")
     p.add_argument("--backend-metrics", help="DCGM exporter /metrics of the backend's GPU (energy), optional")
     p.add_argument("--gpu-name", default="H100")
-    p.add_argument(
-        "--max-tokens", type=int, help="client max_tokens (real backends; the simulator needs none)"
-    )
+    p.add_argument("--max-tokens", type=int, help="client max_tokens (real backends; the simulator needs none)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--log-dir", type=Path, help="keep proxy/simulator logs here (default: a temp dir)")
     return p
@@ -499,9 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else None,
         "gpu_cost_per_hour": args.gpu_cost_per_hour,
         "concurrency": args.concurrency,
-        "dataset": [
-            str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in (args.dataset or [DATASET])
-        ],
+        "dataset": [str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in (args.dataset or [DATASET])],
         "items": len(items),
         "excluded_non_text": len(items) - len(text_items),
         "traffic_mix": {t.value: s for t, s in TRAFFIC_MIX.items()},

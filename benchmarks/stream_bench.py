@@ -58,9 +58,7 @@ def synthetic_chunks(n: int) -> list[Any]:
     for i in range(n):
         word = " " + words[i % len(words)]
         delta = Delta(reasoning_content=word) if i < split else Delta(content=word)
-        chunks.append(
-            ModelResponseStream(id="chatcmpl-bench", choices=[StreamingChoices(index=0, delta=delta)])
-        )
+        chunks.append(ModelResponseStream(id="chatcmpl-bench", choices=[StreamingChoices(index=0, delta=delta)]))
     return chunks
 
 
@@ -228,9 +226,7 @@ def throughput(streams: int, tokens: int, rounds: int) -> dict[str, Any]:
                 print(f"  round {r + 1} {name:<11} {count} chunks in {wall:5.2f} s = {count / wall:6.0f}/s")
     plain = sum(n for n, _ in results["plain"]) / sum(w for _, w in results["plain"])
     ext = sum(n for n, _ in results["thinkbudget"]) / sum(w for _, w in results["thinkbudget"])
-    per_round = [
-        (e[0] / e[1]) / (p[0] / p[1]) for p, e in zip(results["plain"], results["thinkbudget"], strict=True)
-    ]
+    per_round = [(e[0] / e[1]) / (p[0] / p[1]) for p, e in zip(results["plain"], results["thinkbudget"], strict=True)]
     return {
         "streams": streams,
         "tokens_per_stream": tokens,

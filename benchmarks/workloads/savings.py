@@ -45,9 +45,7 @@ def steady_rates(baseline: Sequence[RequestResult], counter_j: float | None, bil
     total = sum(token_weight(r) for r in baseline if r.ok)
     if total <= 0:
         return Rates(None, None)
-    return Rates(
-        None if counter_j is None else counter_j / total, None if bill_usd is None else bill_usd / total
-    )
+    return Rates(None if counter_j is None else counter_j / total, None if bill_usd is None else bill_usd / total)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -130,15 +128,11 @@ def _stats(group: str, pairs: Sequence[tuple[RequestResult, RequestResult]], rat
     def tot(rows: Sequence[RequestResult], get: Callable[[RequestResult], float]) -> float:
         return float(sum(get(r) for r in rows))
 
-    def avg_known(
-        rows: Sequence[RequestResult], get: Callable[[RequestResult], float | None]
-    ) -> float | None:
+    def avg_known(rows: Sequence[RequestResult], get: Callable[[RequestResult], float | None]) -> float | None:
         s = _sum_known([get(r) for r in rows])
         return None if s is None else s / n
 
-    def pct(
-        rows: Sequence[RequestResult], get: Callable[[RequestResult], float | None], q: float
-    ) -> float | None:
+    def pct(rows: Sequence[RequestResult], get: Callable[[RequestResult], float | None], q: float) -> float | None:
         return percentile([v for v in (get(r) for r in rows) if v is not None], q)
 
     def frac(flags: Sequence[bool | None]) -> float | None:
@@ -191,11 +185,7 @@ def compare_runs(
 ) -> list[GroupStats]:
     """Per ground-truth tier (those present, in tier order) and ``all``, over paired requests."""
     pairs = pair(baseline, budgeted)
-    out = [
-        _stats(t.value, group, rates)
-        for t in TIER_ORDER
-        if (group := [p for p in pairs if p[0].label == t.value])
-    ]
+    out = [_stats(t.value, group, rates) for t in TIER_ORDER if (group := [p for p in pairs if p[0].label == t.value])]
     if pairs:
         out.append(_stats(ALL, pairs, rates))
     return out

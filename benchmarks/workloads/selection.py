@@ -85,7 +85,6 @@ def traffic_mix(
         if count and not pool:
             raise ValueError(f"the traffic mix needs {tier.value} items but the dataset has none")
         requests += [
-            Request(f"mix-{tier.value}-{k:03d}:{pool[k % len(pool)].id}", pool[k % len(pool)])
-            for k in range(count)
+            Request(f"mix-{tier.value}-{k:03d}:{pool[k % len(pool)].id}", pool[k % len(pool)]) for k in range(count)
         ]
     return sorted(requests, key=lambda r: hashlib.sha256(f"{salt}:{r.request_id}".encode()).hexdigest())

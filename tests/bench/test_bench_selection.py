@@ -26,9 +26,7 @@ def test_traffic_mix_is_mostly_light() -> None:
     assert TRAFFIC_MIX[Tier.TRIVIAL] + TRAFFIC_MIX[Tier.SIMPLE] == pytest.approx(0.45)
 
 
-@given(
-    st.integers(0, 500), st.lists(st.floats(0.0, 1.0), min_size=5, max_size=5).filter(lambda w: sum(w) > 0.01)
-)
+@given(st.integers(0, 500), st.lists(st.floats(0.0, 1.0), min_size=5, max_size=5).filter(lambda w: sum(w) > 0.01))
 def test_allocate_sums_to_total_and_stays_within_one_of_exact(total: int, weights: list[float]) -> None:
     shares = dict(zip(TIER_ORDER, weights, strict=True))
     counts = allocate(total, shares)
