@@ -10,6 +10,7 @@ The report is rendered by the pure :func:`render_report` from plain data; plotti
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -408,6 +409,9 @@ def render_report(raw: Mapping[str, Any], extras: Mapping[str, Any] | None = Non
         "state (see the headline); `metered`: as thinkbudget's meter attributed them during the run, which "
         "includes a share of the GPU's idle power and wall time while the request ran (see Runs).",
         "",
+        "Every request (tier, budget, thinking and answer tokens, TTFT, latency, energy, cost, cut) is in "
+        "`savings_requests.csv` (and `savings_raw.json`).",
+        "",
         "## Runs",
         "",
         _runs_table(runs, idle),
@@ -537,6 +541,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = render_report(raw, read_extras(args.results_dir), plots=not args.no_plots)
     (args.results_dir / "report.md").write_text(report)
     (args.results_dir / "savings_summary.json").write_text(json.dumps(summary(raw), indent=1) + "\n")
+    rows = load_rows(raw)
+    if rows:
+        with (args.results_dir / "savings_requests.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0].as_dict()))
+            writer.writeheader()
+            writer.writerows(r.as_dict() for r in rows)
     print(f"wrote {args.results_dir / 'report.md'}")
     for workload, modes in comps.items():
         for mode, stats in modes.items():

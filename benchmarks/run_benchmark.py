@@ -62,6 +62,7 @@ from benchmarks.workloads.savings import PREFILL_WEIGHT, token_weight  # noqa: E
 from benchmarks.workloads.selection import TRAFFIC_MIX, Request, stratified, traffic_mix  # noqa: E402
 from thinkbudget_litellm.demo.stack import Service, StackError, running_stack, start_proxy, start_sim  # noqa: E402
 from thinkbudget_litellm.enforce.token_count import count_tokens, counter_name  # noqa: E402
+from thinkbudget_litellm.tiers import Task, Tier  # noqa: E402
 
 DATASET = ROOT / "benchmarks" / "datasets" / "test.jsonl"
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "savings_raw.json"
@@ -204,6 +205,18 @@ async def run_requests(
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return [results[r.request_id] for r in requests]
+
+
+async def warm_up(base: str, key: str, deployment: str, simulated: bool) -> None:
+    """Two short requests, not measured: the first requests through a fresh proxy load modules, the
+    tokenizer and the record writer, and would otherwise inflate the first measured latencies."""
+    item = BenchItem("warm-up", ({"role": "user", "content": "hello"},), Tier.TRIVIAL, Task.CHAT)
+    lengths = (8, 4) if simulated else None
+    async with httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=10.0)) as client:
+        for _ in range(2):
+            row = await send(client, base, key, deployment, Request("warm-up", item), "warm-up", "", lengths, False, 16)
+            if not row.ok:
+                raise StackError(f"warm-up request to {deployment} failed: {row.error}")
 
 
 # ---------------------------------------------------------------------------- figures
@@ -375,6 +388,11 @@ async def run_all_workloads(
 ) -> tuple[list[RequestResult], list[RunInfo]]:  # fmt: skip
     all_rows: list[RequestResult] = []
     infos: list[RunInfo] = []
+    used = {(BASELINE, backends[modes[0]].deployment) for _, _, modes in plan}
+    used |= {(m, backends[m].deployment) for _, _, modes in plan for m in modes}
+    for run, deployment in sorted(used):
+        proxy = baseline if run == BASELINE else ext
+        await warm_up(proxy.base, key, deployment, next(iter(backends.values())).simulated)
     for workload, requests, modes in plan:
         runs = [(BASELINE, baseline, backends[modes[0]])] + [(m, ext, backends[m]) for m in modes]
         for run, proxy, backend in runs:
@@ -461,6 +479,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stack ready after {time.perf_counter() - t_start:.1f} s", flush=True)
         try:
             rows, infos = asyncio.run(run_all_workloads(args, plan, backends, baseline, ext, key, db_path))
+        except StackError as exc:
+            print(stack.logs(), file=sys.stderr)
+            sys.exit(str(exc))
         except BaseException:
             print(stack.logs(), file=sys.stderr)
             raise
