@@ -10,8 +10,9 @@ with and without the extension, measured in one run as a ratio. Prints figures; 
 2. Throughput: one unpaced simulated backend (``--tokens-per-second 0``), two real LiteLLM proxies
    in front of it: plain, and with thinkbudget (stream enforcement, energy meter and SQLite records
    on; budgets so large that nothing is cut). ``--streams`` concurrent streams of ``--tokens``
-   thinking tokens each; tokens/s received by the client; rounds interleaved A/B/A/B to spread the
-   machine's noise over both. Target: ratio >= 0.95.
+   thinking tokens each; tokens/s received by the client; rounds interleaved A/B, B/A, ... to spread
+   the machine's noise over both. The ratio reported is the median of the per-round ratios (one
+   disturbed round moves it less than the pooled ratio, which is printed too). Target: >= 0.95.
 """
 
 from __future__ import annotations
@@ -166,6 +167,20 @@ def hook_cost(n_chunks: int, rounds: int) -> dict[str, float]:
 # ---------------------------------------------------------------------------- 2. throughput
 
 
+def cpu_seconds_from_stat(stat: str, ticks_per_s: float) -> float:
+    """User + system CPU seconds from a /proc/<pid>/stat line (utime and stime, fields 14 and 15)."""
+    fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces and parentheses
+    return (int(fields[11]) + int(fields[12])) / ticks_per_s
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return cpu_seconds_from_stat(fh.read(), os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 async def _stream_once(client: httpx.AsyncClient, base: str, key: str, tokens: int) -> int:
     body = {
         "model": "r1-stream",
@@ -218,24 +233,36 @@ def throughput(streams: int, tokens: int, rounds: int) -> dict[str, Any]:
         for p in proxies.values():  # warm up: first requests load modules, the tokenizer, the DB
             asyncio.run(_round(p.base, key, 1, 200))
         results: dict[str, list[tuple[int, float]]] = {"plain": [], "thinkbudget": []}
+        cpu: dict[str, list[float]] = {"plain": [], "thinkbudget": []}  # proxy CPU seconds per round
         for r in range(rounds):
             order = ("plain", "thinkbudget") if r % 2 == 0 else ("thinkbudget", "plain")
             for name in order:
+                before = process_cpu_seconds(proxies[name].proc.pid)
                 count, wall = asyncio.run(_round(proxies[name].base, key, streams, tokens))
+                after = process_cpu_seconds(proxies[name].proc.pid)
                 results[name].append((count, wall))
+                if before is not None and after is not None:
+                    cpu[name].append(after - before)
                 print(f"  round {r + 1} {name:<11} {count} chunks in {wall:5.2f} s = {count / wall:6.0f}/s")
     plain = sum(n for n, _ in results["plain"]) / sum(w for _, w in results["plain"])
     ext = sum(n for n, _ in results["thinkbudget"]) / sum(w for _, w in results["thinkbudget"])
     per_round = [(e[0] / e[1]) / (p[0] / p[1]) for p, e in zip(results["plain"], results["thinkbudget"], strict=True)]
+    cpu_us = {
+        name: 1e6 * sum(cpu[name]) / sum(n for n, _ in results[name])
+        for name in results
+        if len(cpu[name]) == len(results[name])
+    }
     return {
+        "proxy_cpu_us_per_chunk_plain": cpu_us.get("plain"),
+        "proxy_cpu_us_per_chunk_ext": cpu_us.get("thinkbudget"),
         "streams": streams,
         "tokens_per_stream": tokens,
         "rounds": rounds,
         "plain_tokens_per_s": plain,
         "ext_tokens_per_s": ext,
-        "ratio": ext / plain,
+        "ratio": statistics.median(per_round),
+        "ratio_pooled": ext / plain,
         "ratio_per_round": per_round,
-        "ratio_median": statistics.median(per_round),
         "enforcement": "stream",
         "note": "chunks counted as SSE data events (one token each from the simulator)",
     }
@@ -246,8 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--chunks", type=int, default=4000, help="hook cost: chunks per stream")
     p.add_argument("--hook-rounds", type=int, default=5)
     p.add_argument("--streams", type=int, default=4, help="throughput: concurrent streams")
-    p.add_argument("--tokens", type=int, default=2000, help="throughput: thinking tokens per stream")
-    p.add_argument("--rounds", type=int, default=3, help="throughput: rounds per proxy (interleaved)")
+    p.add_argument("--tokens", type=int, default=1000, help="throughput: thinking tokens per stream")
+    p.add_argument("--rounds", type=int, default=5, help="throughput: rounds per proxy (interleaved)")
     p.add_argument("--no-proxy", action="store_true", help="only the in-process hook cost")
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args(argv)
@@ -269,9 +296,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.exit(f"throughput run failed: {exc}")
         print(
             f"  plain LiteLLM {thr['plain_tokens_per_s']:.0f} tokens/s, with thinkbudget "
-            f"{thr['ext_tokens_per_s']:.0f} tokens/s: ratio {thr['ratio']:.3f} "
-            f"(per round {', '.join(f'{x:.3f}' for x in thr['ratio_per_round'])}; target >= 0.95)"
+            f"{thr['ext_tokens_per_s']:.0f} tokens/s (pooled ratio {thr['ratio_pooled']:.3f}); median ratio "
+            f"{thr['ratio']:.3f} (per round {', '.join(f'{x:.3f}' for x in thr['ratio_per_round'])}; target >= 0.95)"
         )
+        if thr["proxy_cpu_us_per_chunk_plain"] and thr["proxy_cpu_us_per_chunk_ext"]:
+            plain_us, ext_us = thr["proxy_cpu_us_per_chunk_plain"], thr["proxy_cpu_us_per_chunk_ext"]
+            print(
+                f"  proxy CPU per chunk: plain {plain_us:.0f} us, with thinkbudget {ext_us:.0f} us "
+                f"({ext_us / plain_us - 1:+.1%})"
+            )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=1) + "\n")

@@ -75,3 +75,14 @@ def test_summary_is_json_and_md_table_shape() -> None:
     data = json.loads(json.dumps(summary(raw())))
     assert data["comparisons"]["mix"]["stream"][-1]["group"] == "all"
     assert md_table(["a", "b"], [["1", "2"]]).splitlines() == ["| a | b |", "|---|---|", "| 1 | 2 |"]
+
+
+def test_reading_notes_attribute_savings_to_tiers() -> None:
+    from benchmarks.compare import raw_comparisons, reading_notes, saved_share_by_tier
+
+    comps = raw_comparisons(raw())
+    shares = saved_share_by_tier(comps["mix"]["stream"])
+    assert shares == {"trivial": (400 - 32) / (400 - 32 + 6000 - 32), "deep": (6000 - 32) / (400 - 32 + 6000 - 32)}
+    notes = reading_notes(comps)
+    assert notes[0].startswith("`mix`/`stream`: the thinking tokens saved come from deep 94%, trivial 6%")
+    assert any("below their label" in n and "mix/stream 50.0%" in n for n in notes)

@@ -89,3 +89,10 @@ def test_share_by_weight_rejects_negative_weights() -> None:
 def test_result_round_trips_and_ignores_unknown_fields() -> None:
     row = RequestResult("mix", "baseline", "r1", "i1", "simple", "fact", thinking_tokens=5)
     assert RequestResult.from_dict({**row.as_dict(), "future_field": 1}) == row
+
+
+def test_proc_stat_cpu_seconds_tolerates_odd_command_names() -> None:
+    from benchmarks.stream_bench import cpu_seconds_from_stat
+
+    stat = "1234 (litellm (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0 100 0 0"
+    assert cpu_seconds_from_stat(stat, 100.0) == 3.0
