@@ -355,20 +355,31 @@ def _other_benchmarks(extras: Mapping[str, Any]) -> str:
 
 
 def classifier_lines(cls: Mapping[str, Any]) -> str:
-    """A few lines from classifier_bench's JSON, whatever subset of fields it has."""
-    lines: list[str] = []
-
-    def walk(obj: Any, path: str) -> None:
-        if isinstance(obj, Mapping):
-            for k, v in obj.items():
-                walk(v, f"{path}.{k}" if path else str(k))
-        elif isinstance(obj, int | float) and not isinstance(obj, bool):
-            keys = ("exact", "within", "under", "p50", "p99")
-            if any(k in path.lower() for k in keys) and "confusion" not in path.lower() and len(lines) < 24:
-                lines.append(f"- `{path}`: {obj:.4g}")
-
-    walk(cls, "")
-    return "\n".join(lines) if lines else "(no figures found in its JSON)"
+    """Accuracy and latency tables from classifier_bench's JSON (whatever parts of it are there)."""
+    parts = []
+    acc = cls.get("accuracy")
+    if isinstance(acc, Mapping):
+        rows = [
+            [split, who, fmt_num(r.get("n")), fmt_pct(r.get("exact")), fmt_pct(r.get("within_one")),
+             fmt_pct(r.get("under_budget"))]
+            for split, by in acc.items() if isinstance(by, Mapping)
+            for who, r in by.items() if isinstance(r, Mapping)
+        ]  # fmt: skip
+        parts.append(md_table(["split", "classifier", "n", "exact tier", "within one", "under-budget"], rows))
+    lat = cls.get("latency")
+    if isinstance(lat, Mapping):
+        rows = [
+            [prompts, who, fmt_num(r.get("p50_us"), 1), fmt_num(r.get("p99_us"), 1)]
+            for prompts, by in lat.items() if isinstance(by, Mapping)
+            for who, r in by.items() if isinstance(r, Mapping)
+        ]  # fmt: skip
+        parts.append(md_table(["prompts", "classifier", "p50 µs", "p99 µs"], rows))
+    if not parts:
+        return "(no accuracy or latency figures found in its JSON)"
+    return "\n\n".join(parts) + (
+        "\n\n`litellm` is LiteLLM's rule-based complexity router mapped onto our tiers; `under-budget`: "
+        "predicted tier below the label. Latency is wall time per call on this shared machine."
+    )
 
 
 def render_report(raw: Mapping[str, Any], extras: Mapping[str, Any] | None = None, plots: bool = True) -> str:

@@ -86,3 +86,11 @@ def test_reading_notes_attribute_savings_to_tiers() -> None:
     notes = reading_notes(comps)
     assert notes[0].startswith("`mix`/`stream`: the thinking tokens saved come from deep 94%, trivial 6%")
     assert any("below their label" in n and "mix/stream 50.0%" in n for n in notes)
+
+
+def test_classifier_tables_tolerate_missing_parts() -> None:
+    from benchmarks.compare import classifier_lines
+
+    text = classifier_lines({"accuracy": {"test": {"ours": {"n": 153, "exact": 0.96, "within_one": 0.99}}}})
+    assert "| test | ours | 153 | 96.0% | 99.0% | n/a |" in text
+    assert classifier_lines({}).startswith("(no accuracy")
