@@ -54,3 +54,10 @@ def test_cut_request_record_folds_the_continuation():
 def test_spend_log_figures_name_the_source():
     figs = spend_log_figures(_state(), _energy(3.0, 0.1, 0.01), 0.01)
     assert figs["thinkbudget_energy_source"] == "measured:dcgm" and figs["thinkbudget_gpu_cost_usd"] == 0.01
+
+
+def test_native_cap_is_marked():
+    state = _state(deployment=DeploymentSettings(), enforcement=Enforcement.NATIVE, thinking_tokens=128)
+    assert build_record(state, [], ThinkBudgetSettings()).extra["engine_capped"] is True
+    state.thinking_tokens = 90
+    assert "engine_capped" not in build_record(state, [], ThinkBudgetSettings()).extra

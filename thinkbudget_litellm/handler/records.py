@@ -9,7 +9,7 @@ from typing import Any
 from thinkbudget_litellm.handler.state import RequestState
 from thinkbudget_litellm.meter.hub import RequestEnergy
 from thinkbudget_litellm.record.request_record import RequestRecord
-from thinkbudget_litellm.settings import DeploymentSettings, ThinkBudgetSettings
+from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, ThinkBudgetSettings
 
 
 def gpu_cost(energy: RequestEnergy | None, deployment: DeploymentSettings | None) -> float | None:
@@ -62,6 +62,8 @@ def build_record(
         baseline = max(settings.baseline_thinking_tokens[state.decision.tier], state.thinking_tokens)
     caller = state.caller
     extra: dict[str, Any] = {"score": state.score}
+    if state.enforcement is Enforcement.NATIVE and state.thinking_tokens >= state.decision.budget:
+        extra["engine_capped"] = True  # the engine stopped the thinking at the budget (no proxy cut)
     if energies:
         extra["attribution"] = energies[0].attribution
         extra["idle_joules"] = sum(e.idle_joules for e in energies)
