@@ -1,6 +1,6 @@
 # ruff: noqa: E501  (data file: prompts and pasted material are kept on one line each)
 """The labelled prompts, written for this project and labelled by the rubric in
-/work/shared/TIERS.md (summarised in README.md next to this file).
+../shared/TIERS.md (the team rubric) (summarised in README.md next to this file).
 
 Each entry: ``id``, ``tier``, ``task``, either ``text`` (one user turn) or ``messages``
 (OpenAI chat messages), and an optional ``note`` explaining a label that needs one.
