@@ -27,6 +27,7 @@ from thinkbudget_litellm.enforce.native import (
 )
 from thinkbudget_litellm.handler.records import gpu_cost
 from thinkbudget_litellm.handler.request_view import (
+    Caller,
     caller_from,
     deployment_info,
     pop_request_cap,
@@ -59,22 +60,17 @@ class ThinkBudgetHandler(CustomLogger):
         call_id = data.get("litellm_call_id")
         try:
             await self.rt.ensure_started(cache)
-            self._admit(user_api_key_dict, data, await self._session_used(user_api_key_dict, data))
+            caller = caller_from(user_api_key_dict, data)
+            used = await self.rt.sessions.used(caller.session_id) if caller.session_id else None
+            self._admit(caller, data, used)
         except SettingsError as exc:
             raise HTTPException(status_code=400, detail={"error": f"thinkbudget: {exc}"}) from None
         except Exception:
             self._internal_error("pre_call", call_id)
         return data
 
-    async def _session_used(self, auth: Any, data: Mapping[str, Any]) -> int | None:
-        caller = caller_from(auth, data)
-        if caller.session_id is None:
-            return None
-        return await self.rt.sessions.used(caller.session_id)
-
-    def _admit(self, auth: Any, data: dict, session_used: int | None) -> RequestState:
+    def _admit(self, caller: Caller, data: dict, session_used: int | None) -> RequestState:
         settings = self.rt.settings
-        caller = caller_from(auth, data)
         request_cap = pop_request_cap(data)
         layers = scope_layers(caller, settings)
         t0 = time.perf_counter()
