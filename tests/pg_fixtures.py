@@ -203,32 +203,9 @@ class ThrowawayPostgres:
         """What LiteLLM's DATABASE_URL would look like for this server."""
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}?connection_limit=5&pool_timeout=10"
 
-    def run_sql(self, sql: str, database: str = "postgres") -> str:
-        result = self._run(
-            [
-                self.psql,
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                str(self.socket_dir),
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                "-d",
-                database,
-                "-c",
-                sql,
-            ]
-        )
-        return result.stdout.strip()
-
-    def run_files(self, files: list[Path], database: str) -> None:
-        argv = [
+    def _psql_argv(self, database: str) -> list[str]:
+        """psql over this server's unix socket, quiet, stopping at the first error."""
+        return [
             self.psql,
             "-X",
             "-q",
@@ -243,6 +220,13 @@ class ThrowawayPostgres:
             "-d",
             database,
         ]
+
+    def run_sql(self, sql: str, database: str = "postgres") -> str:
+        result = self._run([*self._psql_argv(database), "-A", "-t", "-c", sql])
+        return result.stdout.strip()
+
+    def run_files(self, files: list[Path], database: str) -> None:
+        argv = self._psql_argv(database)
         for path in files:
             argv += ["-f", str(path)]
         self._run(argv, timeout=600)

@@ -132,11 +132,21 @@ async def bill_partial_stream(stream: Any, logging_obj: Any, messages: Any) -> U
     return usage if isinstance(usage, Usage) else None
 
 
+def continuation_engine(state: RequestState) -> Engine:
+    """The engine family whose continuation flags to use (vLLM's for an unknown OpenAI-compatible one)."""
+    return state.engine if state.engine is not Engine.OTHER else Engine.VLLM
+
+
+def prefill_opens_think(state: RequestState) -> bool:
+    dep = state.deployment
+    return prefill_open_tag(continuation_engine(state).value, bool(dep and dep.template_preopens_think))
+
+
 def continuation_request(
     state: RequestState, request_data: Mapping[str, Any], messages: list[dict[str, Any]], answer_room: int
 ) -> dict[str, Any]:
     """Router kwargs for the continuation of ``state``'s request."""
-    engine = state.engine if state.engine is not Engine.OTHER else Engine.VLLM
+    engine = continuation_engine(state)
     body = (request_data.get("proxy_server_request") or {}).get("body") or {}
     resent = {k: v for k, v in body.items() if k not in _NOT_RESENT} if isinstance(body, Mapping) else {}
     metadata = dict(request_data.get("metadata") or {})
@@ -243,9 +253,7 @@ class StreamEnforcer:
 
     async def _continue(self, template: ModelResponseStream | None) -> AsyncGenerator[Any, None]:
         state = self.state
-        dep = state.deployment
-        engine = state.engine if state.engine is not Engine.OTHER else Engine.VLLM
-        open_tag = prefill_open_tag(engine.value, bool(dep and dep.template_preopens_think))
+        open_tag = prefill_opens_think(state)
         messages = continuation_messages(
             list(self.data.get("messages") or []),
             self.ts.reasoning_text,
@@ -329,9 +337,7 @@ async def enforce_nonstream(
         return None  # the model answered within its budget
     thinking_open = step.cut or not step.thinking_done
     transition = runtime.settings.transition if thinking_open else ""
-    dep = state.deployment
-    engine = state.engine if state.engine is not Engine.OTHER else Engine.VLLM
-    open_tag = prefill_open_tag(engine.value, bool(dep and dep.template_preopens_think))
+    open_tag = prefill_opens_think(state)
     answer_so_far = "" if thinking_open else (step.content_out or "")
     prefill = prefill_text(ts.reasoning_text, transition, open_tag=open_tag) + answer_so_far
     messages = [*list(data.get("messages") or []), {"role": "assistant", "content": prefill}]
