@@ -357,3 +357,20 @@ async def test_sigkill_under_load_loses_nothing_older_than_a_second(
     assert must_have and must_have <= stored, sorted(must_have - stored)[:5]
     assert stored <= {f"kill-{n:08d}" for n in range(max(submitted) + 2)}
     assert [p.name for p in tmp_path.glob("*/*") if p.is_dir()] == []  # orphan replayed and removed
+
+
+async def test_nested_energy_source_labels_are_stored_not_rejected(
+    pg_server: ThrowawayPostgres, upgraded: str, tmp_path: Path
+) -> None:
+    label = "simulated(estimated(fallback:dcgm first reading))"  # the meter's nested fallback labels
+    writer = RecordWriter(pg_server.url(upgraded), spool_dir=tmp_path)
+    await writer.start()
+    writer.submit(make_record(1, energy_source=label))
+    assert await writer.wait_idle(30)
+    await writer.stop()
+    assert writer.stats().rejected == 0
+    out = pg_server.run_sql(
+        "SELECT energy_source FROM thinkbudget.request_records_enriched WHERE litellm_call_id = 'call-00000001'",
+        upgraded,
+    )
+    assert out == label

@@ -87,7 +87,7 @@ class RequestRecordRow(Base):
     cut: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     continuation_call_id: Mapped[str | None] = mapped_column(String(128))
     energy_j: Mapped[float | None] = mapped_column(Float)
-    energy_source: Mapped[str | None] = mapped_column(String(32))
+    energy_source: Mapped[str | None] = mapped_column(Text)
     gpu_seconds: Mapped[float | None] = mapped_column(Float)
     cost_usd: Mapped[float | None] = mapped_column(Float)
     baseline_thinking_tokens: Mapped[int | None] = mapped_column(Integer)
