@@ -42,7 +42,10 @@ class E2E:
             evs = []
             if self.events_path.exists():
                 for line in self.events_path.read_text().splitlines():
-                    ev = json.loads(line)
+                    try:
+                        ev = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # the proxy is still writing this line; it is read on the next poll
                     if call_id is None or ev.get("litellm_call_id") == call_id:
                         evs.append(ev)
             if len(evs) >= count or time.monotonic() > deadline:
