@@ -109,3 +109,37 @@ def test_cli_on_sqlite(tmp_path: Path) -> None:
     where = runner.invoke(app, ["db", "url"], env={"DATABASE_URL": "postgresql://u:pw@h/db?connection_limit=3"})
     assert where.exit_code == 0 and "postgresql+asyncpg://u:***@h/db" in where.output
     assert "connection_limit" in where.output
+
+
+async def test_a_bad_line_is_set_aside_once_while_the_database_is_unavailable(tmp_path: Path, monkeypatch) -> None:
+    """A batch retried during an outage does not set its bad lines aside again on every retry."""
+    from thinkbudget_litellm.record import writer as writer_module
+    from thinkbudget_litellm.record.spool import REJECTED_NAME
+    from thinkbudget_litellm.record.spool_codec import SpoolFormatError
+
+    bad_id = make_record(3).litellm_call_id
+    real_decode = writer_module.decode_line
+
+    def decode(line: bytes) -> dict:
+        row = real_decode(line)
+        if row["litellm_call_id"] == bad_id:
+            raise SpoolFormatError("unreadable")
+        return row
+
+    monkeypatch.setattr(writer_module, "decode_line", decode)
+    db = tmp_path / "late.sqlite"
+    target = clean_database_url(f"sqlite:///{db}")
+    writer = RecordWriter(target, spool_dir=tmp_path / "spool", retry_initial_s=0.02, retry_max_s=0.05)
+    await writer.start()
+    for n in range(20):
+        writer.submit(make_record(n))
+    assert not await writer.wait_idle(0.5)  # no table yet: the batch is retried many times
+    assert writer.stats().db_errors > 3
+    await upgrade_database(target)
+    assert await writer.wait_idle(30)
+    await writer.stop()
+    rejected = (writer.spool_root / REJECTED_NAME).read_text().splitlines()
+    assert len(rejected) == 1 and writer.stats().rejected == 1
+    assert writer.stats().written == 19
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM request_records").fetchone() == (19,)

@@ -482,30 +482,35 @@ class RecordWriter:
         return 0
 
     async def _insert_batch(self, engine: AsyncEngine, source: Spool, batch: Batch) -> None:
-        self._torn += batch.torn_lines
+        """Insert one batch. Bad lines are set aside only once the batch is through: a batch that
+        fails for another reason (database down) is retried whole and must not reject them twice."""
         rows: list[dict[str, Any]] = []
+        rejects: list[tuple[bytes, str]] = []
         for line in batch.lines:
             try:
                 rows.append(decode_line(line))
             except SpoolFormatError as exc:
-                self._reject(line, str(exc))
-        if not rows:
-            return
-        statement = _insert_statement(engine.dialect.name)
-        try:
-            async with engine.begin() as conn:
-                await conn.execute(statement, rows)
-        except (DataError, IntegrityError) as exc:
-            # Some row is invalid for the database: insert one by one, keep the bad ones aside.
-            log.warning("thinkbudget batch refused (%s); inserting rows one by one", type(exc).__name__)
-            for row, line in zip(rows, _valid_lines(batch.lines), strict=True):
-                try:
-                    async with engine.begin() as conn:
-                        await conn.execute(statement, [row])
-                except (DataError, IntegrityError) as row_exc:
-                    self._reject(line, f"{type(row_exc).__name__}: {row_exc}".splitlines()[0][:300])
-                    continue
-        self._written += len(rows)
+                rejects.append((line, str(exc)))
+        inserted = len(rows)
+        if rows:
+            statement = _insert_statement(engine.dialect.name)
+            try:
+                async with engine.begin() as conn:
+                    await conn.execute(statement, rows)
+            except (DataError, IntegrityError) as exc:
+                # Some row is invalid for the database: insert one by one, keep the bad ones aside.
+                log.warning("thinkbudget batch refused (%s); inserting rows one by one", type(exc).__name__)
+                for row, line in zip(rows, _valid_lines(batch.lines), strict=True):
+                    try:
+                        async with engine.begin() as conn:
+                            await conn.execute(statement, [row])
+                    except (DataError, IntegrityError) as row_exc:
+                        rejects.append((line, f"{type(row_exc).__name__}: {row_exc}".splitlines()[0][:300]))
+                        inserted -= 1
+        self._torn += batch.torn_lines
+        self._written += inserted
+        for line, reason in rejects:
+            self._reject(line, reason)
 
     def _reject(self, line: bytes, reason: str) -> None:
         self._rejected += 1
