@@ -19,9 +19,11 @@ def _append(event: dict[str, Any]) -> None:
             fh.write(json.dumps(event, default=str) + "\n")
 
 
-def _payload(kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> dict[str, Any]:
+def _payload(kwargs: dict, response_obj: Any, start_time: Any, end_time: Any, spend: bool = True) -> dict[str, Any]:
     slo = kwargs.get("standard_logging_object") or {}
     try:
+        if not spend:  # LiteLLM builds no SpendLogs row from a failed attempt's event
+            raise LookupError("failure event")
         from litellm.proxy.spend_tracking.spend_tracking_utils import get_logging_payload
 
         spend_row = get_logging_payload(
@@ -68,7 +70,7 @@ class Recorder(CustomLogger):
         _append({"status": "success", **_payload(kwargs, response_obj, start_time, end_time)})
 
     async def async_log_failure_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
-        _append({"status": "failure", **_payload(kwargs, response_obj, start_time, end_time)})
+        _append({"status": "failure", **_payload(kwargs, response_obj, start_time, end_time, spend=False)})
 
 
 recorder = Recorder()

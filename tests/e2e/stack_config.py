@@ -26,6 +26,7 @@ COMMON_SIM_FLAGS = [
     "60",
 ]
 
+DEAD = {"model": "hosted_vllm/deepseek-r1-distill-qwen-7b", "api_base": "http://127.0.0.1:9/v1", "api_key": "sim"}
 PRICES = {"input_cost_per_token": 2.0e-7, "output_cost_per_token": 8.0e-7}
 
 
@@ -83,6 +84,9 @@ def proxy_config() -> dict[str, Any]:
             {"enforcement": "native", "engine": "vllm", "no_thinking_tiers": ["trivial"]},
         ),
         _dep("bad-deployment", "native", {"enforcement": "sideways"}),
+        # nothing listens on the discard port: every attempt fails to connect
+        {**_dep("r1-dead", "native", {"enforcement": "native", "engine": "vllm", "gpu": GPU}), "litellm_params": DEAD},
+        {**_dep("r1-dead-only", "native", {"enforcement": "native", "engine": "vllm"}), "litellm_params": DEAD},
     ]
     return {
         "model_list": deployments,
@@ -94,6 +98,7 @@ def proxy_config() -> dict[str, Any]:
                 "prometheus",
             ],
         },
+        "router_settings": {"fallbacks": [{"r1-dead": ["r1-native"]}], "num_retries": 1, "retry_after": 0},
         "thinkbudget": {
             "budgets": {"trivial": 32, "simple": 128, "moderate": 512, "complex": 2048, "deep": 8192},
             "users": {"carol": {"budgets": {"deep": 3000}}},

@@ -35,7 +35,12 @@ from thinkbudget_litellm.handler.request_view import (
 )
 from thinkbudget_litellm.handler.runtime import Runtime
 from thinkbudget_litellm.handler.state import RequestState
-from thinkbudget_litellm.handler.stream_enforcer import CONTINUATION_MARK, StreamEnforcer, enforce_nonstream
+from thinkbudget_litellm.handler.stream_enforcer import (
+    CONTINUATION_MARK,
+    StreamEnforcer,
+    enforce_nonstream,
+    read_first_call,
+)
 from thinkbudget_litellm.policy.budget import resolve_budget
 from thinkbudget_litellm.settings import Enforcement, SettingsError
 
@@ -60,6 +65,7 @@ class ThinkBudgetHandler(CustomLogger):
         call_id = data.get("litellm_call_id")
         try:
             await self.rt.ensure_started(cache)
+            self.rt.sweep()
             caller = caller_from(user_api_key_dict, data)
             used = await self.rt.sessions.used(caller.session_id) if caller.session_id else None
             self._admit(caller, data, used)
@@ -94,8 +100,9 @@ class ThinkBudgetHandler(CustomLogger):
             stream=bool(data.get("stream")),
             started_monotonic=time.monotonic(),
         )
-        if state.call_id:
-            self.rt.states.put(state)
+        if state.call_id and not self.rt.states.put(state):
+            metrics.ERRORS.labels(hook="duplicate_call_id").inc()
+            log.warning("thinkbudget: litellm_call_id %s is already in flight; not budgeted", state.call_id)
         metrics.BUDGET_TOKENS.labels(tier=decision.tier.value).observe(decision.budget)
         md = data.setdefault("metadata", {})
         if isinstance(md, dict):
@@ -187,6 +194,8 @@ class ThinkBudgetHandler(CustomLogger):
             self.rt.settle(state)
             return merged
         except Exception:
+            if state.awaiting_continuation and state.continuation_call_id is None:
+                self.rt.continuation_failed(state, None)  # our bug before the continuation: record it
             self._internal_error("nonstream_enforce", state.call_id)
             return None
 
@@ -199,9 +208,14 @@ class ThinkBudgetHandler(CustomLogger):
             self.rt.observe_full_response(state, response)
             if state.enforcement is not Enforcement.STREAM:
                 self.rt.settle(state)
-            energy = await self.rt.meter_finished(state)
-            state.energy = energy
-            cost = gpu_cost(energy, state.deployment)
+            elif state.parent is None:
+                # Decided here, before LiteLLM schedules its success event, so that event does not
+                # complete the request while async_post_call_success_hook is about to continue it.
+                first = read_first_call(state, response)
+                state.extra["first_call"] = first
+                state.awaiting_continuation = first.needs_continuation
+            state.energy = await self.rt.meter_finished(state)
+            cost = gpu_cost(state.energy, state.deployment)
             if cost is not None and hasattr(response, "_hidden_params"):
                 response._hidden_params["response_cost"] = cost
         except Exception:
@@ -254,6 +268,23 @@ class ThinkBudgetHandler(CustomLogger):
     async def async_log_failure_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
         await self._finish(kwargs, "failure")
 
+    async def async_post_call_failure_hook(
+        self,
+        request_data: dict,
+        original_exception: Exception,
+        user_api_key_dict: Any,
+        traceback_str: str | None = None,
+    ) -> Any:
+        """The proxy is answering the client with an error: the request's record is final."""
+        state = self.rt.states.live(request_data.get("litellm_call_id"))
+        if state is None:
+            return None
+        try:
+            await self.rt.request_failed(state)
+        except Exception:
+            log.exception("thinkbudget internal error in post_call_failure (litellm_call_id=%s)", state.call_id)
+        return None
+
     async def _finish(self, kwargs: dict, status: str) -> None:
         call_id = kwargs.get("litellm_call_id")
         state = self.rt.states.get(call_id)
@@ -266,10 +297,7 @@ class ThinkBudgetHandler(CustomLogger):
 
     # ------------------------------------------------------------------ failure policy
     def _internal_error(self, hook: str, call_id: Any) -> None:
-        metrics.ERRORS.labels(hook=hook).inc()
-        log.exception("thinkbudget internal error in %s (litellm_call_id=%s)", hook, call_id)
-        if self.rt.settings.fail_closed:
-            raise HTTPException(status_code=500, detail={"error": f"thinkbudget failed in {hook} (fail_closed)"})
+        self.rt.internal_error(hook, call_id)
 
 
 def _is_continuation(data: Mapping[str, Any]) -> bool:

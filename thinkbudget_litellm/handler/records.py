@@ -62,6 +62,9 @@ def build_record(
         baseline = max(settings.baseline_thinking_tokens[state.decision.tier], state.thinking_tokens)
     caller = state.caller
     extra: dict[str, Any] = {"score": state.score}
+    for key in ("failed_attempts", "failed_attempt_joules", "failed_attempt_cost_usd", "closed_by"):
+        if key in state.extra:
+            extra[key] = state.extra[key]
     if state.enforcement is Enforcement.NATIVE and state.thinking_tokens >= state.decision.budget:
         extra["engine_capped"] = True  # the engine stopped the thinking at the budget (no proxy cut)
     if energies:

@@ -11,6 +11,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from fastapi import HTTPException
+
 from thinkbudget_litellm import metrics
 from thinkbudget_litellm.enforce.thinking_stream import ThinkingStream
 from thinkbudget_litellm.enforce.token_count import count_tokens
@@ -136,18 +138,31 @@ class Runtime:
         self._deployments[key] = dep
         return dep
 
+    # ------------------------------------------------------------------ failure policy
+    def internal_error(self, hook: str, call_id: Any) -> None:
+        """Our own bug in ``hook``: logged and counted; the request goes on unless fail_closed is set."""
+        metrics.ERRORS.labels(hook=hook).inc()
+        log.exception("thinkbudget internal error in %s (litellm_call_id=%s)", hook, call_id)
+        if self.settings.fail_closed:
+            raise HTTPException(status_code=500, detail={"error": f"thinkbudget failed in {hook} (fail_closed)"})
+
     # ------------------------------------------------------------------ metering
     def meter_started(self, state: RequestState) -> None:
+        state.last_activity = time.monotonic()
+        state.failed_at = None  # a new attempt: a retry or fallback after a failed one
         if state.deployment_id is not None:
             self.meter.request_started(state.call_id, state.deployment_id, state.prompt_tokens, streaming=state.stream)
+            state.attempt_open = True
 
     def meter_tokens(self, state: RequestState, n: int) -> None:
         if n:
             self.meter.tokens_generated(state.call_id, n)
 
     async def meter_finished(self, state: RequestState) -> RequestEnergy | None:
-        if state.deployment_id is None:
+        """Close the current attempt's meter entry (once; None when there is none open)."""
+        if state.deployment_id is None or not state.attempt_open:
             return None
+        state.attempt_open = False
         completion = None if state.stream else state.thinking_tokens + state.answer_tokens
         energy = await self.meter.request_finished(state.call_id, completion_tokens=completion)
         dep = state.deployment
@@ -225,13 +240,26 @@ class Runtime:
         self.states.put(child)
         return child
 
-    def continuation_failed(self, parent: RequestState, child: RequestState) -> None:
-        """The continuation could not run: the parent's record is written with status failure."""
-        parent.status = "failure"
+    def continuation_failed(self, parent: RequestState, child: RequestState | None, status: str = "failure") -> None:
+        """The continuation could not run or did not finish (``child`` None: it never started): the
+        parent's record is written with ``status``, with whatever the continuation generated."""
+        if child is not None and child.finished:
+            return  # its own success event completed the parent
+        parent.status = status
         parent.awaiting_continuation = False
-        if self.states.get(child.call_id) is child and child.energy is None:
+        if child is not None:
+            child.finished = True
             self.states.pop(child.call_id)
-            self._background(self._complete(parent))
+        self._background(self._close_failed_continuation(parent, child))
+
+    async def _close_failed_continuation(self, parent: RequestState, child: RequestState | None) -> None:
+        if child is not None:
+            if child.energy is None:
+                child.energy = await self.meter_finished(child)
+            if child.energy is not None:
+                parent.extra["continuation_energy"] = child.energy
+            parent.attempt_energies.extend(child.attempt_energies)
+        await self._complete(parent)
 
     # ------------------------------------------------------------------ cost and finish
     async def apply_cost(self, state: RequestState, kwargs: dict, result: Any) -> None:
@@ -258,12 +286,17 @@ class Runtime:
                 md["spend_logs_metadata"] = slm
 
     async def finish(self, state: RequestState, kwargs: dict, status: str) -> None:
-        """A LiteLLM success/failure event for ``state``'s call. A cut request is complete once its
-        continuation is; a continuation completes its parent."""
+        """A LiteLLM success/failure event for one attempt of ``state``'s call.
+
+        A failure event is not final: the router retries and falls back under the same call id, so
+        it closes the attempt's meter entry and waits for a later success, the proxy's failure hook
+        (``request_failed``) or the sweep. A cut request is complete once its continuation is; a
+        continuation completes its parent."""
         if state.finished:
             return
         if status != "success":
-            state.status = "failure"
+            await self.attempt_failed(state)
+            return
         if state.parent is not None:
             self.states.pop(state.call_id)
             state.finished = True
@@ -271,19 +304,51 @@ class Runtime:
             parent.answer_tokens = max(parent.answer_tokens, state.answer_tokens)
             parent.awaiting_continuation = False
             parent.extra["continuation_energy"] = state.energy
-            if status != "success":
-                parent.status = "failure"
+            parent.attempt_energies.extend(state.attempt_energies)
             await self._complete(parent)
             return
         if state.awaiting_continuation:
             return  # the partial upstream was billed; wait for the continuation's event
         await self._complete(state)
 
+    async def attempt_failed(self, state: RequestState) -> None:
+        now = time.monotonic()
+        state.failed_attempts += 1
+        state.failed_at = state.last_activity = now
+        energy = await self.meter_finished(state)
+        if energy is not None:
+            state.attempt_energies.append(energy)
+
+    async def request_failed(self, state: RequestState) -> None:
+        """The proxy gave the client an error for this request: that is final."""
+        if state.finished:
+            return
+        state.status = "failure"
+        state.awaiting_continuation = False
+        await self._complete(state)
+
+    def sweep(self) -> None:
+        """Close, with a record, live requests that will get no further event (cheap when not due)."""
+        now = time.monotonic()
+        if not self.states.sweep_due(now):
+            return
+        for state in self.states.stale(now):
+            reason = "failed, no retry" if state.failed_at is not None and not state.attempt_open else "idle timeout"
+            log.warning("thinkbudget: closing request %s (%s)", state.call_id, reason)
+            state.extra["closed_by"] = reason
+            if state.parent is not None:
+                self.continuation_failed(state.parent, state)
+            else:
+                state.status = "failure"
+                self._background(self._complete(state))
+
     async def _complete(self, state: RequestState) -> None:
         if state.finished:
             return
         state.finished = True
         self.states.pop(state.call_id)
+        if state.energy is None and state.attempt_open:  # every path closes the meter entry
+            state.energy = await self.meter_finished(state)
         self.settle(state)
         state.extra.setdefault("latency_ms", (time.monotonic() - state.started_monotonic) * 1000.0)
         labels = {
@@ -296,6 +361,16 @@ class Runtime:
         if state.cut:
             metrics.CUTS.labels(**labels).inc()
         energies = [e for e in (state.energy, state.extra.get("continuation_energy")) if e is not None]
+        if state.failed_attempts:
+            # Failed attempts are not billed (LiteLLM records no spend for failures), but what the
+            # meter attributed to them is kept in the record.
+            state.extra["failed_attempts"] = state.failed_attempts
+            failed_j = [e.joules for e in state.attempt_energies if e.joules is not None]
+            failed_cost = [c for c in (gpu_cost(e, state.deployment) for e in state.attempt_energies) if c is not None]
+            if failed_j:
+                state.extra["failed_attempt_joules"] = sum(failed_j)
+            if failed_cost:
+                state.extra["failed_attempt_cost_usd"] = sum(failed_cost)
         joules = sum(e.joules for e in energies if e.joules is not None) if energies else None
         cost = sum(c for c in (gpu_cost(e, state.deployment) for e in energies) if c is not None) if energies else None
         if joules:

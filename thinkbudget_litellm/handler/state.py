@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,36 +38,85 @@ class RequestState:
     awaiting_continuation: bool = False
     parent: RequestState | None = None  # set on a continuation call's state
     status: str = "success"
+    attempt_open: bool = False  # a deployment call is metered and has not finished yet
+    failed_attempts: int = 0
+    failed_at: float | None = None  # monotonic time of the last failed attempt
+    attempt_energies: list[Any] = field(default_factory=list)  # meter.RequestEnergy of failed attempts
+    last_activity: float = 0.0  # monotonic; hooks and stream chunks move it on
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.last_activity:
+            self.last_activity = self.started_monotonic
 
 
 class StateStore:
-    """In-process map of live requests. Entries are dropped when logged, or after ``ttl_s``."""
+    """In-process map of live requests, keyed by ``litellm_call_id``.
 
-    def __init__(self, ttl_s: float = 3600.0, max_entries: int = 100_000) -> None:
-        self._items: dict[str, RequestState] = {}
+    A finished request moves to a small bounded "recent" map, so hooks LiteLLM runs after its
+    logging event (response headers, the non-streaming success hook) still find it. Live entries
+    that saw no activity for ``ttl_s``, or whose last attempt failed ``failure_grace_s`` ago with no
+    retry and no final event, are handed out by ``stale`` so the runtime can close them with a
+    record (nothing is dropped silently).
+    """
+
+    def __init__(
+        self,
+        ttl_s: float = 7200.0,  # longer than LiteLLM's default request timeout (6000 s)
+        failure_grace_s: float = 300.0,
+        recent_max: int = 4096,
+        sweep_interval_s: float = 5.0,
+    ) -> None:
+        self._live: dict[str, RequestState] = {}
+        self._recent: OrderedDict[str, RequestState] = OrderedDict()
         self._ttl_s = ttl_s
-        self._max = max_entries
+        self._failure_grace_s = failure_grace_s
+        self._recent_max = recent_max
+        self._sweep_interval_s = sweep_interval_s
+        self._next_sweep = 0.0
 
-    def put(self, state: RequestState) -> None:
-        if len(self._items) >= self._max:
-            self.sweep(time.monotonic())
-        self._items[state.call_id] = state
+    def put(self, state: RequestState) -> bool:
+        """Track ``state``; False (and nothing changes) when a live request already has its id."""
+        if state.call_id in self._live:
+            return False
+        self._recent.pop(state.call_id, None)
+        self._live[state.call_id] = state
+        return True
 
     def get(self, call_id: str | None) -> RequestState | None:
-        return self._items.get(call_id) if call_id else None
+        """A live request, else a recently finished one."""
+        if not call_id:
+            return None
+        state = self._live.get(call_id)
+        return state if state is not None else self._recent.get(call_id)
+
+    def live(self, call_id: str | None) -> RequestState | None:
+        return self._live.get(call_id) if call_id else None
 
     def pop(self, call_id: str | None) -> RequestState | None:
-        return self._items.pop(call_id, None) if call_id else None
+        """Stop tracking a finished request (it stays findable among the recent ones)."""
+        state = self._live.pop(call_id, None) if call_id else None
+        if state is not None:
+            self._recent[state.call_id] = state
+            while len(self._recent) > self._recent_max:
+                self._recent.popitem(last=False)
+        return state
 
-    def sweep(self, now: float) -> int:
-        stale = [k for k, v in self._items.items() if now - v.started_monotonic > self._ttl_s]
-        for k in stale:
-            del self._items[k]
-        if len(self._items) >= self._max:  # still full: drop the oldest half
-            for k in sorted(self._items, key=lambda k: self._items[k].started_monotonic)[: self._max // 2]:
-                del self._items[k]
-        return len(stale)
+    def sweep_due(self, now: float) -> bool:
+        if now < self._next_sweep:
+            return False
+        self._next_sweep = now + self._sweep_interval_s
+        return True
+
+    def stale(self, now: float) -> list[RequestState]:
+        """Live requests that will get no further event: idle past the TTL, or failed and not retried."""
+        return [s for s in self._live.values() if self._is_stale(s, now)]
+
+    def _is_stale(self, state: RequestState, now: float) -> bool:
+        if now - state.last_activity > self._ttl_s:
+            return True
+        failed_at = state.failed_at
+        return failed_at is not None and not state.attempt_open and now - failed_at > self._failure_grace_s
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._live)

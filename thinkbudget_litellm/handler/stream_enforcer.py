@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import litellm
@@ -29,7 +31,7 @@ from thinkbudget_litellm.enforce.continuation import (
     prefill_open_tag,
     prefill_text,
 )
-from thinkbudget_litellm.enforce.thinking_stream import Style, ThinkingStream
+from thinkbudget_litellm.enforce.thinking_stream import StepResult, Style, ThinkingStream
 from thinkbudget_litellm.enforce.token_count import count_tokens
 from thinkbudget_litellm.handler.state import RequestState
 from thinkbudget_litellm.settings import Enforcement, Engine
@@ -105,6 +107,12 @@ def _text_chunk(
         chunk.id = template.id
         chunk.model = template.model
         chunk.created = template.created
+    return chunk
+
+
+def _finish_chunk(template: ModelResponseStream | None, reason: str) -> ModelResponseStream:
+    chunk = _text_chunk(template, None, None)
+    chunk.choices[0].finish_reason = reason
     return chunk
 
 
@@ -194,22 +202,28 @@ class StreamEnforcer:
     async def run(self, response: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
         template: ModelResponseStream | None = None
         cut = False
+        passthrough = False
         try:
             async for chunk in response:
-                if not isinstance(chunk, ModelResponseStream):
+                if passthrough or not isinstance(chunk, ModelResponseStream):
                     yield chunk
                     continue
                 template = template or chunk
-                out, cut = self._observe(chunk)
+                try:
+                    out, cut = self._observe(chunk)
+                except Exception:  # our bug: the rest of the stream goes through untouched
+                    self.rt.internal_error("stream_observe", self.state.call_id)
+                    passthrough, out, cut = True, chunk, False
                 if out is not None:
                     yield out
                 if cut:
                     break
             if not cut:
-                tail = self.ts.finish()
-                self._sync_counts()
-                if tail.reasoning_out or tail.content_out:
-                    yield _text_chunk(template, tail.reasoning_out, tail.content_out)
+                if not passthrough:
+                    tail = self.ts.finish()
+                    self._sync_counts()
+                    if tail.reasoning_out or tail.content_out:
+                        yield _text_chunk(template, tail.reasoning_out, tail.content_out)
                 self.rt.settle(self.state)
                 return
         finally:
@@ -227,10 +241,17 @@ class StreamEnforcer:
             )
         except Exception:
             log.exception("thinkbudget: billing the cut stream failed (litellm_call_id=%s)", state.call_id)
-        style = self.ts.style or Style.PREOPENED
-        reasoning_out, content_out = closing_output(style, self.rt.settings.transition)
+        try:
+            style = self.ts.style or Style.PREOPENED
+            reasoning_out, content_out = closing_output(style, self.rt.settings.transition)
+            kwargs = self._continuation_kwargs()
+        except Exception:  # our bug before the continuation: end the stream cleanly, keep the record
+            self.rt.continuation_failed(state, None)
+            self.rt.internal_error("stream_continuation", state.call_id)
+            yield _finish_chunk(template, "length")
+            return
         yield _text_chunk(template, reasoning_out, content_out)
-        async for chunk in self._continue(template):
+        async for chunk in self._continue(template, kwargs):
             yield chunk
 
     def _observe(self, chunk: ModelResponseStream) -> tuple[ModelResponseStream | None, bool]:
@@ -239,7 +260,11 @@ class StreamEnforcer:
             return chunk, False
         reasoning, content = fields
         step = self.ts.feed(reasoning, content)
-        self.rt.meter_tokens(self.state, step.new_thinking_tokens + step.new_answer_tokens)
+        new_tokens = step.new_thinking_tokens + step.new_answer_tokens
+        if new_tokens:
+            self.rt.meter_tokens(self.state, new_tokens)
+            self._sync_counts()  # current even when the client disconnects and LiteLLM bills early
+            self.state.last_activity = time.monotonic()
         if step.reasoning_out == reasoning and step.content_out == content:
             return chunk, step.cut
         has_other = chunk.choices[0].finish_reason is not None or getattr(chunk, "usage", None) is not None
@@ -251,14 +276,13 @@ class StreamEnforcer:
         self.state.thinking_tokens = self.ts.thinking_tokens
         self.state.answer_tokens = self.ts.answer_tokens
 
-    async def _continue(self, template: ModelResponseStream | None) -> AsyncGenerator[Any, None]:
+    def _continuation_kwargs(self) -> dict[str, Any]:
         state = self.state
-        open_tag = prefill_opens_think(state)
         messages = continuation_messages(
             list(self.data.get("messages") or []),
             self.ts.reasoning_text,
             self.rt.settings.transition,
-            open_tag=open_tag,
+            open_tag=prefill_opens_think(state),
         )
         kwargs = continuation_request(
             state, self.data, messages, answer_room(self.data, self.rt.settings.answer_reserve_tokens)
@@ -266,7 +290,14 @@ class StreamEnforcer:
         kwargs["stream"] = True
         if self.data.get("stream_options"):
             kwargs["stream_options"] = self.data["stream_options"]
+        return kwargs
+
+    async def _continue(
+        self, template: ModelResponseStream | None, kwargs: dict[str, Any]
+    ) -> AsyncGenerator[Any, None]:
+        state = self.state
         child = self.rt.begin_continuation(state, kwargs["litellm_call_id"])
+        child.last_activity = state.last_activity
         stream: Any = None
         finished = False
         try:
@@ -292,10 +323,16 @@ class StreamEnforcer:
             self.rt.continuation_failed(state, child)
             raise
         finally:
-            if stream is not None and not finished:
-                await _close(stream)
-                with contextlib.suppress(Exception):  # client went away: bill what the continuation made
-                    await bill_partial_stream(stream, getattr(stream, "logging_obj", None), messages)
+            if not finished:  # the client went away (or the continuation failed): bill what it made
+                self._sync_counts()
+                if stream is not None:
+                    await _close(stream)
+                    try:
+                        await bill_partial_stream(stream, getattr(stream, "logging_obj", None), kwargs["messages"])
+                    except Exception:
+                        log.exception("thinkbudget: billing the cancelled continuation failed (%s)", child.call_id)
+                # No success event came (nothing generated yet, or billing failed): close the parent.
+                self.rt.continuation_failed(state, child, status="cancelled")
 
     def _add_partial_usage(self, chunk: ModelResponseStream) -> None:
         usage = getattr(chunk, "usage", None)
@@ -321,20 +358,42 @@ def _message_parts(response: ModelResponse) -> tuple[str | None, str | None, str
     )
 
 
-async def enforce_nonstream(
-    runtime: Any, state: RequestState, data: Mapping[str, Any], response: ModelResponse
-) -> ModelResponse | None:
-    """The two-step recipe for a non-streaming request whose first call was capped at the budget
-    (``max_tokens = budget``): if it stopped for length, continue from what it produced (thinking
-    closed with the transition if it was still open) and merge the answer into one response."""
+@dataclass(frozen=True, slots=True)
+class FirstCall:
+    """What the budget-capped first call of a non-streaming two-step request produced."""
+
+    ts: ThinkingStream
+    step: StepResult
+    finish_reason: str | None
+
+    @property
+    def needs_continuation(self) -> bool:
+        return self.finish_reason == "length" or self.step.cut
+
+
+def read_first_call(state: RequestState, response: ModelResponse) -> FirstCall:
+    """Run the first call's output through the state machine; sets the request's token counts."""
     reasoning, content, finish = _message_parts(response)
     ts = new_thinking_stream(state)
     step = ts.feed(reasoning, content)
     if not step.cut:
         ts.finish()
     state.thinking_tokens, state.answer_tokens = ts.thinking_tokens, ts.answer_tokens
-    if finish != "length" and not step.cut:
+    return FirstCall(ts, step, finish)
+
+
+async def enforce_nonstream(
+    runtime: Any, state: RequestState, data: Mapping[str, Any], response: ModelResponse
+) -> ModelResponse | None:
+    """The two-step recipe for a non-streaming request whose first call was capped at the budget
+    (``max_tokens = budget``): if it stopped for length, continue from what it produced (thinking
+    closed with the transition if it was still open) and merge the answer into one response."""
+    first = state.extra.pop("first_call", None)
+    if not isinstance(first, FirstCall):
+        first = read_first_call(state, response)
+    if not first.needs_continuation:
         return None  # the model answered within its budget
+    ts, step = first.ts, first.step
     thinking_open = step.cut or not step.thinking_done
     transition = runtime.settings.transition if thinking_open else ""
     open_tag = prefill_opens_think(state)
@@ -348,7 +407,7 @@ async def enforce_nonstream(
     child = runtime.begin_continuation(state, kwargs["litellm_call_id"])
     try:
         cont = await runtime.router().acompletion(**kwargs)
-    except Exception:
+    except BaseException:
         runtime.continuation_failed(state, child)
         raise
     c_reasoning, c_content, c_finish = _message_parts(cont)
