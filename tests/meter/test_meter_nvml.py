@@ -102,3 +102,26 @@ def test_modules_used_on_the_gpu_machine_import_without_pydantic() -> None:
     )
     root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+
+
+async def test_a_hung_nvml_call_does_not_block_the_event_loop() -> None:
+    """A GPU in a bad state can block NVML for seconds; the read times out while the loop runs on."""
+    import asyncio
+    import threading
+
+    release = threading.Event()
+    returned = threading.Event()
+
+    class HangingNvml(FakeNvml):
+        def nvmlDeviceGetTotalEnergyConsumption(self, handle: int) -> int:
+            release.wait(5)
+            returned.set()
+            return super().nvmlDeviceGetTotalEnergyConsumption(handle)
+
+    source = NvmlSource([0], library=NvmlLibrary(HangingNvml(devices=1)))
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(source.read_joules(0.0), timeout=0.05)
+        assert not returned.is_set()  # on the loop thread, wait_for could only have returned after the call
+    finally:
+        release.set()

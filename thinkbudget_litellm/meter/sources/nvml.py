@@ -9,9 +9,11 @@ hub degrades to a labelled estimate. Importable without pydantic (the GPU benchm
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from thinkbudget_litellm.meter.sources.base import MEASURED_NVML, MEASURED_NVML_POWER, SourceError
@@ -55,6 +57,19 @@ class NvmlLibrary:
 
 
 _DEFAULT_LIBRARY = NvmlLibrary()
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _nvml_thread() -> ThreadPoolExecutor:
+    """One thread for every NVML call of the process (NVML reads are serialised anyway)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thinkbudget-nvml")
+        return _executor
 
 
 def default_library() -> NvmlLibrary:
@@ -141,7 +156,10 @@ class NvmlSource:
             raise SourceError("nvml error", f"{type(exc).__name__}: {exc}") from None
 
     async def read_joules(self, now: float) -> float:
-        return self.read_now(now)  # NVML calls take microseconds; no thread hop
+        """NVML answers in microseconds, but a GPU in a bad state (Xid errors, a lost device) can block
+        a call for seconds: read on NVML's own thread so the proxy's event loop never waits on it (the
+        hub's timeout turns a hung read into a labelled failure; later reads queue behind it)."""
+        return await asyncio.get_running_loop().run_in_executor(_nvml_thread(), self.read_now, now)
 
     def note_activity(self, busy: bool, now: float) -> None:
         return None
