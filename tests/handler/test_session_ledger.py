@@ -65,3 +65,12 @@ async def test_without_a_cache_it_counts_locally():
     ledger = SessionLedger()
     await ledger.add("s", 7)
     assert await ledger.used("s") == 7
+
+
+async def test_local_counts_are_bounded():
+    ledger = SessionLedger(max_local=3)
+    for n in range(5):
+        await ledger.add(f"s{n}", 1)
+    await ledger.add("s2", 1)  # used again: kept
+    await ledger.add("s5", 1)
+    assert [await ledger.used(f"s{n}") for n in range(6)] == [0, 0, 2, 0, 1, 1]

@@ -4,6 +4,7 @@ so several proxy instances agree on a session's remaining allowance."""
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any
 
 log = logging.getLogger("thinkbudget_litellm")
@@ -12,10 +13,14 @@ KEY_PREFIX = "thinkbudget:session:"
 
 
 class SessionLedger:
-    def __init__(self) -> None:
+    """``_local`` is this instance's own count, the fallback when the shared cache fails; it keeps
+    the most recently used ``max_local`` sessions, so a long-lived proxy does not grow with them."""
+
+    def __init__(self, max_local: int = 100_000) -> None:
         self._cache: Any = None
         self._ttl_s = 86_400
-        self._local: dict[str, int] = {}
+        self._local: OrderedDict[str, int] = OrderedDict()
+        self._max_local = max_local
 
     def bind(self, cache: Any, ttl_s: int) -> None:
         """Use the proxy's ``DualCache`` (handed to ``async_pre_call_hook``)."""
@@ -40,7 +45,9 @@ class SessionLedger:
 
     async def add(self, session_id: str, tokens: int) -> None:
         key = KEY_PREFIX + session_id
-        self._local[key] = self._local.get(key, 0) + tokens
+        self._local[key] = self._local.pop(key, 0) + tokens
+        if len(self._local) > self._max_local:
+            self._local.popitem(last=False)
         if self._cache is None:
             return
         try:
