@@ -143,3 +143,8 @@ def test_client_disconnect_closes_upstream_and_bills(e2e):
     assert after["recent"][-1]["think_tokens"] < 1500
     events = e2e.events(call_id, wait_s=10)
     assert len(events) == 1 and events[0]["response_cost"] > 0, events
+    from tests.e2e.test_cost_and_records import _records
+
+    row = _records(e2e, [call_id])[call_id]
+    assert row["status"] == "cancelled" and row["thinking_tokens"] > 0, row
+    assert row["cost_usd"] == pytest.approx(events[0]["response_cost"])

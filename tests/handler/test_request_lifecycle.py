@@ -53,7 +53,7 @@ def _state(call_id: str = "c1", stream: bool = True, now: float | None = None) -
 def _attempt(rt: Runtime, state: RequestState) -> None:
     state.deployment_id = DEP
     state.deployment = DeploymentSettings.model_validate(PRICED)
-    rt.meter_started(state)
+    rt.attempt_started(state)
 
 
 def _open_entries(rt: Runtime) -> int:
@@ -101,7 +101,9 @@ async def test_failed_attempt_then_fallback_success_is_one_success_record():
     state = _state()
     rt.states.put(state)
     _attempt(rt, state)
-    await rt.finish(state, {}, "failure")  # the router will retry under the same call id
+    await rt.attempt_failed(state)  # LiteLLM's deployment failure hook; the router will retry
+    await rt.attempt_failed(state)  # counted once per attempt
+    await rt.finish(state, {}, "failure")  # the request-level failure event is not final
     assert rt.states.live("c1") is state and not state.finished
     assert _open_entries(rt) == 0 and state.failed_attempts == 1
     _attempt(rt, state)  # the retry
@@ -119,7 +121,7 @@ async def test_final_failure_closes_the_meter_entry_and_writes_one_record():
     _attempt(rt, state)
     await rt.request_failed(state)  # the proxy answered the client with an error
     await rt.request_failed(state)
-    await rt.finish(state, {}, "failure")  # a late attempt event changes nothing
+    await rt.attempt_failed(state)  # a late attempt event changes nothing
     [record] = rt.writer.records  # type: ignore[union-attr]
     assert record.status == "failure"
     assert _open_entries(rt) == 0
@@ -132,7 +134,7 @@ async def test_sweep_closes_abandoned_requests_with_a_record():
         rt.states.put(s)
         _attempt(rt, s)
     idle.last_activity = time.monotonic() - 61
-    await rt.finish(failed, {}, "failure")
+    await rt.attempt_failed(failed)
     failed.failed_at = time.monotonic() - 6
     rt.sweep()
     await _drain(rt)
@@ -247,3 +249,77 @@ async def test_nonstream_continuation_is_decided_before_the_success_event():
     assert state.awaiting_continuation
     await rt.finish(state, {}, "success")  # the first call's success event
     assert rt.writer.records == [] and rt.states.live("c1") is state  # type: ignore[union-attr]
+
+
+async def test_an_attempt_left_open_is_closed_as_failed_before_the_next_one():
+    """A stream that broke before its first chunk goes to a fallback with no deployment failure hook."""
+    rt = _runtime()
+    state = _state()
+    rt.states.put(state)
+    _attempt(rt, state)
+    await rt.end_open_attempt(state)
+    _attempt(rt, state)
+    assert state.failed_attempts == 1 and _open_entries(rt) == 1
+    await rt.finish(state, {}, "success")
+    assert _open_entries(rt) == 0 and rt.writer.records[0].extra["failed_attempts"] == 1  # type: ignore[union-attr]
+
+
+async def test_concurrent_closers_share_one_meter_result(monkeypatch):
+    import asyncio
+
+    rt = _runtime()
+    real_finish = rt.meter.request_finished
+
+    async def slow_finish(call_id, completion_tokens=None):
+        await asyncio.sleep(0.01)  # a fresh meter sample is awaited
+        return await real_finish(call_id, completion_tokens)
+
+    monkeypatch.setattr(rt.meter, "request_finished", slow_finish)
+    state = _state()
+    rt.states.put(state)
+    _attempt(rt, state)
+    a, b = await asyncio.gather(rt.meter_finished(state), rt.meter_finished(state))
+    assert a is not None and a is b and _open_entries(rt) == 0
+
+
+async def test_client_leaving_before_the_cut_is_recorded_as_cancelled():
+    rt = _runtime()
+    state = _state()
+    state.decision = BudgetDecision(Tier.DEEP, 10_000, "tier", None)
+    rt.states.put(state)
+    _attempt(rt, state)
+    enforcer = StreamEnforcer(rt, state, {"messages": []})
+
+    async def upstream():
+        for _ in range(5):
+            yield _chunk("thinking hard ", None)
+
+    gen = enforcer.run(upstream())
+    await gen.__anext__()
+    await gen.aclose()  # the client went away
+    assert state.status == "cancelled" and not state.finished
+    rt._tasks.clear()  # no success event came: close it now instead of after the grace period
+    await rt._close_if_silent(state, 0)
+    [record] = rt.writer.records  # type: ignore[union-attr]
+    assert record.status == "cancelled" and record.thinking_tokens > 0 and _open_entries(rt) == 0
+
+
+async def test_client_leaving_between_the_cut_and_the_continuation_is_recorded():
+    rt = _runtime()
+    state = _state()  # budget 4 tokens
+    rt.states.put(state)
+    _attempt(rt, state)
+    enforcer = StreamEnforcer(rt, state, {"messages": []})
+
+    async def upstream():
+        for _ in range(20):
+            yield _chunk("thinking hard about it ", None)
+
+    gen = enforcer.run(upstream())
+    out = [await gen.__anext__()]
+    while not state.cut:
+        out.append(await gen.__anext__())
+    await gen.aclose()  # gone at the closing text, before the continuation call
+    await _drain(rt)
+    [record] = rt.writer.records  # type: ignore[union-attr]
+    assert record.status == "cancelled" and record.cut and _open_entries(rt) == 0

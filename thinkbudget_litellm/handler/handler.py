@@ -102,7 +102,11 @@ class ThinkBudgetHandler(CustomLogger):
         )
         if state.call_id and not self.rt.states.put(state):
             metrics.ERRORS.labels(hook="duplicate_call_id").inc()
-            log.warning("thinkbudget: litellm_call_id %s is already in flight; not budgeted", state.call_id)
+            log.warning(
+                "thinkbudget: the client reused litellm_call_id %s while it is in flight; LiteLLM's hooks "
+                "for that id follow the first request",
+                state.call_id,
+            )
         metrics.BUDGET_TOKENS.labels(tier=decision.tier.value).observe(decision.budget)
         md = data.setdefault("metadata", {})
         if isinstance(md, dict):
@@ -121,16 +125,20 @@ class ThinkBudgetHandler(CustomLogger):
 
     # ------------------------------------------------------------------ per-deployment injection
     async def async_pre_call_deployment_hook(self, kwargs: dict, call_type: Any) -> dict | None:
-        state = self.rt.states.get(kwargs.get("litellm_call_id"))
+        state = self.rt.states.live(kwargs.get("litellm_call_id"))
         if state is None:
             return None
+        try:
+            await self.rt.end_open_attempt(state)
+        except Exception:
+            self._internal_error("pre_call_deployment", state.call_id)
         if state.parent is not None:  # our own continuation call: meter it, inject nothing
             try:
                 dep_id, model, info = deployment_info(kwargs)
                 state.deployment_id, state.deployment_model = dep_id, model
                 state.deployment = self.rt.deployment_settings(dep_id, info)
                 state.prompt_tokens = _approx_prompt_tokens(kwargs.get("messages"))
-                self.rt.meter_started(state)
+                self.rt.attempt_started(state)
             except Exception:
                 self._internal_error("pre_call_deployment", state.call_id)
             return None
@@ -153,7 +161,7 @@ class ThinkBudgetHandler(CustomLogger):
                 kwargs.pop("max_completion_tokens", None)
                 kwargs["max_tokens"] = max(budget, 1)
             state.prompt_tokens = _approx_prompt_tokens(kwargs.get("messages"))
-            self.rt.meter_started(state)
+            self.rt.attempt_started(state)
             metrics.REQUESTS.labels(
                 team=state.caller.team_id or "",
                 tier=state.decision.tier.value,
@@ -169,7 +177,7 @@ class ThinkBudgetHandler(CustomLogger):
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: Any, response: Any, request_data: dict
     ) -> AsyncGenerator[Any, None]:
-        state = self.rt.states.get(request_data.get("litellm_call_id"))
+        state = self.rt.states.live(request_data.get("litellm_call_id"))
         if state is None:
             async for chunk in response:
                 yield chunk
@@ -186,7 +194,9 @@ class ThinkBudgetHandler(CustomLogger):
 
     # ------------------------------------------------------------------ non-streaming two-step enforcement
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
-        state = self.rt.states.get(data.get("litellm_call_id"))
+        # live only: a request already complete (e.g. a cache hit, which skips the deployment hooks)
+        # is not continued after its record was written
+        state = self.rt.states.live(data.get("litellm_call_id"))
         if state is None or state.stream or state.enforcement is not Enforcement.STREAM:
             return None
         try:
@@ -201,7 +211,7 @@ class ThinkBudgetHandler(CustomLogger):
 
     # ------------------------------------------------------------------ non-streaming result
     async def async_post_call_success_deployment_hook(self, request_data: dict, response: Any, call_type: Any) -> Any:
-        state = self.rt.states.get(request_data.get("litellm_call_id"))
+        state = self.rt.states.live(request_data.get("litellm_call_id"))
         if state is None or state.stream:
             return None
         try:
@@ -267,6 +277,18 @@ class ThinkBudgetHandler(CustomLogger):
 
     async def async_log_failure_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
         await self._finish(kwargs, "failure")
+
+    async def async_post_call_failure_deployment_hook(
+        self, request_data: Any, exception: Exception, call_type: Any, fallback_depth: int | None = None
+    ) -> None:
+        """One deployment attempt failed (LiteLLM calls this for every attempt, before any retry)."""
+        state = self.rt.states.live(request_data.get("litellm_call_id"))
+        if state is None:
+            return
+        try:
+            await self.rt.attempt_failed(state)
+        except Exception:
+            log.exception("thinkbudget internal error in post_call_failure_deployment (%s)", state.call_id)
 
     async def async_post_call_failure_hook(
         self,

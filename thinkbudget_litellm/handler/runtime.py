@@ -147,9 +147,17 @@ class Runtime:
             raise HTTPException(status_code=500, detail={"error": f"thinkbudget failed in {hook} (fail_closed)"})
 
     # ------------------------------------------------------------------ metering
-    def meter_started(self, state: RequestState) -> None:
+    async def end_open_attempt(self, state: RequestState) -> None:
+        """Before a new attempt: an entry still open belongs to an attempt that failed without a
+        deployment failure hook (a stream that broke before its first chunk and went to a fallback)."""
+        if state.attempt_open:
+            await self.attempt_failed(state)
+
+    def attempt_started(self, state: RequestState) -> None:
+        """A deployment call of ``state`` starts (the first, a retry or a fallback)."""
+        state.attempts += 1
         state.last_activity = time.monotonic()
-        state.failed_at = None  # a new attempt: a retry or fallback after a failed one
+        state.failed_at = None
         if state.deployment_id is not None:
             self.meter.request_started(state.call_id, state.deployment_id, state.prompt_tokens, streaming=state.stream)
             state.attempt_open = True
@@ -159,16 +167,27 @@ class Runtime:
             self.meter.tokens_generated(state.call_id, n)
 
     async def meter_finished(self, state: RequestState) -> RequestEnergy | None:
-        """Close the current attempt's meter entry (once; None when there is none open)."""
+        """Close the current attempt's meter entry. Concurrent callers share one result; None when no
+        entry is open."""
+        if state.closing is not None:
+            result: RequestEnergy | None = await asyncio.shield(state.closing)
+            return result
         if state.deployment_id is None or not state.attempt_open:
             return None
         state.attempt_open = False
-        completion = None if state.stream else state.thinking_tokens + state.answer_tokens
-        energy = await self.meter.request_finished(state.call_id, completion_tokens=completion)
-        dep = state.deployment
-        if dep is not None and dep.energy.simulated and energy.joules is not None:
-            energy = dataclasses.replace(energy, source=f"simulated({energy.source})")
-        return energy
+        closing: asyncio.Future[RequestEnergy | None] = asyncio.get_running_loop().create_future()
+        state.closing = closing
+        energy: RequestEnergy | None = None
+        try:
+            completion = None if state.stream else state.thinking_tokens + state.answer_tokens
+            energy = await self.meter.request_finished(state.call_id, completion_tokens=completion)
+            dep = state.deployment
+            if dep is not None and dep.energy.simulated and energy.joules is not None:
+                energy = dataclasses.replace(energy, source=f"simulated({energy.source})")
+            return energy
+        finally:
+            closing.set_result(energy)
+            state.closing = None
 
     @staticmethod
     def energy_headers(energy: RequestEnergy) -> dict[str, str]:
@@ -237,6 +256,7 @@ class Runtime:
             parent=parent,
         )
         parent.continuation_call_id = call_id
+        parent.continuation = child
         self.states.put(child)
         return child
 
@@ -253,13 +273,7 @@ class Runtime:
         self._background(self._close_failed_continuation(parent, child))
 
     async def _close_failed_continuation(self, parent: RequestState, child: RequestState | None) -> None:
-        if child is not None:
-            if child.energy is None:
-                child.energy = await self.meter_finished(child)
-            if child.energy is not None:
-                parent.extra["continuation_energy"] = child.energy
-            parent.attempt_energies.extend(child.attempt_energies)
-        await self._complete(parent)
+        await self._complete(parent)  # which folds in what the continuation generated
 
     # ------------------------------------------------------------------ cost and finish
     async def apply_cost(self, state: RequestState, kwargs: dict, result: Any) -> None:
@@ -288,14 +302,13 @@ class Runtime:
     async def finish(self, state: RequestState, kwargs: dict, status: str) -> None:
         """A LiteLLM success/failure event for one attempt of ``state``'s call.
 
-        A failure event is not final: the router retries and falls back under the same call id, so
-        it closes the attempt's meter entry and waits for a later success, the proxy's failure hook
+        A failure event is not final and not per attempt: the router retries and falls back under
+        the same call id, and LiteLLM sends the failure event once per request, for its first failed
+        attempt, sometimes only after a fallback has started. Attempts end in the deployment failure
+        hook (``attempt_failed``); the request ends on a success, the proxy's failure hook
         (``request_failed``) or the sweep. A cut request is complete once its continuation is; a
         continuation completes its parent."""
-        if state.finished:
-            return
-        if status != "success":
-            await self.attempt_failed(state)
+        if state.finished or status != "success":
             return
         if state.parent is not None:
             self.states.pop(state.call_id)
@@ -303,8 +316,6 @@ class Runtime:
             parent = state.parent
             parent.answer_tokens = max(parent.answer_tokens, state.answer_tokens)
             parent.awaiting_continuation = False
-            parent.extra["continuation_energy"] = state.energy
-            parent.attempt_energies.extend(state.attempt_energies)
             await self._complete(parent)
             return
         if state.awaiting_continuation:
@@ -312,12 +323,29 @@ class Runtime:
         await self._complete(state)
 
     async def attempt_failed(self, state: RequestState) -> None:
+        """The current attempt failed (LiteLLM's deployment failure hook; once per attempt)."""
+        if state.last_failed_attempt == state.attempts:
+            return
+        state.last_failed_attempt = state.attempts
         now = time.monotonic()
         state.failed_attempts += 1
         state.failed_at = state.last_activity = now
         energy = await self.meter_finished(state)
         if energy is not None:
             state.attempt_energies.append(energy)
+
+    def client_left(self, state: RequestState, grace_s: float = 10.0) -> None:
+        """The client disconnected from a stream before any cut. LiteLLM bills what was generated with a
+        success event when there was anything; otherwise no event comes, so close it after ``grace_s``."""
+        if state.finished:
+            return
+        state.status = "cancelled"
+        self._background(self._close_if_silent(state, grace_s))
+
+    async def _close_if_silent(self, state: RequestState, grace_s: float) -> None:
+        await asyncio.sleep(grace_s)
+        if not state.finished and not state.awaiting_continuation:
+            await self._complete(state)
 
     async def request_failed(self, state: RequestState) -> None:
         """The proxy gave the client an error for this request: that is final."""
@@ -347,8 +375,16 @@ class Runtime:
             return
         state.finished = True
         self.states.pop(state.call_id)
-        if state.energy is None and state.attempt_open:  # every path closes the meter entry
-            state.energy = await self.meter_finished(state)
+        if state.energy is None and (state.attempt_open or state.closing is not None):
+            state.energy = await self.meter_finished(state)  # every path closes the meter entry
+        child = state.continuation
+        if child is not None:  # fold in the continuation, however it ended
+            if child.energy is None and (child.attempt_open or child.closing is not None):
+                child.energy = await self.meter_finished(child)
+            if child.energy is not None:
+                state.extra["continuation_energy"] = child.energy
+            state.attempt_energies.extend(child.attempt_energies)
+            state.failed_attempts += child.failed_attempts
         self.settle(state)
         state.extra.setdefault("latency_ms", (time.monotonic() - state.started_monotonic) * 1000.0)
         labels = {

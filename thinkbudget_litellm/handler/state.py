@@ -37,9 +37,13 @@ class RequestState:
     settled: bool = False  # thinking tokens counted into the session ledger
     awaiting_continuation: bool = False
     parent: RequestState | None = None  # set on a continuation call's state
+    continuation: RequestState | None = None  # set on a cut request's state
     status: str = "success"
+    attempts: int = 0  # deployment calls started (retries and fallbacks included)
     attempt_open: bool = False  # a deployment call is metered and has not finished yet
+    closing: Any = None  # asyncio.Future of the meter entry being closed (shared by concurrent closers)
     failed_attempts: int = 0
+    last_failed_attempt: int = 0  # attempt number last marked failed (a failure is counted once)
     failed_at: float | None = None  # monotonic time of the last failed attempt
     attempt_energies: list[Any] = field(default_factory=list)  # meter.RequestEnergy of failed attempts
     last_activity: float = 0.0  # monotonic; hooks and stream chunks move it on

@@ -13,6 +13,7 @@ LiteLLM specifics owned here (research notes §1.4, §10.4, §10.7):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -218,6 +219,10 @@ class StreamEnforcer:
                     yield out
                 if cut:
                     break
+        except (asyncio.CancelledError, GeneratorExit):
+            self.rt.client_left(self.state)  # LiteLLM bills what was generated, when anything was
+            raise
+        else:
             if not cut:
                 if not passthrough:
                     tail = self.ts.finish()
@@ -236,23 +241,29 @@ class StreamEnforcer:
         self.rt.settle(state)
         state.awaiting_continuation = True
         try:
-            self.partial_usage = await bill_partial_stream(
-                response, self.data.get("litellm_logging_obj"), self.data.get("messages")
-            )
-        except Exception:
-            log.exception("thinkbudget: billing the cut stream failed (litellm_call_id=%s)", state.call_id)
-        try:
-            style = self.ts.style or Style.PREOPENED
-            reasoning_out, content_out = closing_output(style, self.rt.settings.transition)
-            kwargs = self._continuation_kwargs()
-        except Exception:  # our bug before the continuation: end the stream cleanly, keep the record
-            self.rt.continuation_failed(state, None)
-            self.rt.internal_error("stream_continuation", state.call_id)
-            yield _finish_chunk(template, "length")
-            return
-        yield _text_chunk(template, reasoning_out, content_out)
-        async for chunk in self._continue(template, kwargs):
-            yield chunk
+            try:
+                self.partial_usage = await bill_partial_stream(
+                    response, self.data.get("litellm_logging_obj"), self.data.get("messages")
+                )
+            except Exception:
+                log.exception("thinkbudget: billing the cut stream failed (litellm_call_id=%s)", state.call_id)
+            try:
+                style = self.ts.style or Style.PREOPENED
+                reasoning_out, content_out = closing_output(style, self.rt.settings.transition)
+                kwargs = self._continuation_kwargs()
+            except Exception:  # our bug before the continuation: end the stream cleanly, keep the record
+                self.rt.continuation_failed(state, None)
+                self.rt.internal_error("stream_continuation", state.call_id)
+                yield _finish_chunk(template, "length")
+                return
+            yield _text_chunk(template, reasoning_out, content_out)
+            async with contextlib.aclosing(self._continue(template, kwargs)) as continued:
+                async for chunk in continued:
+                    yield chunk
+        except (asyncio.CancelledError, GeneratorExit):
+            if state.continuation is None:  # the client left before the continuation started
+                self.rt.continuation_failed(state, None, status="cancelled")
+            raise
 
     def _observe(self, chunk: ModelResponseStream) -> tuple[ModelResponseStream | None, bool]:
         fields = _delta_fields(chunk)
@@ -315,6 +326,7 @@ class StreamEnforcer:
                 if template is not None:
                     chunk.id = template.id
                 self._add_partial_usage(chunk)
+                state.last_activity = child.last_activity = time.monotonic()
                 yield chunk
             finished = True
             self.ts.finish()

@@ -10,10 +10,11 @@ hub degrades to a labelled estimate. Importable without pydantic (the GPU benchm
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib
+import queue
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from thinkbudget_litellm.meter.sources.base import MEASURED_NVML, MEASURED_NVML_POWER, SourceError
@@ -59,17 +60,43 @@ class NvmlLibrary:
 _DEFAULT_LIBRARY = NvmlLibrary()
 
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+class _NvmlThread:
+    """One daemon thread for every NVML call of the process (NVML serialises them anyway). A daemon,
+    so a call hung in the driver never holds up the proxy's shutdown."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], float], concurrent.futures.Future[float]]] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._serve, name="thinkbudget-nvml", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            job, future = self._jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(job())
+            except BaseException as exc:  # handed to the awaiting coroutine
+                future.set_exception(exc)
+
+    def submit(self, job: Callable[[], float]) -> concurrent.futures.Future[float]:
+        future: concurrent.futures.Future[float] = concurrent.futures.Future()
+        self._jobs.put((job, future))
+        return future
 
 
-def _nvml_thread() -> ThreadPoolExecutor:
-    """One thread for every NVML call of the process (NVML reads are serialised anyway)."""
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thinkbudget-nvml")
-        return _executor
+_worker: _NvmlThread | None = None
+_worker_lock = threading.Lock()
+
+
+def _nvml_thread() -> _NvmlThread:
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = _NvmlThread()
+        return _worker
 
 
 def default_library() -> NvmlLibrary:
@@ -159,7 +186,7 @@ class NvmlSource:
         """NVML answers in microseconds, but a GPU in a bad state (Xid errors, a lost device) can block
         a call for seconds: read on NVML's own thread so the proxy's event loop never waits on it (the
         hub's timeout turns a hung read into a labelled failure; later reads queue behind it)."""
-        return await asyncio.get_running_loop().run_in_executor(_nvml_thread(), self.read_now, now)
+        return await asyncio.wrap_future(_nvml_thread().submit(lambda: self.read_now(now)))
 
     def note_activity(self, busy: bool, now: float) -> None:
         return None
