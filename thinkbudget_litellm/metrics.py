@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 _LABELS = ("team", "tier", "model")
 
@@ -18,6 +18,7 @@ BUDGET_TOKENS = Histogram(
 CUTS = Counter("thinkbudget_cuts", "Streams cut at the thinking budget", _LABELS)
 ENERGY_JOULES = Counter("thinkbudget_energy_joules", "GPU energy attributed to requests", [*_LABELS, "source"])
 COST_USD = Counter("thinkbudget_cost_usd", "GPU cost attributed to requests (USD)", _LABELS)
+IN_FLIGHT = Gauge("thinkbudget_requests_in_flight", "Requests thinkbudget is tracking that have no record yet")
 ERRORS = Counter("thinkbudget_errors", "Internal errors caught by the fail-open policy", ["hook"])
 CLASSIFY_SECONDS = Histogram(
     "thinkbudget_classify_seconds",

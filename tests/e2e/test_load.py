@@ -80,4 +80,19 @@ def test_200_concurrent_streams_half_cut(e2e):
     assert set(own.values()) == {1} and len(own) == N, own.most_common(3)
     assert all(conts[cid] == 1 for cid, cut in call_ids.items() if cut)
     assert all(ev["status"] == "success" for ev in events if ev["litellm_call_id"] in call_ids)
+    assert _in_flight(e2e) == 0  # every request and continuation completed: no state left behind
     print(f"200 concurrent streams (100 cut) in {elapsed:.1f}s; engine disconnects: {disconnects}")
+
+
+def _in_flight(e2e, wait_s: float = 15.0) -> float:
+    """thinkbudget_requests_in_flight on the proxy's /metrics, once it reaches 0 or after ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        with e2e.client() as c:
+            text = c.get("/metrics", follow_redirects=True).text
+        value = next(
+            float(ln.split()[-1]) for ln in text.splitlines() if ln.startswith("thinkbudget_requests_in_flight ")
+        )
+        if value == 0 or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)

@@ -29,6 +29,7 @@ def test_metrics_on_litellm_metrics_endpoint(e2e):
         "thinkbudget_energy_joules_total{",
         "thinkbudget_cost_usd_total{",
         "thinkbudget_classify_seconds_bucket",
+        "thinkbudget_requests_in_flight ",
     ):
         assert name in text, name
     assert 'team="team-a"' in text

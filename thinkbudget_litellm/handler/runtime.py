@@ -48,6 +48,7 @@ class Runtime:
     def __init__(self, settings: ThinkBudgetSettings | None = None) -> None:
         self._settings = settings
         self.states = StateStore()
+        metrics.IN_FLIGHT.set_function(lambda: len(self.states))  # a leak shows here
         self.sessions = SessionLedger()
         self._deployments: dict[str, DeploymentSettings] = {}
         self._bad_deployments: set[str] = set()
