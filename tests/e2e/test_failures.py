@@ -52,3 +52,58 @@ def test_midstream_failure_is_recorded(e2e):
     assert any("error" in ev for ev in sse_events(r.text)), r.text[-400:]
     row = _records(e2e, [call_id])[call_id]
     assert row["status"] == "failure", row
+
+
+def test_mixed_failures_under_concurrency_leave_one_record_each_and_nothing_in_flight(e2e):
+    """Fallbacks, dead deployments, mid-stream failures, cut streams and clients that leave, all at once."""
+    import asyncio
+
+    import httpx
+
+    from tests.e2e.test_load import _in_flight
+
+    kinds = ["fallback", "dead", "midstream", "cut", "leave", "leave_after_cut"] * 8
+    expected = {
+        "fallback": {"success"},
+        "dead": {"failure"},
+        "midstream": {"failure"},
+        "cut": {"cut"},
+        "leave": {"cancelled"},
+        # the client may leave before the cut (cancelled, not cut) or during the continuation
+        "leave_after_cut": {"cancelled"},
+    }
+
+    def body(kind: str, i: int) -> dict:
+        prompt = f"Convert {i} miles to kilometres."  # simple tier: budget 128
+        model = {"fallback": "r1-dead", "dead": "r1-dead-only", "midstream": "r1-native"}.get(kind, "r1-inline-stream")
+        sim: dict = {"think_tokens": 600, "answer_tokens": 30}
+        if kind == "midstream":
+            sim["fail"] = "midstream:40"
+        return {"model": model, "messages": [{"role": "user", "content": prompt}], "stream": True, "sim": sim}
+
+    async def one(client: httpx.AsyncClient, kind: str, i: int) -> tuple[str, str]:
+        async with client.stream("POST", "/v1/chat/completions", json=body(kind, i)) as r:
+            call_id = r.headers.get("x-litellm-call-id", "")
+            seen = 0
+            async for line in r.aiter_lines():
+                seen += line.startswith("data: {")
+                if kind == "leave" and seen >= 10:
+                    break  # leave while the model is thinking
+                if kind == "leave_after_cut" and "</think>" in line:
+                    break  # leave at the closing of the thinking, while the continuation starts
+        return kind, call_id
+
+    async def run() -> list[tuple[str, str]]:
+        limits = httpx.Limits(max_connections=len(kinds), max_keepalive_connections=0)
+        async with httpx.AsyncClient(
+            base_url=e2e.url, headers={"Authorization": "Bearer sk-plain"}, timeout=120, limits=limits
+        ) as client:
+            return await asyncio.gather(*(one(client, k, i) for i, k in enumerate(kinds)))
+
+    results = asyncio.run(run())
+    assert all(cid for _, cid in results)
+    assert _in_flight(e2e, wait_s=30) == 0  # every request completed, however it ended
+    rows = _records(e2e, [cid for _, cid in results], wait_s=15)
+    assert len(rows) == len(results)
+    wrong = [(k, rows[cid]["status"]) for k, cid in results if rows[cid]["status"] not in expected[k]]
+    assert not wrong, wrong
