@@ -52,6 +52,8 @@ def test_midstream_failure_is_recorded(e2e):
     assert any("error" in ev for ev in sse_events(r.text)), r.text[-400:]
     row = _records(e2e, [call_id])[call_id]
     assert row["status"] == "failure", row
+    # LiteLLM bills no spend for a failure; what the GPU did is kept aside in extra
+    assert row["cost_usd"] is None and row["extra"]["failed_attempt_cost_usd"] > 0, row
 
 
 def test_mixed_failures_under_concurrency_leave_one_record_each_and_nothing_in_flight(e2e):

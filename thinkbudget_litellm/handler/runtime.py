@@ -354,6 +354,7 @@ class Runtime:
             return
         state.status = "failure"
         state.awaiting_continuation = False
+        await self.end_open_attempt(state)  # a stream that failed mid-way: unbilled, like other failures
         await self._complete(state)
 
     def sweep(self) -> None:
