@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from thinkbudget_litellm.handler.records import build_record, gpu_cost, spend_log_figures
-from thinkbudget_litellm.handler.request_view import Caller
-from thinkbudget_litellm.handler.state import RequestState
-from thinkbudget_litellm.meter.hub import RequestEnergy
-from thinkbudget_litellm.policy.budget import BudgetDecision
-from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, GpuSettings, ThinkBudgetSettings
-from thinkbudget_litellm.tiers import Task, Tier
+from request_states import make_state
 
-CALLER = Caller("hash", "alias", "team", "user", None, None, {}, {})
+from thinkbudget_litellm.handler.records import build_record, gpu_cost, spend_log_figures
+from thinkbudget_litellm.meter.hub import RequestEnergy
+from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, GpuSettings, ThinkBudgetSettings
 
 
 def _state(**kw):
-    return RequestState(
-        call_id="c1",
-        caller=CALLER,
-        decision=BudgetDecision(Tier.SIMPLE, 128, "tier", None),
-        task=Task.FACT,
-        score=1.0,
-        model_group="r1",
-        stream=True,
-        started_monotonic=0.0,
-        **kw,
-    )
+    return make_state(started=0.0, **kw)
 
 
 def _energy(j, s, cost):

@@ -5,15 +5,15 @@ from __future__ import annotations
 import time
 
 from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
+from request_states import make_state
 
 from thinkbudget_litellm import metrics
-from thinkbudget_litellm.handler.request_view import Caller
 from thinkbudget_litellm.handler.runtime import Runtime
 from thinkbudget_litellm.handler.state import RequestState, StateStore
 from thinkbudget_litellm.handler.stream_enforcer import StreamEnforcer
 from thinkbudget_litellm.policy.budget import BudgetDecision
 from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, ThinkBudgetSettings
-from thinkbudget_litellm.tiers import Task, Tier
+from thinkbudget_litellm.tiers import Tier
 
 DEP = "dep-1"
 PRICED = {"enforcement": "stream", "gpu": {"name": "g", "count": 1, "cost_per_hour": 3.6}}
@@ -36,18 +36,7 @@ def _runtime(**store) -> Runtime:
 
 
 def _state(call_id: str = "c1", stream: bool = True, now: float | None = None) -> RequestState:
-    caller = Caller(None, None, "team", None, None, None, {}, {})
-    return RequestState(
-        call_id=call_id,
-        caller=caller,
-        decision=BudgetDecision(Tier.SIMPLE, 4, "tier", None),
-        task=Task.CHAT,
-        score=0.0,
-        model_group="m",
-        stream=stream,
-        started_monotonic=now if now is not None else time.monotonic(),
-        enforcement=Enforcement.STREAM,
-    )
+    return make_state(call_id, budget=4, started=now, stream=stream, enforcement=Enforcement.STREAM)
 
 
 def _attempt(rt: Runtime, state: RequestState) -> None:
