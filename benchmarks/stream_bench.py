@@ -107,7 +107,7 @@ def _enforcer(call_id: str) -> Any:
         deployment_id="bench-dep",
         deployment=dep,
     )
-    rt.meter_started(state)
+    rt.attempt_started(state)
     return StreamEnforcer(rt, state, {"litellm_call_id": call_id, "messages": []})
 
 
