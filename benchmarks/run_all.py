@@ -44,6 +44,7 @@ class Step:
 def run_step(name: str, argv: Sequence[str], timeout_s: float) -> Step:
     """Run one benchmark, echoing and logging its output to results/<name>.txt."""
     log_path = RESULTS / f"{name}.txt"
+    root_prefix = f"{ROOT}{os.sep}"
     print(f"\n=== {name}: {' '.join(str(a) for a in argv[1:])}", flush=True)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -56,7 +57,8 @@ def run_step(name: str, argv: Sequence[str], timeout_s: float) -> Step:
         deadline = t0 + timeout_s
         status = "ok"
         assert proc.stdout is not None
-        for line in proc.stdout:  # the step's own timeouts keep it producing or ending
+        for raw in proc.stdout:  # the step's own timeouts keep it producing or ending
+            line = raw.replace(root_prefix, "")  # logs are committed: paths relative to the repository
             sys.stdout.write(line)
             sys.stdout.flush()
             log.write(line)
