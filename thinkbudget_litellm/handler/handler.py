@@ -273,10 +273,17 @@ class ThinkBudgetHandler(CustomLogger):
         return kwargs, result
 
     async def async_log_success_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
-        await self._finish(kwargs, "success")
+        call_id = kwargs.get("litellm_call_id")
+        state = self.rt.states.get(call_id)
+        if state is None:
+            return
+        try:
+            await self.rt.finish(state, kwargs, "success")
+        except Exception:
+            self._internal_error("log_event", call_id)
 
-    async def async_log_failure_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
-        await self._finish(kwargs, "failure")
+    # No async_log_failure_event: LiteLLM sends it once per request, not per attempt (see Runtime.finish);
+    # attempts end in the deployment failure hook and requests in the proxy failure hook below.
 
     async def async_post_call_failure_deployment_hook(
         self, request_data: Any, exception: Exception, call_type: Any, fallback_depth: int | None = None
@@ -306,16 +313,6 @@ class ThinkBudgetHandler(CustomLogger):
         except Exception:
             log.exception("thinkbudget internal error in post_call_failure (litellm_call_id=%s)", state.call_id)
         return None
-
-    async def _finish(self, kwargs: dict, status: str) -> None:
-        call_id = kwargs.get("litellm_call_id")
-        state = self.rt.states.get(call_id)
-        if state is None:
-            return
-        try:
-            await self.rt.finish(state, kwargs, status)
-        except Exception:
-            self._internal_error("log_event", call_id)
 
     # ------------------------------------------------------------------ failure policy
     def _internal_error(self, hook: str, call_id: Any) -> None:

@@ -271,10 +271,7 @@ class Runtime:
         if child is not None:
             child.finished = True
             self.states.pop(child.call_id)
-        self._background(self._close_failed_continuation(parent, child))
-
-    async def _close_failed_continuation(self, parent: RequestState, child: RequestState | None) -> None:
-        await self._complete(parent)  # which folds in what the continuation generated
+        self._background(self._complete(parent))  # which folds in what the continuation generated
 
     # ------------------------------------------------------------------ cost and finish
     async def apply_cost(self, state: RequestState, kwargs: dict, result: Any) -> None:
