@@ -11,16 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from thinkbudget_litellm.settings import ScopeOverrides
 from thinkbudget_litellm.tiers import Tier
+
+
+class BudgetScope(StrEnum):
+    """The scope whose setting determined a request's budget."""
+
+    TIER = "tier"
+    TEAM = "team"
+    KEY = "key"
+    USER = "user"
+    END_USER = "end_user"
+    SESSION = "session"
+    REQUEST = "request"
 
 
 @dataclass(frozen=True, slots=True)
 class BudgetDecision:
     tier: Tier
     budget: int
-    scope: str  # the scope that determined the final value
+    scope: BudgetScope  # the scope that determined the final value
     session_cap: int | None  # cumulative cap that applies to the request's session, if any
 
 

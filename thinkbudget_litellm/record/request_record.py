@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+
+class RequestStatus(StrEnum):
+    """How a client request ended: exactly the values the ``status`` column holds."""
+
+    SUCCESS = "success"  # answered within its budget (or unenforced)
+    CUT = "cut"  # answered after the proxy cut the thinking at the budget
+    FAILURE = "failure"  # the client got an error (or the request was swept after failing)
+    CANCELLED = "cancelled"  # the client left before the answer was complete
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +36,7 @@ class RequestRecord:
     budget: int | None = None
     budget_scope: str | None = None  # tier|team|key|user|end_user|session|request
     enforcement: str | None = None  # native|stream|off
-    status: str = "success"  # success|failure|cut|disconnected
+    status: RequestStatus = RequestStatus.SUCCESS
     thinking_tokens: int = 0
     answer_tokens: int = 0
     prompt_tokens: int = 0
