@@ -37,44 +37,61 @@ class BudgetDecision:
     session_cap: int | None  # cumulative cap that applies to the request's session, if any
 
 
-def session_cap_for(layers: Sequence[tuple[str, ScopeOverrides]], default_cap: int | None) -> int | None:
-    """The narrowest scope's cumulative thinking cap per session (else the global default)."""
-    cap = default_cap
-    for _, overrides in layers:
-        if overrides.session_max_thinking_tokens is not None:
-            cap = overrides.session_max_thinking_tokens
+# Scopes the client names itself (the request's ``user``): they may narrow what the key, team and
+# LiteLLM user allow, never widen it.
+CLIENT_NAMED_SCOPES = frozenset({BudgetScope.END_USER})
+
+Layers = Sequence[tuple[BudgetScope, ScopeOverrides]]
+
+
+def session_cap_for(layers: Layers, default_cap: int | None) -> int | None:
+    """The cumulative thinking cap per session: the tightest one the key, team or user set (else the
+    global default), lowered, never raised, by a client-named scope."""
+    trusted = [o.session_max_thinking_tokens for s, o in layers if s not in CLIENT_NAMED_SCOPES]
+    caps = [c for c in trusted if c is not None]
+    cap = min(caps) if caps else default_cap
+    for scope, overrides in layers:
+        own = overrides.session_max_thinking_tokens
+        if scope in CLIENT_NAMED_SCOPES and own is not None:
+            cap = own if cap is None else min(cap, own)
     return cap
+
+
+def _lower(current: tuple[int, BudgetScope], value: int | None, scope: BudgetScope) -> tuple[int, BudgetScope]:
+    return (value, scope) if value is not None and value < current[0] else current
 
 
 def resolve_budget(
     tier: Tier,
     tier_budgets: Mapping[Tier, int],
-    layers: Sequence[tuple[str, ScopeOverrides]],
+    layers: Layers,
     *,
     request_cap: int | None = None,
     session_used: int | None = None,
     default_session_cap: int | None = None,
 ) -> BudgetDecision:
-    """Resolve the budget for ``tier``; ``layers`` are (scope name, overrides) from broadest to narrowest."""
-    value = tier_budgets[tier]
-    value_scope = "tier"
-    ceiling: int | None = None
-    ceiling_scope = ""
-    for name, overrides in layers:
+    """Resolve the budget for ``tier``; ``layers`` are (scope, overrides) from broadest to narrowest.
+
+    Among the key, team and user scopes the narrowest ``budgets[tier]`` sets the value and every
+    ``max_thinking_tokens`` is a ceiling (a key cannot lift its team's). Client-named scopes, the
+    session allowance and the request's own cap can only lower the result.
+    """
+    result = (tier_budgets[tier], BudgetScope.TIER)
+    trusted = [(s, o) for s, o in layers if s not in CLIENT_NAMED_SCOPES]
+    for scope, overrides in trusted:
         if overrides.budgets is not None and tier in overrides.budgets:
-            value, value_scope = overrides.budgets[tier], name
-        if overrides.max_thinking_tokens is not None:
-            ceiling, ceiling_scope = overrides.max_thinking_tokens, name
-    budget, scope = value, value_scope
-    if ceiling is not None and ceiling < budget:
-        budget, scope = ceiling, ceiling_scope
+            result = (overrides.budgets[tier], scope)
+    for scope, overrides in trusted:
+        result = _lower(result, overrides.max_thinking_tokens, scope)
+    for scope, overrides in layers:
+        if scope in CLIENT_NAMED_SCOPES:
+            result = _lower(result, (overrides.budgets or {}).get(tier), scope)
+            result = _lower(result, overrides.max_thinking_tokens, scope)
 
     session_cap = session_cap_for(layers, default_session_cap)
     if session_cap is not None:
-        remaining = max(session_cap - (session_used or 0), 0)
-        if remaining < budget:
-            budget, scope = remaining, "session"
-
-    if request_cap is not None and 0 <= request_cap < budget:
-        budget, scope = request_cap, "request"
+        result = _lower(result, max(session_cap - (session_used or 0), 0), BudgetScope.SESSION)
+    if request_cap is not None and request_cap >= 0:
+        result = _lower(result, request_cap, BudgetScope.REQUEST)
+    budget, scope = result
     return BudgetDecision(tier=tier, budget=budget, scope=scope, session_cap=session_cap)
