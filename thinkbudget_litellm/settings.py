@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
 
 from thinkbudget_litellm.tiers import DEFAULT_BUDGETS, Tier
 
@@ -52,6 +52,10 @@ def resolve_env_refs(value: Any) -> Any:
     if isinstance(value, list):
         return [resolve_env_refs(v) for v in value]
     return value
+
+
+# A token count: a JSON/YAML integer >= 0; booleans, floats and numeric strings are refused.
+Tokens = Annotated[int, Strict(), Field(ge=0)]
 
 
 class _Strict(BaseModel):
@@ -118,9 +122,9 @@ class DeploymentSettings(_Strict):
 class ScopeOverrides(_Strict):
     """The ``thinkbudget`` namespace in LiteLLM key, team, user or end-user metadata."""
 
-    budgets: dict[Tier, int] | None = None
-    max_thinking_tokens: int | None = Field(default=None, ge=0)
-    session_max_thinking_tokens: int | None = Field(default=None, ge=0)
+    budgets: dict[Tier, Tokens] | None = None
+    max_thinking_tokens: Tokens | None = None
+    session_max_thinking_tokens: Tokens | None = None
 
     @field_validator("budgets")
     @classmethod
@@ -135,7 +139,7 @@ class ScopeOverrides(_Strict):
 class RequestOverrides(_Strict):
     """What a caller may send per request (body ``thinkbudget``): it can only lower its budget."""
 
-    max_thinking_tokens: int | None = Field(default=None, ge=0)
+    max_thinking_tokens: Tokens | None = None
 
 
 class ThinkBudgetSettings(_Strict):
@@ -173,11 +177,17 @@ class ThinkBudgetSettings(_Strict):
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_settings(model: type[M], raw: Any, where: str) -> M:
-    """Validate ``raw`` as ``model``; raise SettingsError naming ``where`` and the field path."""
+def parse_settings(model: type[M], raw: Any, where: str, *, operator_config: bool = False) -> M:
+    """Validate ``raw`` as ``model``; raise SettingsError naming ``where`` and the field path.
+
+    ``os.environ/NAME`` values are resolved only in the operator's own configuration
+    (``operator_config``: config.yaml, ``model_info``); in request bodies and key or team metadata
+    they are plain strings, so a caller cannot probe which environment variables exist.
+    """
     if raw is None:
         raw = {}
-    raw = resolve_env_refs(raw)
+    if operator_config:
+        raw = resolve_env_refs(raw)
     if not isinstance(raw, dict):
         raise SettingsError(f"{where}: expected a mapping, got {type(raw).__name__}")
     try:

@@ -4,6 +4,7 @@ from thinkbudget_litellm.policy.config_file import load_settings
 from thinkbudget_litellm.settings import (
     DeploymentSettings,
     Enforcement,
+    RequestOverrides,
     ScopeOverrides,
     SettingsError,
     parse_settings,
@@ -54,7 +55,28 @@ def test_deployment_env_refs(monkeypatch):
         DeploymentSettings,
         {"enforcement": "stream", "energy": {"source": "dcgm", "url": "os.environ/DCGM_URL"}},
         "deployment r1",
+        operator_config=True,
     )
     assert d.enforcement is Enforcement.STREAM and d.energy.url == "http://gpu1:9400/metrics"
     with pytest.raises(SettingsError, match="NOPE_NOT_SET"):
-        parse_settings(DeploymentSettings, {"energy": {"url": "os.environ/NOPE_NOT_SET"}}, "deployment r1")
+        parse_settings(
+            DeploymentSettings, {"energy": {"url": "os.environ/NOPE_NOT_SET"}}, "deployment r1", operator_config=True
+        )
+
+
+@pytest.mark.parametrize("ref", ["os.environ/HOME", "os.environ/NOPE_NOT_SET"])
+def test_env_refs_are_not_resolved_in_caller_settings(ref):
+    """Request bodies and key/team metadata: a set and an unset variable give the same answer."""
+    for model in (RequestOverrides, ScopeOverrides):
+        with pytest.raises(SettingsError, match="valid integer") as err:
+            parse_settings(model, {"max_thinking_tokens": ref}, "request thinkbudget")
+        assert "NOPE_NOT_SET" not in str(err.value) or ref.endswith("NOPE_NOT_SET")
+
+
+@pytest.mark.parametrize("value", [True, False, 1.5, "12"])
+def test_token_counts_must_be_integers(value):
+    for model in (RequestOverrides, ScopeOverrides):
+        with pytest.raises(SettingsError, match="max_thinking_tokens"):
+            parse_settings(model, {"max_thinking_tokens": value}, "request thinkbudget")
+    with pytest.raises(SettingsError, match=r"budgets\.deep"):
+        parse_settings(ScopeOverrides, {"budgets": {"deep": True}}, "key k")

@@ -36,7 +36,9 @@ def register(app: typer.Typer) -> None:
                 console.print(f"deployment {name}: no thinkbudget block (default enforcement)")
                 continue
             try:
-                parsed = parse_settings(DeploymentSettings, block, f"deployment {name} model_info.thinkbudget")
+                parsed = parse_settings(
+                    DeploymentSettings, block, f"deployment {name} model_info.thinkbudget", operator_config=True
+                )
                 console.print(
                     f"deployment {name}: enforcement={parsed.enforcement.value} "
                     f"energy={parsed.energy.source.value} gpu={parsed.gpu.count}x{parsed.gpu.name}"

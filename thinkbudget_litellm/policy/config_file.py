@@ -26,7 +26,7 @@ def settings_from_mapping(raw: Any, where: str = "thinkbudget", base_dir: Path |
             raise SettingsError(f"{where}.config_file: {target} does not hold a mapping")
         raw = {**block, **rest}
         where = f"{target}:thinkbudget"
-    return parse_settings(ThinkBudgetSettings, raw, where)
+    return parse_settings(ThinkBudgetSettings, raw, where, operator_config=True)
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> ThinkBudgetSettings:
