@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
@@ -312,3 +313,85 @@ async def test_client_leaving_between_the_cut_and_the_continuation_is_recorded()
     await _drain(rt)
     [record] = rt.writer.records  # type: ignore[union-attr]
     assert record.status == "cancelled" and record.cut and _open_entries(rt) == 0
+
+
+async def test_client_leaving_during_the_continuation_under_a_cancelled_scope_is_recorded(monkeypatch):
+    """Starlette cancels the response's anyio scope on a disconnect, and every later await in that
+    scope raises again: the cleanup used to await before recording and so leaked both requests."""
+    import anyio
+
+    rt = _runtime()
+    state = _state()  # budget 4 tokens
+    rt.states.put(state)
+    _attempt(rt, state)
+
+    class _Continuation:
+        def __init__(self) -> None:
+            self.n = 0
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            self.n += 1
+            await anyio.sleep(0)
+            return _chunk(None, "answer ")
+
+        async def aclose(self) -> None:
+            await anyio.sleep(0)
+
+    class _Router:
+        async def acompletion(self, **kwargs):
+            return _Continuation()
+
+    monkeypatch.setattr(rt, "router", lambda: _Router())
+    enforcer = StreamEnforcer(rt, state, {"messages": [{"role": "user", "content": "hi"}]})
+
+    async def upstream():
+        for _ in range(20):
+            yield _chunk("thinking hard about it ", None)
+
+    gen = enforcer.run(upstream())
+    with anyio.CancelScope() as scope:
+        seen = 0
+        async for _ in gen:
+            seen += state.continuation is not None
+            if seen == 3:
+                break
+        scope.cancel()
+        with contextlib.suppress(anyio.get_cancelled_exc_class()):
+            await gen.aclose()
+    await _drain(rt)
+    await _drain(rt)
+    [record] = rt.writer.records  # type: ignore[union-attr]
+    assert record.status == "cancelled" and record.cut
+    assert len(rt.states) == 0 and _open_entries(rt) == 0
+
+
+async def test_nonstream_continuation_that_fails_returns_the_partial_ended_for_length(monkeypatch):
+    """It used to answer 200 with the capped first call as if complete while the record said failure."""
+    from litellm.types.utils import Choices, Message, ModelResponse
+
+    from thinkbudget_litellm.handler.handler import ThinkBudgetHandler
+
+    class _Router:
+        async def acompletion(self, **kwargs):
+            raise RuntimeError("upstream down")
+
+    rt = _runtime()
+    monkeypatch.setattr(rt, "router", lambda: _Router())
+    handler = ThinkBudgetHandler(rt)
+    state = _state(stream=False)
+    rt.states.put(state)
+    _attempt(rt, state)
+    capped = ModelResponse(
+        choices=[Choices(index=0, finish_reason="length", message=Message(role="assistant", content="<think>hmm hmm"))]
+    )
+    data = {"litellm_call_id": "c1", "messages": [{"role": "user", "content": "hi"}]}
+    await handler.async_post_call_success_deployment_hook(data, capped, "acompletion")
+    out = await handler.async_post_call_success_hook(data, None, capped)
+    await _drain(rt)
+    assert out is capped and out.choices[0].finish_reason == "length"
+    assert metrics.ERRORS.labels(hook="nonstream_enforce")._value.get() == 0
+    [record] = rt.writer.records  # type: ignore[union-attr]
+    assert record.status == "failure" and record.cut

@@ -27,16 +27,18 @@ from thinkbudget_litellm.enforce.native import (
 )
 from thinkbudget_litellm.handler.records import gpu_cost
 from thinkbudget_litellm.handler.request_view import (
+    BUDGETED_CALL_TYPES,
     Caller,
     caller_from,
     deployment_info,
+    drop_internal_markers,
     pop_request_cap,
+    prompt_messages,
     scope_layers,
 )
 from thinkbudget_litellm.handler.runtime import Runtime
 from thinkbudget_litellm.handler.state import RequestState
 from thinkbudget_litellm.handler.stream_enforcer import (
-    CONTINUATION_MARK,
     StreamEnforcer,
     enforce_nonstream,
     read_first_call,
@@ -45,8 +47,6 @@ from thinkbudget_litellm.policy.budget import resolve_budget
 from thinkbudget_litellm.settings import Enforcement, SettingsError
 
 log = logging.getLogger("thinkbudget_litellm")
-
-CHAT_CALL_TYPES = frozenset({"acompletion", "completion"})
 
 
 class ThinkBudgetHandler(CustomLogger):
@@ -60,27 +60,32 @@ class ThinkBudgetHandler(CustomLogger):
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any
     ) -> dict | str | Exception | None:
-        if str(call_type) not in CHAT_CALL_TYPES or _is_continuation(data):
+        # Our own continuations are router calls: they never come through this proxy hook, so nothing
+        # in a request that does may mark it as one (internal markers are dropped, not trusted).
+        call_type = getattr(call_type, "value", call_type)
+        if str(call_type) not in BUDGETED_CALL_TYPES:
             return data
         call_id = data.get("litellm_call_id")
         try:
+            drop_internal_markers(data)
             await self.rt.ensure_started(cache)
             self.rt.sweep()
             caller = caller_from(user_api_key_dict, data)
-            used = await self.rt.sessions.used(caller.session_id) if caller.session_id else None
-            self._admit(caller, data, used)
+            ledger_key = caller.session_ledger_key
+            used = await self.rt.sessions.used(ledger_key) if ledger_key else None
+            self._admit(caller, data, used, str(call_type))
         except SettingsError as exc:
             raise HTTPException(status_code=400, detail={"error": f"thinkbudget: {exc}"}) from None
         except Exception:
             self._internal_error("pre_call", call_id)
         return data
 
-    def _admit(self, caller: Caller, data: dict, session_used: int | None) -> RequestState:
+    def _admit(self, caller: Caller, data: dict, session_used: int | None, call_type: str) -> RequestState:
         settings = self.rt.settings
         request_cap = pop_request_cap(data)
         layers = scope_layers(caller, settings)
         t0 = time.perf_counter()
-        result = classify(data.get("messages") or [])
+        result = classify(prompt_messages(data, call_type))
         metrics.CLASSIFY_SECONDS.observe(time.perf_counter() - t0)
         decision = resolve_budget(
             result.tier,
@@ -317,11 +322,6 @@ class ThinkBudgetHandler(CustomLogger):
     # ------------------------------------------------------------------ failure policy
     def _internal_error(self, hook: str, call_id: Any) -> None:
         self.rt.internal_error(hook, call_id)
-
-
-def _is_continuation(data: Mapping[str, Any]) -> bool:
-    md = data.get("metadata")
-    return isinstance(md, Mapping) and CONTINUATION_MARK in md
 
 
 def _approx_prompt_tokens(messages: Any) -> int:

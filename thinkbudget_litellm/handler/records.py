@@ -8,7 +8,7 @@ from typing import Any
 
 from thinkbudget_litellm.handler.state import RequestState
 from thinkbudget_litellm.meter.hub import RequestEnergy
-from thinkbudget_litellm.record.request_record import RequestRecord
+from thinkbudget_litellm.record.request_record import RequestRecord, RequestStatus
 from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, ThinkBudgetSettings
 
 
@@ -87,7 +87,7 @@ def build_record(
         budget=state.decision.budget,
         budget_scope=state.decision.scope,
         enforcement=state.enforcement.value,
-        status=state.status if not state.cut or state.status != "success" else "cut",
+        status=RequestStatus.CUT if state.cut and state.status == "success" else RequestStatus(state.status),
         thinking_tokens=state.thinking_tokens,
         answer_tokens=state.answer_tokens,
         prompt_tokens=state.prompt_tokens,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from thinkbudget_litellm.policy.budget import BudgetScope, Layers
 from thinkbudget_litellm.settings import (
     RequestOverrides,
     ScopeOverrides,
@@ -29,6 +31,17 @@ class Caller:
     key_metadata: Mapping[str, Any]
     team_metadata: Mapping[str, Any]
 
+    @property
+    def session_ledger_key(self) -> str | None:
+        """The session's key in the cumulative ledger, namespaced by the authenticated team (else
+        key): a session id is the client's word, so another team's caller naming it can neither use
+        up this team's allowance nor be limited by it."""
+        if not self.session_id:
+            return None
+        owner = f"team:{self.team_id}" if self.team_id else f"key:{self.api_key_hash or '-'}"
+        digest = hashlib.sha256(f"{owner}\x00{self.session_id}".encode("utf-8", "surrogatepass")).hexdigest()
+        return digest[:40]
+
 
 def caller_from(auth: Any, data: Mapping[str, Any]) -> Caller:
     """The caller as LiteLLM authenticated it (``auth`` is a ``UserAPIKeyAuth``)."""
@@ -48,19 +61,22 @@ def caller_from(auth: Any, data: Mapping[str, Any]) -> Caller:
     )
 
 
-def scope_layers(caller: Caller, settings: ThinkBudgetSettings) -> list[tuple[str, ScopeOverrides]]:
-    """Override layers from broadest (team) to narrowest (end user). Raises SettingsError naming the field."""
-    layers: list[tuple[str, ScopeOverrides]] = []
+def scope_layers(caller: Caller, settings: ThinkBudgetSettings) -> Layers:
+    """Override layers from broadest (team) to narrowest (end user). Raises SettingsError naming the field.
+
+    The end user is named by the client (``user``, ``x-litellm-end-user-id``): ``resolve_budget`` lets
+    that layer narrow the budget only."""
+    layers: list[tuple[BudgetScope, ScopeOverrides]] = []
     if NAMESPACE in caller.team_metadata:
         where = f"team {caller.team_id or '?'} metadata.{NAMESPACE}"
-        layers.append(("team", parse_settings(ScopeOverrides, caller.team_metadata[NAMESPACE], where)))
+        layers.append((BudgetScope.TEAM, parse_settings(ScopeOverrides, caller.team_metadata[NAMESPACE], where)))
     if NAMESPACE in caller.key_metadata:
         where = f"key {caller.key_alias or '?'} metadata.{NAMESPACE}"
-        layers.append(("key", parse_settings(ScopeOverrides, caller.key_metadata[NAMESPACE], where)))
+        layers.append((BudgetScope.KEY, parse_settings(ScopeOverrides, caller.key_metadata[NAMESPACE], where)))
     if caller.user_id is not None and caller.user_id in settings.users:
-        layers.append(("user", settings.users[caller.user_id]))
+        layers.append((BudgetScope.USER, settings.users[caller.user_id]))
     if caller.end_user is not None and caller.end_user in settings.end_users:
-        layers.append(("end_user", settings.end_users[caller.end_user]))
+        layers.append((BudgetScope.END_USER, settings.end_users[caller.end_user]))
     return layers
 
 
@@ -105,3 +121,56 @@ def deployment_info(kwargs: Mapping[str, Any]) -> tuple[str | None, str | None, 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+# LiteLLM call types whose requests reach a reasoning deployment, and where their prompt lives.
+CHAT_CALL_TYPES = frozenset({"acompletion", "completion"})
+TEXT_CALL_TYPES = frozenset({"atext_completion", "text_completion"})
+RESPONSES_CALL_TYPES = frozenset({"aresponses", "responses"})
+BUDGETED_CALL_TYPES = CHAT_CALL_TYPES | TEXT_CALL_TYPES | RESPONSES_CALL_TYPES
+
+
+def prompt_messages(data: Mapping[str, Any], call_type: str) -> list[dict[str, Any]]:
+    """The request's prompt as chat messages, whichever endpoint it came through, for the classifier."""
+    if call_type in TEXT_CALL_TYPES:
+        prompt = data.get("prompt")
+        parts = prompt if isinstance(prompt, list) else [prompt]
+        text = "\n".join(p for p in parts if isinstance(p, str))
+        return [{"role": "user", "content": text}] if text else []
+    if call_type in RESPONSES_CALL_TYPES:
+        return _responses_messages(data)
+    messages = data.get("messages")
+    return messages if isinstance(messages, list) else []
+
+
+def _responses_messages(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if isinstance(data.get("instructions"), str):
+        out.append({"role": "system", "content": data["instructions"]})
+    items = data.get("input")
+    if isinstance(items, str):
+        return [*out, {"role": "user", "content": items}]
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, Mapping) or item.get("role") not in ("user", "assistant", "system", "developer"):
+            continue
+        content = item.get("content")
+        if isinstance(content, list):
+            content = "\n".join(str(p.get("text") or "") for p in content if isinstance(p, Mapping))
+        if isinstance(content, str):
+            out.append({"role": "user" if item["role"] == "developer" else item["role"], "content": content})
+    return out
+
+
+def drop_internal_markers(data: dict[str, Any]) -> None:
+    """Remove ``thinkbudget*`` keys a client put into its metadata (and its spend-log metadata):
+    our own markers never travel in fields a client controls, so none it sends may pose as one."""
+    for bucket in ("metadata", "litellm_metadata"):
+        md = data.get(bucket)
+        if not isinstance(md, dict):
+            continue
+        for key in [k for k in md if isinstance(k, str) and k.startswith(NAMESPACE)]:
+            del md[key]
+        slm = md.get("spend_logs_metadata")
+        if isinstance(slm, dict):
+            for key in [k for k in slm if isinstance(k, str) and k.startswith(NAMESPACE)]:
+                del slm[key]

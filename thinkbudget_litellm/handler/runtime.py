@@ -119,7 +119,10 @@ class Runtime:
             return cached
         try:
             dep = parse_settings(
-                DeploymentSettings, model_info.get("thinkbudget"), f"deployment {key} model_info.thinkbudget"
+                DeploymentSettings,
+                model_info.get("thinkbudget"),
+                f"deployment {key} model_info.thinkbudget",
+                operator_config=True,
             )
             dep = (
                 dep
@@ -225,11 +228,12 @@ class Runtime:
         if state.settled:
             return
         state.settled = True
-        session = state.caller.session_id
+        session = state.caller.session_ledger_key
         if session and state.thinking_tokens:
-            self._background(self.sessions.add(session, state.thinking_tokens))
+            self.background(self.sessions.add(session, state.thinking_tokens))
 
-    def _background(self, coro: Any) -> None:
+    def background(self, coro: Any) -> None:
+        """Run ``coro`` as a task of its own (outside the request's cancel scope), kept until done."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -271,7 +275,7 @@ class Runtime:
         if child is not None:
             child.finished = True
             self.states.pop(child.call_id)
-        self._background(self._complete(parent))  # which folds in what the continuation generated
+        self.background(self._complete(parent))  # which folds in what the continuation generated
 
     # ------------------------------------------------------------------ cost and finish
     async def apply_cost(self, state: RequestState, kwargs: dict, result: Any) -> None:
@@ -338,7 +342,7 @@ class Runtime:
         if state.finished:
             return
         state.status = "cancelled"
-        self._background(self._close_if_silent(state, grace_s))
+        self.background(self._close_if_silent(state, grace_s))
 
     async def _close_if_silent(self, state: RequestState, grace_s: float) -> None:
         await asyncio.sleep(grace_s)
@@ -367,7 +371,7 @@ class Runtime:
                 self.continuation_failed(state.parent, state)
             else:
                 state.status = "failure"
-                self._background(self._complete(state))
+                self.background(self._complete(state))
 
     async def _complete(self, state: RequestState) -> None:
         if state.finished:

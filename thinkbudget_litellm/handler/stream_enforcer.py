@@ -159,7 +159,6 @@ def continuation_request(
     body = (request_data.get("proxy_server_request") or {}).get("body") or {}
     resent = {k: v for k, v in body.items() if k not in _NOT_RESENT} if isinstance(body, Mapping) else {}
     metadata = dict(request_data.get("metadata") or {})
-    metadata[CONTINUATION_MARK] = state.call_id
     slm = dict(metadata.get("spend_logs_metadata") or {})
     slm[CONTINUATION_MARK] = state.call_id
     metadata["spend_logs_metadata"] = slm
@@ -337,14 +336,23 @@ class StreamEnforcer:
         finally:
             if not finished:  # the client went away (or the continuation failed): bill what it made
                 self._sync_counts()
-                if stream is not None:
-                    await _close(stream)
-                    try:
-                        await bill_partial_stream(stream, getattr(stream, "logging_obj", None), kwargs["messages"])
-                    except Exception:
-                        log.exception("thinkbudget: billing the cancelled continuation failed (%s)", child.call_id)
-                # No success event came (nothing generated yet, or billing failed): close the parent.
-                self.rt.continuation_failed(state, child, status="cancelled")
+                if not state.finished:
+                    state.status = "cancelled"
+                # No await here: a client disconnect cancels this task's scope, and under anyio every
+                # further await in it raises again, which used to abandon the request unrecorded.
+                self.rt.background(self._abandon(stream, child, kwargs["messages"]))
+
+    async def _abandon(self, stream: Any, child: RequestState, messages: Any) -> None:
+        """Close and bill a continuation the client left; its success event completes the parent,
+        else (nothing generated, or billing failed) the parent is closed as cancelled."""
+        try:
+            if stream is not None:
+                await _close(stream)
+                await bill_partial_stream(stream, getattr(stream, "logging_obj", None), messages)
+        except Exception:
+            log.exception("thinkbudget: billing the cancelled continuation failed (%s)", child.call_id)
+        finally:
+            self.rt.continuation_failed(self.state, child, status="cancelled")
 
     def _add_partial_usage(self, chunk: ModelResponseStream) -> None:
         usage = getattr(chunk, "usage", None)
@@ -417,14 +425,22 @@ async def enforce_nonstream(
     state.cut = thinking_open
     state.awaiting_continuation = True
     child = runtime.begin_continuation(state, kwargs["litellm_call_id"])
+    message = response.choices[0].message
     try:
         cont = await runtime.router().acompletion(**kwargs)
+    except Exception:
+        # As a stream does: the client gets what there is, ended for length; the record says failure.
+        log.warning("thinkbudget: the continuation of %s failed", state.call_id, exc_info=True)
+        runtime.continuation_failed(state, child)
+        message.reasoning_content = ts.reasoning_text
+        message.content = answer_so_far or None
+        response.choices[0].finish_reason = "length"
+        return response
     except BaseException:
         runtime.continuation_failed(state, child)
         raise
     c_reasoning, c_content, c_finish = _message_parts(cont)
     answer = (c_content or "") if c_reasoning is None else (c_reasoning or "") + (c_content or "")
-    message = response.choices[0].message
     message.reasoning_content = ts.reasoning_text + (transition if thinking_open else "")
     message.content = answer_so_far + answer
     response.choices[0].finish_reason = c_finish or "stop"
