@@ -1,57 +1,36 @@
-"""Spool line format: one RequestRecord as one JSON line, and back to a database row. Pure."""
+"""Spool line format: one RequestRecord as one JSON line, and back to a database row. Pure.
+
+The accepted JSON types of each column follow from the record's column definitions
+(:func:`thinkbudget_litellm.record.request_record.record_columns`). A decoded line becomes a
+:class:`RequestRecord` before it becomes a row, so lines written by an older version (e.g. holding a
+NUL, which JSON escapes as ``\\u0000``) are made storable exactly like new records.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
-from thinkbudget_litellm.record.request_record import RequestRecord
+from thinkbudget_litellm.record.request_record import (
+    RECORD_FIELD_NAMES,
+    ColumnKind,
+    RecordColumn,
+    RequestRecord,
+    record_columns,
+)
 
-# Column -> accepted Python types after JSON decoding (None is always accepted unless listed below).
-_STR = (str,)
-_INT = (int,)
-_NUM = (int, float)
-_COLUMN_TYPES: dict[str, tuple[type, ...]] = {
-    "litellm_call_id": _STR,
-    "api_key_hash": _STR,
-    "key_alias": _STR,
-    "team_id": _STR,
-    "user_id": _STR,
-    "end_user": _STR,
-    "session_id": _STR,
-    "model_group": _STR,
-    "deployment": _STR,
-    "tier": _STR,
-    "task": _STR,
-    "budget": _INT,
-    "budget_scope": _STR,
-    "enforcement": _STR,
-    "status": _STR,
-    "thinking_tokens": _INT,
-    "answer_tokens": _INT,
-    "prompt_tokens": _INT,
-    "cut": (bool,),
-    "continuation_call_id": _STR,
-    "energy_j": _NUM,
-    "energy_source": _STR,
-    "gpu_seconds": _NUM,
-    "cost_usd": _NUM,
-    "baseline_thinking_tokens": _INT,
-    "latency_ms": _NUM,
-    "prompt_text": _STR,
-    "extra": (dict,),
-}
-_NOT_NULL_DEFAULTS: dict[str, Any] = {
-    "status": "success",
-    "thinking_tokens": 0,
-    "answer_tokens": 0,
-    "prompt_tokens": 0,
-    "cut": False,
-    "extra": {},
+# Column kind -> accepted Python types after JSON decoding (None is accepted for every column).
+_JSON_TYPES: dict[ColumnKind, tuple[type, ...]] = {
+    ColumnKind.TEXT: (str,),
+    ColumnKind.INTEGER: (int,),
+    ColumnKind.FLOAT: (int, float),
+    ColumnKind.BOOLEAN: (bool,),
+    ColumnKind.JSON: (dict,),
 }
 _INT32_MAX = 2**31 - 1
+_COLUMNS: tuple[RecordColumn, ...] = tuple(c for c in record_columns() if c.kind is not ColumnKind.TIMESTAMP)
+_TIMESTAMPS: tuple[str, ...] = tuple(c.name for c in record_columns() if c.kind is ColumnKind.TIMESTAMP)
 
 
 class SpoolFormatError(ValueError):
@@ -66,16 +45,14 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RequestRecord))
-
-
 def encode_record(record: RequestRecord) -> bytes:
     """One spool line (newline-terminated). Never raises for odd ``extra`` values: they become strings."""
     # Not dataclasses.asdict: its recursive deep copy costs ~150 us per record; json.dumps walks ``extra``.
-    row = {name: getattr(record, name) for name in _FIELDS}
-    created = row["created_at"]
-    if isinstance(created, datetime):
-        row["created_at"] = _as_utc(created).isoformat()
+    row = {name: getattr(record, name) for name in RECORD_FIELD_NAMES}
+    for name in _TIMESTAMPS:
+        moment = row[name]
+        if isinstance(moment, datetime):
+            row[name] = _as_utc(moment).isoformat()
     return json.dumps(row, default=_json_default, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
 
 
@@ -83,33 +60,52 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def decode_line(line: bytes) -> dict[str, Any]:
-    """A spool line -> a row for ``thinkbudget.request_records`` (unknown keys ignored)."""
+def decode_record(line: bytes) -> RequestRecord:
+    """A spool line -> the (storable) record it holds (unknown keys ignored)."""
     try:
         raw = json.loads(line)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise SpoolFormatError(f"not JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise SpoolFormatError("not a JSON object")
     call_id = raw.get("litellm_call_id")
     if not isinstance(call_id, str) or not call_id:
         raise SpoolFormatError("litellm_call_id missing or not a string")
-    created_text = raw.get("created_at")
-    if not isinstance(created_text, str):
-        raise SpoolFormatError(f"{call_id}: created_at missing")
-    try:
-        created_at = _as_utc(datetime.fromisoformat(created_text))
-    except ValueError:
-        raise SpoolFormatError(f"{call_id}: created_at {created_text!r} is not ISO 8601") from None
-    row: dict[str, Any] = {"created_at": created_at}
-    for column, types in _COLUMN_TYPES.items():
-        value = raw.get(column)
+    values: dict[str, Any] = {}
+    for name in _TIMESTAMPS:
+        text = raw.get(name)
+        if not isinstance(text, str):
+            raise SpoolFormatError(f"{call_id}: {name} missing")
+        try:
+            values[name] = _as_utc(datetime.fromisoformat(text))
+        except ValueError:
+            raise SpoolFormatError(f"{call_id}: {name} {text!r} is not ISO 8601") from None
+    for column in _COLUMNS:
+        value: Any = raw.get(column.name)
         if value is None:
-            row[column] = _NOT_NULL_DEFAULTS.get(column)
+            if not column.nullable:
+                values[column.name] = column.default
             continue
-        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
-            raise SpoolFormatError(f"{call_id}: {column} has type {type(value).__name__}")
-        if types is _INT and isinstance(value, int) and not -_INT32_MAX <= value <= _INT32_MAX:
-            raise SpoolFormatError(f"{call_id}: {column}={value} out of range")
-        row[column] = float(value) if types is _NUM and isinstance(value, int | float) else value
+        types = _JSON_TYPES[column.kind]
+        if not isinstance(value, types) or (column.kind is not ColumnKind.BOOLEAN and isinstance(value, bool)):
+            raise SpoolFormatError(f"{call_id}: {column.name} has type {type(value).__name__}")
+        values[column.name] = _checked(call_id, column, value)
+    return RequestRecord(**values)
+
+
+def _checked(call_id: str, column: RecordColumn, value: Any) -> Any:
+    if column.kind is ColumnKind.INTEGER and not -_INT32_MAX <= value <= _INT32_MAX:
+        raise SpoolFormatError(f"{call_id}: {column.name}={value} out of range")
+    return float(value) if column.kind is ColumnKind.FLOAT else value
+
+
+def record_row(record: RequestRecord) -> dict[str, Any]:
+    """The record as a row for ``thinkbudget.request_records`` (plain values, no deep copy)."""
+    row = {name: getattr(record, name) for name in RECORD_FIELD_NAMES}
+    row["status"] = str(row["status"])
     return row
+
+
+def decode_line(line: bytes) -> dict[str, Any]:
+    """A spool line -> a row for ``thinkbudget.request_records`` (unknown keys ignored)."""
+    return record_row(decode_record(line))
