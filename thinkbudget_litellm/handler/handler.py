@@ -32,6 +32,7 @@ from thinkbudget_litellm.handler.request_view import (
     caller_from,
     deployment_info,
     drop_internal_markers,
+    endpoint_refusal,
     pop_request_cap,
     prompt_messages,
     scope_layers,
@@ -73,6 +74,9 @@ class ThinkBudgetHandler(CustomLogger):
             caller = caller_from(user_api_key_dict, data)
             ledger_key = caller.session_ledger_key
             used = await self.rt.sessions.used(ledger_key) if ledger_key else None
+            refusal = endpoint_refusal(str(call_type), data.get("model"), self.rt.group_enforcements(data.get("model")))
+            if refusal is not None:
+                raise SettingsError(refusal)
             self._admit(caller, data, used, str(call_type))
         except SettingsError as exc:
             raise HTTPException(status_code=400, detail={"error": f"thinkbudget: {exc}"}) from None
@@ -142,7 +146,7 @@ class ThinkBudgetHandler(CustomLogger):
                 dep_id, model, info = deployment_info(kwargs)
                 state.deployment_id, state.deployment_model = dep_id, model
                 state.deployment = self.rt.deployment_settings(dep_id, info)
-                state.prompt_tokens = _approx_prompt_tokens(kwargs.get("messages"))
+                state.prompt_tokens = _approx_prompt_tokens(prompt_messages(kwargs, _call_type(call_type)))
                 self.rt.attempt_started(state)
             except Exception:
                 self._internal_error("pre_call_deployment", state.call_id)
@@ -165,7 +169,7 @@ class ThinkBudgetHandler(CustomLogger):
             elif dep.enforcement is Enforcement.STREAM:  # two-step: first call capped at the budget
                 kwargs.pop("max_completion_tokens", None)
                 kwargs["max_tokens"] = max(budget, 1)
-            state.prompt_tokens = _approx_prompt_tokens(kwargs.get("messages"))
+            state.prompt_tokens = _approx_prompt_tokens(prompt_messages(kwargs, _call_type(call_type)))
             self.rt.attempt_started(state)
             metrics.REQUESTS.labels(
                 team=state.caller.team_id or "",
@@ -322,6 +326,10 @@ class ThinkBudgetHandler(CustomLogger):
     # ------------------------------------------------------------------ failure policy
     def _internal_error(self, hook: str, call_id: Any) -> None:
         self.rt.internal_error(hook, call_id)
+
+
+def _call_type(call_type: Any) -> str:
+    return str(getattr(call_type, "value", call_type))
 
 
 def _approx_prompt_tokens(messages: Any) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from thinkbudget_litellm.policy.budget import BudgetScope, Layers
 from thinkbudget_litellm.settings import (
+    Enforcement,
     RequestOverrides,
     ScopeOverrides,
     SettingsError,
@@ -174,3 +175,26 @@ def drop_internal_markers(data: dict[str, Any]) -> None:
         if isinstance(slm, dict):
             for key in [k for k in slm if isinstance(k, str) and k.startswith(NAMESPACE)]:
                 del slm[key]
+
+
+def endpoint_refusal(call_type: str, model_group: str | None, enforcements: set[Enforcement]) -> str | None:
+    """Why a budgeted model group cannot serve this endpoint (an HTTP 400), or None when it can.
+
+    A cut-and-continue needs chat messages, so ``enforcement: stream`` works on chat completions only;
+    on the Responses API we cannot verify that any engine's native cap is honoured, so only
+    ``enforcement: off`` passes there. Anything else would let a capped key think without limit.
+    """
+    where = f"model group {model_group!r}"
+    if call_type in TEXT_CALL_TYPES and Enforcement.STREAM in enforcements:
+        return (
+            f"{where} enforces thinking budgets by cutting chat streams (enforcement: stream), which "
+            "/v1/completions cannot do; use /v1/chat/completions"
+        )
+    budgeted = enforcements - {Enforcement.OFF}
+    if call_type in RESPONSES_CALL_TYPES and budgeted:
+        modes = ", ".join(sorted(e.value for e in budgeted))
+        return (
+            f"{where} enforces thinking budgets (enforcement: {modes}), which the Responses API cannot "
+            "carry; use /v1/chat/completions"
+        )
+    return None

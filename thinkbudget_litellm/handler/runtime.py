@@ -112,6 +112,19 @@ class Runtime:
                 timeout=2.0,
             )
 
+    def group_enforcements(self, model_group: Any) -> set[Enforcement]:
+        """The enforcement modes of a model group's deployments (empty when the router does not know it)."""
+        try:
+            deployments = self.router().get_model_list(model_name=str(model_group)) or []
+        except Exception:
+            return set()
+        out = set()
+        for d in deployments:
+            info = d.get("model_info") or {}
+            dep_id = str(info["id"]) if info.get("id") is not None else None
+            out.add(self.deployment_settings(dep_id, info).enforcement)
+        return out
+
     def deployment_settings(self, deployment_id: str | None, model_info: Mapping[str, Any]) -> DeploymentSettings:
         key = deployment_id or "?"
         cached = self._deployments.get(key)

@@ -2,7 +2,8 @@
 DeepSeek-R1 distill, for demos, tests and benchmarks. It runs no model; every token, timing and joule
 it reports is simulated (see :mod:`config` for the defaults and their sources).
 
-Endpoints: ``POST /v1/chat/completions`` (SSE or JSON), ``GET /v1/models``, ``GET /health``,
+Endpoints: ``POST /v1/chat/completions`` and ``POST /v1/completions`` (SSE or JSON), ``GET /v1/models``,
+``GET /health``,
 ``GET /metrics`` (vLLM token counters, DCGM-style energy/power), ``GET /sim/stats``, ``POST /sim/reset``.
 The generation itself is planned by the pure :mod:`plan`; this module only paces, writes and counts.
 """
@@ -41,10 +42,11 @@ class _Call:
     req: ChatRequest
     plan: Plan
     entry: RequestEntry
+    text: bool = False  # /v1/completions: raw text, no reasoning parser (the thinking stays inline)
 
     @property
     def style(self) -> Style:
-        return self.state.config.style
+        return Style.INLINE if self.text else self.state.config.style
 
     def body(self, obj: str, choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         model = self.state.config.model_name
@@ -89,10 +91,28 @@ async def _generate(call: _Call, emit: Callable[[int, Piece], Awaitable[None]] |
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
+    return await _serve(request, text=False)
+
+
+async def completions(request: web.Request) -> web.StreamResponse:
+    """``/v1/completions``: the prompt is the user's turn; as on vLLM, no reasoning parser runs, so the
+    thinking arrives inline in ``text`` (``thinking_token_budget`` is honoured all the same)."""
+    return await _serve(request, text=True)
+
+
+def _as_chat(body: Any) -> Any:
+    if not isinstance(body, dict) or not isinstance(body.get("prompt"), str):
+        raise RequestError(400, "prompt must be a string")
+    chat = {k: v for k, v in body.items() if k != "prompt"}
+    chat["messages"] = [{"role": "user", "content": body["prompt"]}]
+    return chat
+
+
+async def _serve(request: web.Request, *, text: bool) -> web.StreamResponse:
     state = request.app[STATE]
     cfg = state.config
     state.requests += 1
-    entry = RequestEntry(id=f"chatcmpl-{uuid.uuid4().hex}")
+    entry = RequestEntry(id=f"{'cmpl' if text else 'chatcmpl'}-{uuid.uuid4().hex}")
     state.recent.append(entry)
     try:
         body = json.loads(await request.read())
@@ -100,7 +120,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         return _error(400, f"invalid JSON body: {exc}", "BadRequestError")
     state.bodies.append(body)
     try:
-        req = parse_chat_request(body, request.headers, cfg)
+        req = parse_chat_request(_as_chat(body) if text else body, request.headers, cfg)
         n_prompt = planning.prompt_tokens(req.messages)
         max_tokens = req.max_tokens or cfg.max_model_len - n_prompt
         if n_prompt + max_tokens > cfg.max_model_len:
@@ -127,7 +147,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     think = entry.natural_think_tokens = planning.natural_think_tokens(digest, lengths)
     answer = planning.natural_answer_tokens(digest, lengths)
     plan = planning.plan_completion(
-        style=cfg.style,
+        style=Style.INLINE if text else cfg.style,
         digest=digest,
         think_tokens=think,
         answer_tokens=answer,
@@ -138,7 +158,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     state.count_prompt(entry, n_prompt)
     state.running += 1
     try:
-        call = _Call(request, state, req, plan, entry)
+        call = _Call(request, state, req, plan, entry, text)
         return await (_stream(call) if req.stream else _respond(call))
     finally:
         state.running -= 1
@@ -157,6 +177,9 @@ async def _respond(call: _Call) -> web.StreamResponse:
         _hang_up(call.request)
         return web.Response(status=499)
     reasoning, content = planning.render(call.plan.pieces, call.style)
+    if call.text:
+        choice = dict(index=0, text=content, logprobs=None, finish_reason=call.plan.finish_reason, stop_reason=None)
+        return web.json_response(call.body("text_completion", [choice], usage=call.usage()))
     message: dict[str, Any] = {"role": "assistant", "content": content or None, "tool_calls": []}
     if call.style is Style.PARSER:
         message["reasoning"] = reasoning or None
@@ -170,9 +193,11 @@ async def _stream(call: _Call) -> web.StreamResponse:
     await resp.prepare(call.request)
 
     async def send(delta: dict[str, str] | None, finish_reason: str | None = None, **extra: Any) -> None:
-        choice = dict(index=0, delta=delta, logprobs=None, finish_reason=finish_reason)
+        choice: dict[str, Any] = dict(index=0, delta=delta, logprobs=None, finish_reason=finish_reason)
+        if call.text:
+            choice = dict(index=0, text=(delta or {}).get("content", ""), logprobs=None, finish_reason=finish_reason)
         choices = [] if delta is None else [choice]
-        chunk = call.body("chat.completion.chunk", choices, **extra)
+        chunk = call.body("text_completion" if call.text else "chat.completion.chunk", choices, **extra)
         await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
 
     async def emit(i: int, piece: Piece) -> None:
@@ -242,6 +267,7 @@ def build_app(config: SimConfig) -> web.Application:
     app = web.Application()
     app[STATE] = SimState(config)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/completions", completions)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
