@@ -226,7 +226,8 @@ class Runtime:
         choices = getattr(response, "choices", None) or []
         message = getattr(choices[0], "message", None) if choices else None
         reasoning = getattr(message, "reasoning_content", None) or ""
-        content = getattr(message, "content", None) or ""
+        # a text completion has no message: its thinking is inline in ``text``
+        content = getattr(message, "content", None) or (getattr(choices[0], "text", None) if choices else None) or ""
         if reasoning_tokens is not None:
             state.thinking_tokens = int(reasoning_tokens)
             state.answer_tokens = max(completion - int(reasoning_tokens), 0)
