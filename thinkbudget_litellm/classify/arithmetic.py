@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from thinkbudget_litellm.classify import lexicon as lx
@@ -29,23 +29,37 @@ from thinkbudget_litellm.classify import lexicon as lx
 # A number starts at a digit that does not continue a number: the lookbehind sits after the
 # first digit so the engine can still skip quickly to digits.
 _NUM: Final = r"\d(?<![\d,.]\d)[\d,]*+(?:\.\d++)?+"
+
+
+def _alternation(words: Iterable[str]) -> str:
+    """A regex alternation of literal words, longest first (so no word hides a longer one); never matches if empty."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) or "(?!)"
+
+
+# Operators written as words ("times", "dividido por") and verbs ("multiply 12 by 7") come from the cue data.
+_WORD_OPERATORS: Final = {op.word: op for op in lx.CUES.word_operators}
+_VERB_OPERATORS: Final = lx.CUES.verb_operators
 _BINOP: Final = re.compile(rf"({_NUM})(\s*)(\*\*|[-+*/×x÷^·])(\s*)(?=({_NUM}))")
-_WORD_OP: Final = re.compile(
-    rf"({_NUM})\s+(times|multiplied by|divided by|plus|minus|vezes|fois|mal|multiplicado por|dividido por"
-    rf"|умножить на|разделить на|乘以|除以)\s*(?=({_NUM}))"
+_WORD_OP: Final = re.compile(rf"({_NUM})\s+({_alternation(_WORD_OPERATORS)})\s*(?=({_NUM}))")
+_VERB_OP: Final = re.compile(
+    rf"({_alternation(_VERB_OPERATORS)})\s+({_NUM})\s+(?:{_alternation(lx.CUES.verb_operator_links)})\s+({_NUM})"
 )
-_VERB_OP: Final = re.compile(rf"(multiply|divide|add|subtract)\s+({_NUM})\s+(?:by|and|to|from|with)\s+({_NUM})")
 _POWER: Final = re.compile(rf"({_NUM})\s*(?:\^|\*\*)\s*\(?\s*({_NUM})")
 _TOWER: Final = re.compile(r"\^\s*\(\s*\d+\s*\^")
-_PERCENT: Final = re.compile(rf"({_NUM})\s*%\s*(?:of|de|von|от)\s*\$?({_NUM})")
+_PERCENT: Final = re.compile(rf"({_NUM})\s*%\s*(?:{_alternation(lx.CUES.percent_of)})\s*\$?({_NUM})")
 _FACTORIAL: Final = re.compile(r"(\d+)!(?!=)")
-_LAST_DIGITS: Final = re.compile(r"last\s+\d+\s+digits")
+# "the last 3 digits": the word before the number is probed for first (a substring check is cheap)
+_LAST_DIGITS_PROBES: Final = tuple(dict.fromkeys(before for before, _ in lx.CUES.last_digits))
+_LAST_DIGITS: Final = re.compile(
+    "|".join(rf"{re.escape(before)}\s+\d+\s+{re.escape(after)}" for before, after in lx.CUES.last_digits) or "(?!)"
+)
 _NUMBER: Final = re.compile(_NUM)
 _QUANTITY: Final = re.compile(r"\d++(?:[.,:/-]\d++)*+")  # "24/7", "16:30" and "2024-05-01" are one quantity
-_MATH_SYMBOLS: Final = ("^", "=", "√", "∑", "∫", "≤", "≥", "≠", "π", "\\frac", "\\sum", "\\int", "sqrt")
+_MATH_SYMBOLS: Final = lx.CUES.math_symbols
 _OPERATOR_HINTS: Final = ("+", "*", "^", " - ", " / ", " x ", "×", "÷", "·")
 TINY_PROMPT: Final = 20
 SCAN_LIMIT: Final = 400  # only the head of a long instruction is scanned for arithmetic
+Found = tuple[float, str]  # the best level so far and why
 
 
 def _digits(num: str) -> int:
@@ -150,11 +164,35 @@ def arithmetic_level(
         low = lowered if len(lowered) <= SCAN_LIMIT else lowered[:SCAN_LIMIT]
     else:
         low = scan.lower()
-    tiny = len(scan.strip()) <= TINY_PROMPT
-    best, why = 0.0, ""
-    operators = 0
-    binops = _BINOP.finditer(low) if floor < 3.0 and (tiny or _has_operator(low)) else ()
-    for m in binops:
+    found: Found = (0.0, "")
+    if floor < 3.0:
+        found = _operations(low, kinds, len(scan.strip()) <= TINY_PROMPT)
+    if floor < 2.0:
+        found = _percent_and_factorial(low, found)
+    if floor < 3.5 and "^" in low and _TOWER.search(low):
+        found = (3.5, "power tower")
+    elif floor < 3.0 and found[0] < 3.0 and _last_digits(low):
+        found = (3.0, "last digits of a large number")
+    if lx.PRIME_WORD in kinds:
+        found = _primality(low, found)
+    if found[0] < 2.0 and floor < 2.0 and lx.WORD_MATH in kinds:
+        found = _word_problem(low, kinds, found)
+    return found
+
+
+def _operations(low: str, kinds: Mapping[str, Sequence[str]], tiny: bool) -> Found:
+    """The hardest operation written with symbols, words or verbs; a chain of three is moderate."""
+    best, why, operators = _symbol_operations(low, tiny) if tiny or _has_operator(low) else (0.0, "", 0)
+    if lx.WORD_OP in kinds:
+        best, why, operators = _word_operations(low, best, why, operators)
+    if operators >= 3 and best >= 1.0:
+        best, why = max(best, 2.0), why + " (chain)"
+    return best, why
+
+
+def _symbol_operations(low: str, tiny: bool) -> tuple[float, str, int]:
+    best, why, operators = 0.0, "", 0
+    for m in _BINOP.finditer(low):
         left, space_l, op, space_r, right = m.groups()
         if op in "-/" and not tiny and not (space_l and space_r):
             continue
@@ -165,52 +203,59 @@ def arithmetic_level(
         level = _op_level(op_kind, left, right)
         if level > best:
             best, why = level, f"arithmetic {left}{op}{right}"
-    word_ops = _WORD_OP.finditer(low) if floor < 3.0 and lx.WORD_OP in kinds else ()
-    for m in word_ops:
+    return best, why, operators
+
+
+def _word_operations(low: str, best: float, why: str, operators: int) -> tuple[float, str, int]:
+    """Operators written as words ("12 times 7") and verbs ("multiply 12 by 7")."""
+    for m in _WORD_OP.finditer(low):
         left, word, right = m.groups()
         operators += 1
-        op_kind = (
-            "*"
-            if word in ("times", "multiplied by", "vezes", "fois", "mal", "multiplicado por", "умножить на", "乘以")
-            else "/"
-            if "div" in word or word in ("разделить на", "除以")
-            else "+"
-        )
-        left_clean = left.replace(".", ",") if word in ("vezes", "mal", "fois") else left
-        level = _op_level(op_kind, left_clean, right)
+        spec = _WORD_OPERATORS[word]
+        level = _op_level(spec.op, left.replace(".", ",") if spec.dot_groups_thousands else left, right)
         if level > best:
             best, why = level, f"arithmetic {left} {word} {right}"
-    for m in _VERB_OP.finditer(low) if floor < 3.0 and lx.WORD_OP in kinds else ():
+    for m in _VERB_OP.finditer(low):
         verb, left, right = m.groups()
         operators += 1
-        level = _op_level({"multiply": "*", "divide": "/"}.get(verb, "+"), left, right)
+        level = _op_level(_VERB_OPERATORS[verb], left, right)
         if level > best:
             best, why = level, f"arithmetic: {verb} {left} and {right}"
-    if operators >= 3 and best >= 1.0:
-        best, why = max(best, 2.0), why + " (chain)"
-    for m in _PERCENT.finditer(low) if floor < 2.0 and "%" in low else ():
+    return best, why, operators
+
+
+def _percent_and_factorial(low: str, found: Found) -> Found:
+    best, why = found
+    for m in _PERCENT.finditer(low) if "%" in low else ():
         pct, of = m.groups()
         level = 2.0 if "." in pct or _significant(of) >= 3 else 1.0
         if level > best:
             best, why = level, f"percentage {pct}% of {of}"
-    for m in _FACTORIAL.finditer(low) if floor < 2.0 and "!" in low else ():
+    for m in _FACTORIAL.finditer(low) if "!" in low else ():
         if _value(m.group(1)) >= 10 and best < 2.0:
             best, why = 2.0, f"factorial {m.group(1)}!"
-    if floor < 3.5 and "^" in low and _TOWER.search(low):
-        best, why = 3.5, "power tower"
-    elif floor < 3.0 and best < 3.0 and "last" in low and _LAST_DIGITS.search(low):
-        best, why = 3.0, "last digits of a large number"
-    if lx.PRIME_WORD in kinds:
-        magnitude = max((_digits(n.split(".")[0]) for n in _NUMBER.findall(low)), default=0)
-        for m in _POWER.finditer(low):
-            magnitude = max(magnitude, int(_magnitude_of_power(m.group(1), m.group(2))) + 1)
-        if magnitude:
-            level = 1.0 if magnitude <= 2 else 2.0 if magnitude <= 6 else 3.0 if magnitude <= 12 else 4.0
-            if level > best:
-                best, why = level, f"primality/factoring of a {magnitude}-digit number"
-    if best < 2.0 and floor < 2.0 and lx.WORD_MATH in kinds:
-        count = len(_QUANTITY.findall(low))
-        cues = len(set(kinds[lx.WORD_MATH]))
-        if count >= 2 or (count == 1 and cues >= 2):
-            best, why = 2.0, f"word problem with {count} numbers"
     return best, why
+
+
+def _last_digits(low: str) -> bool:
+    return any(probe in low for probe in _LAST_DIGITS_PROBES) and _LAST_DIGITS.search(low) is not None
+
+
+def _primality(low: str, found: Found) -> Found:
+    """A primality or factoring question, graded by the size of its number."""
+    magnitude = max((_digits(n.split(".")[0]) for n in _NUMBER.findall(low)), default=0)
+    for m in _POWER.finditer(low):
+        magnitude = max(magnitude, int(_magnitude_of_power(m.group(1), m.group(2))) + 1)
+    if magnitude:
+        level = 1.0 if magnitude <= 2 else 2.0 if magnitude <= 6 else 3.0 if magnitude <= 12 else 4.0
+        if level > found[0]:
+            return level, f"primality/factoring of a {magnitude}-digit number"
+    return found
+
+
+def _word_problem(low: str, kinds: Mapping[str, Sequence[str]], found: Found) -> Found:
+    count = len(_QUANTITY.findall(low))
+    cues = len(set(kinds[lx.WORD_MATH]))
+    if count >= 2 or (count == 1 and cues >= 2):
+        return 2.0, f"word problem with {count} numbers"
+    return found

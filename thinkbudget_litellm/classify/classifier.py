@@ -18,53 +18,11 @@ from thinkbudget_litellm.tiers import TIER_ORDER, Task, Tier
 
 FOLLOW_UP_WORDS: Final = 20  # a turn this short can lean on the turns before it
 CONTEXT_INSTRUCTION_LIMIT: Final = 400  # earlier turns are judged on a shorter instruction
-# connectors that open a follow-up ("and for n = 10^6?", "now in Spanish")
-_FOLLOW_LEADS: Final = frozenset(
-    {
-        "and",
-        "also",
-        "now",
-        "then",
-        "but",
-        "ok",
-        "okay",
-        "so",
-        "same",
-        "instead",
-        "continue",
-        "more",
-        "or",
-        "plus",
-        "next",
-        "y",
-        "et",
-        "und",
-        "и",
-        "а",
-        "e",
-        "ou",
-        "oder",
-    }
-)
-# two-word openings that do the same ("what about", "make it")
-_FOLLOW_PAIRS: Final = frozenset(
-    {
-        ("what", "about"),
-        ("how", "about"),
-        ("what", "if"),
-        ("why", "not"),
-        ("and", "if"),
-        ("make", "it"),
-        ("do", "it"),
-        ("same", "for"),
-        ("go", "on"),
-        ("keep", "going"),
-        ("y", "si"),
-        ("et", "si"),
-        ("und", "wenn"),
-    }
-)
-_SHORT_PROBES: Final = frozenset({"why", "how", "really", "example", "examples", "details", "proof", "sure"})
+# follow-up openings, from the cue data: connectors ("and for n = 10^6?", "now in Spanish"),
+# two-word openings ("what about", "make it") and one-word probes ("why?", "really?")
+_FOLLOW_LEADS: Final = lx.CUES.follow_leads
+_FOLLOW_PAIRS: Final = lx.CUES.follow_pairs
+_SHORT_PROBES: Final = lx.CUES.short_probes
 _INHERIT_TASK_FROM: Final = frozenset({"fact", "lookup", "question", "request", "arithmetic", "translate", "rewrite"})
 
 

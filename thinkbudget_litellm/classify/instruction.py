@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
+from thinkbudget_litellm.classify.lexicon import CUES
+
 WHOLE_LIMIT: Final = 300  # shorter turns are always all instruction
 SMALL_TURN: Final = 1_200  # up to here, short prose paragraphs in the middle count too
 HEAD: Final = 3_000
@@ -34,8 +36,8 @@ SAMPLE_CHARS: Final = 2_000  # material_kind() looks at this much of the materia
 FENCE: Final = "```"
 _DATA_START: Final = frozenset("0123456789[{<|#$>/\\=@%&\t ")
 _DATA_END: Final = frozenset(";{}),=>\\")
-_TRACE_STARTS: Final = ("Traceback (", '  File "', "    at ", "Caused by:", "panic:", "goroutine ")
-_ERROR_MARKERS: Final = ("rror", "ERROR", "xception", "FAIL", "WARN", "panic:")
+_TRACE_STARTS: Final = CUES.trace_starts  # stack-trace lines ("Traceback (", "Caused by:")
+_ERROR_MARKERS: Final = CUES.error_markers  # in a log or an error message ("rror", "WARN")
 
 
 class TurnView(NamedTuple):
