@@ -3,21 +3,27 @@
 The result is a level on a 0-4 scale: 0 trivial, 1 simple, 2 moderate, 3 complex,
 4 deep. The tier is the level rounded to the nearest step, with halves going up.
 
-Each cue that matches proposes a level and a task. Some proposals depend on what else is
-present:
+Each cue that matches proposes a level and a task, by the rules in ``RULES``: one row per
+(cue kind, condition, effect), looked at by one generic loop. Some proposals depend on what
+else is present:
 
 - "fix" counts as debugging only when code or errors are in sight.
 - Writing code rises to complex when an algorithmic topic is named.
 - A design rises towards deep with each system-scale requirement.
 
-The highest proposal wins, so extra words can raise a tier but never lower it. There are
-two ways down. The chat rule makes a turn of greetings, thanks and filler trivial however
-it is phrased. The echo rule does the same for "say OK" and "reply with just yes".
+The arithmetic in the turn proposes a level too (``arithmetic``). Then ``STEPS`` decide, in
+order. The highest proposal wins, so extra words can raise a tier but never lower it. There
+are two ways down. The chat step makes a turn of greetings, thanks and filler trivial however
+it is phrased. The echo step does the same for "say OK" and "reply with just yes".
+Last, ``MODIFIERS`` raise the winner ("justify each step").
+
+Adding a cue kind takes its cues in the data files (see ``cuedata``), its name in
+``lexicon.CUE_KINDS`` and a row here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final, NamedTuple
 
 from thinkbudget_litellm.classify import lexicon as lx
@@ -25,8 +31,11 @@ from thinkbudget_litellm.classify.arithmetic import arithmetic_level, has_digit,
 from thinkbudget_litellm.classify.instruction import TurnView, bullets, material_kind
 from thinkbudget_litellm.tiers import Task
 
-_ECHO_VERBS: Final = frozenset({"say", "reply", "respond", "repeat", "echo", "type", "print"})
-_ECHO_LEAD: Final = frozenset({"please", "just", "can", "could", "you", "now", "pls", "only"})
+_ECHO_VERBS: Final = lx.CUES.echo_verbs
+_ECHO_LEAD: Final = lx.CUES.echo_leads
+_REQUEST_OPENERS: Final = lx.CUES.request_openers
+_COUNTING_QUESTIONS: Final = lx.CUES.counting_questions
+_EXPLAIN_WITHIN_HOWTO: Final = lx.CUES.explain_within_howto
 CJK_WINDOW: Final = 400
 _CJK_LEADS: Final = (b"\xe3", b"\xe4", b"\xe5", b"\xe6", b"\xe7", b"\xe8", b"\xe9")
 # Kinds that are not a request in their own right: they never block the chat rule.
@@ -47,46 +56,6 @@ _NOT_A_REQUEST: Final = frozenset(
         lx.PRIME_WORD,
     }
 )
-# Kinds that only modify other proposals: the proposal loop skips them at once.
-_PASSIVE: Final = frozenset(
-    {
-        lx.CHAT,
-        lx.CODE_WORD,
-        lx.SCALE,
-        lx.WORD_MATH,
-        lx.ALGO,
-        lx.PRIME_WORD,
-        lx.SIMPLE_ASK,
-        lx.JUSTIFY,
-        lx.WORD_OP,
-    }
-)
-_REQUEST_OPENERS: Final = frozenset(
-    {
-        "please",
-        "can",
-        "could",
-        "would",
-        "tell",
-        "list",
-        "check",
-        "find",
-        "give",
-        "show",
-        "help",
-        "look",
-        "read",
-        "use",
-        "make",
-        "create",
-        "generate",
-        "fix",
-        "do",
-        "answer",
-        "solve",
-        "tldr",
-    }
-)
 MATERIAL_WITHOUT_ASK: Final = 60  # this much pasted material with (almost) no words is a request
 CLOSING_CHARS: Final = 200  # a closing acknowledgement is short
 MATERIAL_FOR_CLOSING: Final = 300  # pasted material this long makes a closing "thanks" the whole story
@@ -103,35 +72,12 @@ _PRIORITY: Final = {
 }
 
 Proposal = tuple[float, int, Task, str, str]  # level, tie-break priority, task, intent, cue
-# (priority, task) pairs, looked up once here: hashing an Enum member runs Python code
+# looked up once here: an Enum member is a class attribute lookup through the metaclass
 _MATH: Final = (_PRIORITY[Task.MATH], Task.MATH)
-_CODE: Final = (_PRIORITY[Task.CODE], Task.CODE)
-_SUMMARIZE: Final = (_PRIORITY[Task.SUMMARIZE], Task.SUMMARIZE)
-_ANALYSIS: Final = (_PRIORITY[Task.ANALYSIS], Task.ANALYSIS)
-_OTHER: Final = (_PRIORITY[Task.OTHER], Task.OTHER)
-_WRITING: Final = (_PRIORITY[Task.WRITING], Task.WRITING)
-_FACT: Final = (_PRIORITY[Task.FACT], Task.FACT)
 _TASK_CHAT: Final = Task.CHAT
 _TASK_CODE: Final = Task.CODE
 _TASK_OTHER: Final = Task.OTHER
 _TASK_FACT: Final = Task.FACT
-# Kinds whose proposal depends on nothing else: level, priority, task, intent.
-_FIXED: Final[dict[str, tuple[float, int, Task, str]]] = {
-    kind: (level, pair[0], pair[1], intent)
-    for kind, level, pair, intent in (
-        (lx.FACT, 1.0, _FACT, "fact"),
-        (lx.REWRITE, 2.0, _WRITING, "rewrite"),
-        (lx.SUMMARIZE, 2.0, _SUMMARIZE, "summarize"),
-        (lx.EXTRACT, 2.0, _OTHER, "extract"),
-        (lx.CALCULUS, 2.0, _MATH, "algebra/calculus"),
-        (lx.COMPETITION, 3.0, _MATH, "competition math"),
-        (lx.PROOF, 4.0, _MATH, "proof"),
-        (lx.OLYMPIAD, 4.0, _MATH, "olympiad"),
-        (lx.DERIVE, 4.0, _MATH, "derivation"),
-        (lx.RESEARCH, 4.0, _ANALYSIS, "research"),
-        (lx.PUZZLE, 4.0, _OTHER, "search puzzle"),
-    )
-}
 
 
 class Judgement(NamedTuple):
@@ -180,16 +126,41 @@ def _first_cue(kinds: Mapping[str, Sequence[str]], kind: str) -> str:
     return cues[0] if cues else kind
 
 
-class _Evidence:
-    """What some cues need beyond their own words, each looked at once and only when asked."""
+class Turn:
+    """One turn as the rules see it: its words and cues, and evidence looked at once and only when asked."""
 
-    __slots__ = ("code", "code_in_sight", "code_like", "kinds", "n_constraints", "view", "words")
+    __slots__ = (
+        "algo",
+        "code",
+        "code_in_sight",
+        "code_like",
+        "kinds",
+        "low",
+        "n_constraints",
+        "n_words",
+        "text",
+        "view",
+        "words",
+    )
 
-    def __init__(self, view: TurnView, code_in_sight: bool, kinds: Mapping[str, Sequence[str]], words: list[str]):
+    def __init__(self, view: TurnView, code_in_sight: bool) -> None:
+        text = view.instruction
+        cjk = is_cjk(text)
+        low = text.lower()
+        words = lx.lowered_words(low)
+        # Chinese and Japanese cues are substring checks, so they look at a shorter window.
+        cjk_window = None
+        if cjk:
+            head, tail = CJK_WINDOW * 3 // 4, CJK_WINDOW // 4
+            cjk_window = text if len(text) <= CJK_WINDOW else text[:head] + text[-tail:]
         self.view = view
-        self.code_in_sight = code_in_sight
-        self.kinds = kinds
+        self.text = text
+        self.low = low
         self.words = words
+        self.kinds = lx.match_cues(words, cjk_window)
+        self.n_words = max(len(words), len(text) // 3) if cjk else len(words)
+        self.algo = ("o(" in low and _has_big_o(low)) or lx.ALGO in self.kinds
+        self.code_in_sight = code_in_sight
         self.code: bool | None = None  # None until looked at
         self.code_like = False
         self.n_constraints = -1
@@ -212,160 +183,326 @@ class _Evidence:
 
     def constraints(self) -> int:
         if self.n_constraints < 0:
-            text = self.view.instruction
+            text = self.text
             self.n_constraints = lx.constraint_cues(self.words) + bullets(text) + text.count(",") // 2 + text.count(";")
         return self.n_constraints
+
+    def scale(self) -> int:
+        """Distinct system-scale requirements named."""
+        return len(set(self.kinds.get(lx.SCALE, ())))
+
+
+# ------------------------------------------------------------------------------------------ the rules
+Level = Callable[[Turn], float]
+Pick = Callable[[Turn], Task]
+When = Callable[[Turn, Sequence[str]], bool]  # the turn, and the cues of the rule's kind
+PER_TURN: Final = None  # the kind of a rule looked at once per turn, not once per matching kind
+
+
+class Rule(NamedTuple):
+    """When ``kind`` matched and ``when`` holds, propose ``level`` and ``task`` with ``intent``.
+
+    ``kind`` ``PER_TURN`` (None) makes a rule that is looked at once per turn. ``level`` and
+    ``task`` are fixed or computed from the turn. The proposal's cue is the kind's first cue,
+    or what ``cue`` says.
+    """
+
+    kind: str | None
+    intent: str
+    level: float | Level
+    task: Task | Pick
+    when: When | None = None
+    cue: Callable[[Turn], str] | None = None
+
+
+def _code_or(other: Task) -> Pick:
+    return lambda t: _TASK_CODE if t.code_material() else other
+
+
+def _code_context_or(other: Task) -> Pick:
+    return lambda t: _TASK_CODE if t.code_context() else other
+
+
+def _code_in_view(t: Turn) -> bool:
+    return bool(t.view.code_blocks) or t.code_listing()
+
+
+def _has_kind(*kinds: str) -> When:
+    return lambda t, _: any(kind in t.kinds for kind in kinds)
+
+
+def _math_in_sight(t: Turn, _: Sequence[str]) -> bool:
+    kinds, low = t.kinds, t.low
+    return lx.MATH_OBJECT in kinds or lx.PRIME_WORD in kinds or (has_digit(low) and has_math_symbols(low))
+
+
+def _lone_algorithm(t: Turn, _: Sequence[str]) -> bool:
+    """An algorithmic topic with no request to write code, ask a question or explain."""
+    kinds = t.kinds
+    return t.algo and lx.CODE_WRITE not in kinds and not (_QUESTION_KINDS & kinds.keys() or lx.EXPLAIN in kinds)
+
+
+RULES: Final[tuple[Rule, ...]] = (
+    Rule(lx.FACT, "fact", 1.0, Task.FACT),
+    Rule(lx.REWRITE, "rewrite", 2.0, Task.WRITING),
+    Rule(lx.SUMMARIZE, "summarize", 2.0, Task.SUMMARIZE),
+    Rule(lx.EXTRACT, "extract", 2.0, Task.OTHER),
+    Rule(lx.CALCULUS, "algebra/calculus", 2.0, Task.MATH),
+    Rule(lx.COMPETITION, "competition math", 3.0, Task.MATH),
+    Rule(lx.PROOF, "proof", 4.0, Task.MATH),
+    Rule(lx.OLYMPIAD, "olympiad", 4.0, Task.MATH),
+    Rule(lx.DERIVE, "derivation", 4.0, Task.MATH),
+    Rule(lx.RESEARCH, "research", 4.0, Task.ANALYSIS),
+    Rule(lx.PUZZLE, "search puzzle", 4.0, Task.OTHER),
+    Rule(lx.LOOKUP, "lookup", 1.0, _code_or(Task.OTHER)),
+    Rule(
+        lx.HOWTO, "howto", lambda t: 2.5 if t.algo else 1.6 if t.n_words >= 9 else 1.2, _code_context_or(Task.ANALYSIS)
+    ),
+    Rule(
+        lx.TRANSLATE,
+        "translate",
+        lambda t: 1.0 if t.n_words <= 12 and t.view.material_chars < 200 else 2.0,
+        Task.WRITING,
+    ),
+    Rule(lx.CONVERT, "convert code", 2.0, Task.CODE, when=lambda t, _: _code_in_view(t)),
+    Rule(lx.CONVERT, "convert units", 1.0, Task.MATH, when=lambda t, _: not _code_in_view(t)),
+    # "how do" alone is the start of a how-to ("how do I ..."), not a request to explain
+    Rule(
+        lx.EXPLAIN,
+        "explain",
+        2.0,
+        _code_or(Task.ANALYSIS),
+        when=lambda t, cues: not (lx.HOWTO in t.kinds and all(c in _EXPLAIN_WITHIN_HOWTO for c in cues)),
+    ),
+    Rule(lx.WHY, "debug (why)", 3.0, Task.CODE, when=lambda t, _: t.code_material()),
+    Rule(lx.WHY, "explain (why)", 2.0, Task.ANALYSIS, when=lambda t, _: not t.code_material()),
+    Rule(lx.WRITE, "write", 2.0, Task.WRITING),
+    Rule(
+        lx.WRITE,
+        "write code",
+        3.0,
+        Task.CODE,
+        when=lambda t, _: t.algo and lx.CODE_WRITE not in t.kinds,
+        cue=lambda t: _first_cue(t.kinds, lx.ALGO),
+    ),
+    Rule(
+        lx.CODE_WRITE,
+        "write code",
+        lambda t: (3.0 if t.algo else 2.0) + min(0.4, 0.1 * max(0, t.constraints() - 2)),
+        Task.CODE,
+    ),
+    Rule(lx.DEBUG, "debug", 3.0, Task.CODE),
+    Rule(lx.DEBUG_WEAK, "debug", 3.0, Task.CODE, when=lambda t, _: t.code_context()),
+    Rule(lx.REVIEW, "review code", 3.0, Task.CODE, when=lambda t, _: t.code_context()),
+    Rule(lx.REVIEW, "review", 2.0, Task.ANALYSIS, when=lambda t, _: not t.code_context()),
+    Rule(
+        lx.DESIGN,
+        "design",
+        lambda t: 3.0 + min(1.0, 0.15 * t.scale() + 0.1 * max(0, t.constraints() - 2)),
+        Task.ANALYSIS,
+    ),
+    # each comma-separated item in a plan is usually one more constraint
+    Rule(
+        lx.PLAN,
+        "plan",
+        lambda t: 2.0 + min(1.0, 0.25 * (t.constraints() + t.text.count(",") // 2)) + min(0.6, 0.15 * t.scale()),
+        Task.ANALYSIS,
+    ),
+    Rule(lx.ANALYZE, "analyze", lambda t: 3.0 if t.view.material_chars >= 300 else 2.0, Task.ANALYSIS),
+    Rule(
+        lx.MATH_OBJECT,
+        "counting",
+        3.0,
+        Task.MATH,
+        when=lambda t, _: not _COUNTING_QUESTIONS.isdisjoint(t.kinds.get(lx.FACT, ())),
+    ),
+    Rule(lx.PROOF_WEAK, "proof", 4.0, Task.MATH, when=_math_in_sight),
+    Rule(lx.HARD_CODE, "hard concurrency/distributed code", 4.0, Task.CODE, when=_has_kind(lx.CODE_WRITE, lx.PROOF)),
+    Rule(
+        PER_TURN,
+        "algorithm",
+        3.0,
+        Task.CODE,
+        when=_lone_algorithm,
+        cue=lambda t: _first_cue(t.kinds, lx.ALGO) if lx.ALGO in t.kinds else "big-O",
+    ),
+)
+
+
+class Modifier(NamedTuple):
+    """When ``kind`` matched and the level is at least ``at_least``, add ``raise_by`` and say why.
+
+    A modifier's kind proposes nothing itself: it raises whatever won.
+    """
+
+    kind: str
+    at_least: float
+    raise_by: float
+    reason: str  # formatted with the kind's first cue as {cue}
+
+
+MODIFIERS: Final[tuple[Modifier, ...]] = (Modifier(lx.JUSTIFY, 1.0, 0.5, "asks for rigour ({cue})"),)
+
+Propose = Callable[[Turn, str], Proposal]  # the turn and the cue -> the rule's proposal
+
+
+def _proposer(rule: Rule) -> Propose:
+    """The rule's effect as one call; fixed level and task are looked up once, here."""
+    level, task, intent, cue_of = rule.level, rule.task, rule.intent, rule.cue
+    if cue_of is None and not callable(level) and not callable(task):
+        head = (level, _PRIORITY[task], task, intent)
+        return lambda t, cue: (*head, cue)
+
+    def propose(t: Turn, cue: str) -> Proposal:
+        picked = task(t) if callable(task) else task
+        return (
+            level(t) if callable(level) else level,
+            _PRIORITY[picked],
+            picked,
+            intent,
+            cue_of(t) if cue_of is not None else cue,
+        )
+
+    return propose
+
+
+Compiled = tuple[When | None, Propose]
+
+
+def _compiled(rules: Sequence[Rule]) -> tuple[dict[str, tuple[Compiled, ...]], tuple[Compiled, ...]]:
+    """Rules by kind (in table order within a kind), and the rules looked at once per turn."""
+    by_kind: dict[str | None, list[Compiled]] = {}
+    for rule in rules:
+        by_kind.setdefault(rule.kind, []).append((rule.when, _proposer(rule)))
+    per_turn = tuple(by_kind.pop(PER_TURN, ()))
+    return {kind: tuple(compiled) for kind, compiled in by_kind.items() if kind is not None}, per_turn
+
+
+_BY_KIND, _PER_TURN = _compiled(RULES)
+
+
+def _proposals(t: Turn) -> list[Proposal]:
+    """What every rule proposes for this turn: per matched kind, then once per turn."""
+    props: list[Proposal] = []
+    for kind, cues in t.kinds.items():
+        rules = _BY_KIND.get(kind)
+        if rules is not None:
+            cue = cues[0] if cues else kind
+            for when, propose in rules:
+                if when is None or when(t, cues):
+                    props.append(propose(t, cue))
+    for when, propose in _PER_TURN:
+        if when is None or when(t, ()):
+            props.append(propose(t, ""))
+    return props
+
+
+# ---------------------------------------------------------------------------------------- the verdict
+Verdict = tuple[Proposal, bool]  # the winning proposal, and whether the turn is only chat
+# Each step decides the turn or passes (None); the first that decides wins, and a turn that no
+# step decides is judged by ``_no_cue``. A step sees the turn, the proposals and the arithmetic level.
+Step = Callable[[Turn, list[Proposal], float], Verdict | None]
+
+
+def _closing_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
+    if t.view.material_chars < MATERIAL_FOR_CLOSING:
+        return None
+    ack = _closing_acknowledgement(t.text)
+    return None if ack is None else ((0.0, 0, _TASK_CHAT, "chat", ack), True)
+
+
+def _chat_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
+    """Greetings, thanks and filler are trivial however they are phrased."""
+    kinds = t.kinds
+    if (
+        lx.CHAT in kinds
+        and not kinds.keys() - _NOT_A_REQUEST
+        and math_level == 0
+        and t.n_words <= 25
+        and _few_content_words(t.words, 1 if "?" in t.text else 3)
+    ):
+        return (0.0, 0, _TASK_CHAT, "chat", kinds[lx.CHAT][0]), True
+    return None
+
+
+def _echo_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
+    """ "Say OK", "reply with just yes": trivial."""
+    if t.n_words <= 20 and not t.kinds.keys() - _NOT_A_REQUEST - {lx.WRITE} and _echo_request(t.words):
+        return (0.0, 0, _TASK_OTHER, "echo", t.words[0]), True
+    return None
+
+
+def _best_proposal_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
+    return (max(props), False) if props else None
+
+
+def _material_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
+    """Pasted material with no request of its own ("any idea?", or nothing at all).
+
+    The implied request is to make sense of it, and to debug it when it carries errors.
+    """
+    view = t.view
+    if not (
+        view.material_chars >= MATERIAL_WITHOUT_ASK and t.n_words <= 12 and (view.code_blocks or view.sample.strip())
+    ):
+        return None
+    code_like, error_like = material_kind(view)
+    if error_like:
+        return (3.0, 0, _TASK_CODE, "material", "pasted errors, no ask: debugging implied"), False
+    return (2.0, 0, _TASK_CODE if code_like else _TASK_OTHER, "material", "pasted material, no ask"), False
+
+
+def _symbols_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
+    if any(ch.isalnum() for ch in t.text[:200]):
+        return None
+    return (0.0, 0, _TASK_CHAT, "no words", "symbols only"), True
+
+
+def _no_cue(t: Turn) -> Verdict:
+    """No cue at all: a question, pasted material, or a plain request."""
+    text, n_words = t.text, t.n_words
+    if "?" in text or "？" in text or lx.FACT in t.kinds:
+        return (1.0 if n_words <= 15 else 2.0, 0, _TASK_FACT, "question", "question"), False
+    if t.view.material_chars >= 300:
+        return (2.0, 0, _TASK_CODE if t.code_material() else _TASK_OTHER, "material", "pasted material"), False
+    return (2.0 if n_words >= 6 else 1.0, 0, _TASK_OTHER, "request", "no cue"), False
+
+
+STEPS: Final[tuple[Step, ...]] = (
+    _closing_step,
+    _chat_step,
+    _echo_step,
+    _best_proposal_step,
+    _material_step,
+    _symbols_step,
+)
+
+
+def _verdict(t: Turn, props: list[Proposal], math_level: float) -> Verdict:
+    for step in STEPS:
+        verdict = step(t, props, math_level)
+        if verdict is not None:
+            return verdict
+    return _no_cue(t)
 
 
 def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
     """Judge one user turn from its ``TurnView``; ``code_in_sight`` adds code from context."""
-    text = view.instruction
-    cjk = is_cjk(text)
-    low = text.lower()
-    words = lx.lowered_words(low)
-    # Chinese and Japanese cues are substring checks, so they look at a shorter window.
-    cjk_window = None
-    if cjk:
-        head, tail = CJK_WINDOW * 3 // 4, CJK_WINDOW // 4
-        cjk_window = text if len(text) <= CJK_WINDOW else text[:head] + text[-tail:]
-    kinds = lx.match_cues(words, cjk_window)
-    n_words = max(len(words), len(text) // 3) if cjk else len(words)
-    big_o = "o(" in low and _has_big_o(low)
-    algo = big_o or lx.ALGO in kinds
-    props: list[Proposal] = []
-    ev: _Evidence | None = None  # built on the first cue that needs more than its own words
-    for kind, cues in kinds.items():
-        if kind in _PASSIVE:
-            continue
-        cue = cues[0] if cues else kind
-        fixed = _FIXED.get(kind)
-        if fixed is not None:
-            props.append((*fixed, cue))
-            continue
-        if ev is None:
-            ev = _Evidence(view, code_in_sight, kinds, words)
-        if kind == lx.LOOKUP:
-            props.append((1.0, *(_CODE if ev.code_material() else _OTHER), "lookup", cue))
-        elif kind == lx.HOWTO:
-            level = 2.5 if algo else 1.6 if n_words >= 9 else 1.2
-            props.append((level, *(_CODE if ev.code_context() else _ANALYSIS), "howto", cue))
-        elif kind == lx.TRANSLATE:
-            short = n_words <= 12 and view.material_chars < 200
-            props.append((1.0 if short else 2.0, *_WRITING, "translate", cue))
-        elif kind == lx.CONVERT:
-            if view.code_blocks or ev.code_listing():
-                props.append((2.0, *_CODE, "convert code", cue))
-            else:
-                props.append((1.0, *_MATH, "convert units", cue))
-        elif kind == lx.EXPLAIN:
-            if not (lx.HOWTO in kinds and all(c == "how do" for c in cues)):
-                props.append((2.0, *(_CODE if ev.code_material() else _ANALYSIS), "explain", cue))
-        elif kind == lx.WHY:
-            if ev.code_material():
-                props.append((3.0, *_CODE, "debug (why)", cue))
-            else:
-                props.append((2.0, *_ANALYSIS, "explain (why)", cue))
-        elif kind == lx.WRITE:
-            props.append((2.0, *_WRITING, "write", cue))
-            if algo and lx.CODE_WRITE not in kinds:
-                props.append((3.0, *_CODE, "write code", _first_cue(kinds, lx.ALGO)))
-        elif kind == lx.CODE_WRITE:
-            level = 3.0 if algo else 2.0
-            props.append((level + min(0.4, 0.1 * max(0, ev.constraints() - 2)), *_CODE, "write code", cue))
-        elif kind == lx.DEBUG or (kind == lx.DEBUG_WEAK and ev.code_context()):
-            props.append((3.0, *_CODE, "debug", cue))
-        elif kind == lx.REVIEW:
-            if ev.code_context():
-                props.append((3.0, *_CODE, "review code", cue))
-            else:
-                props.append((2.0, *_ANALYSIS, "review", cue))
-        elif kind == lx.DESIGN:
-            scale = len(set(kinds.get(lx.SCALE, ())))
-            level = 3.0 + min(1.0, 0.15 * scale + 0.1 * max(0, ev.constraints() - 2))
-            props.append((level, *_ANALYSIS, "design", cue))
-        elif kind == lx.PLAN:
-            scale = len(set(kinds.get(lx.SCALE, ())))
-            # each comma-separated item in a plan is usually one more constraint
-            items = ev.constraints() + text.count(",") // 2
-            props.append((2.0 + min(1.0, 0.25 * items) + min(0.6, 0.15 * scale), *_ANALYSIS, "plan", cue))
-        elif kind == lx.ANALYZE:
-            props.append((3.0 if view.material_chars >= 300 else 2.0, *_ANALYSIS, "analyze", cue))
-        elif kind == lx.MATH_OBJECT:
-            if "how many" in kinds.get(lx.FACT, ()):
-                props.append((3.0, *_MATH, "counting", cue))
-        elif kind == lx.PROOF_WEAK:
-            math_ctx = lx.MATH_OBJECT in kinds or lx.PRIME_WORD in kinds or (has_digit(low) and has_math_symbols(low))
-            if math_ctx:
-                props.append((4.0, *_MATH, "proof", cue))
-        elif kind == lx.HARD_CODE and (lx.CODE_WRITE in kinds or lx.PROOF in kinds):
-            props.append((4.0, *_CODE, "hard concurrency/distributed code", cue))
-    if algo and lx.CODE_WRITE not in kinds and not (_QUESTION_KINDS & kinds.keys() or lx.EXPLAIN in kinds):
-        props.append((3.0, *_CODE, "algorithm", _first_cue(kinds, lx.ALGO) if lx.ALGO in kinds else "big-O"))
-    math_level, math_why = arithmetic_level(text, kinds, max(props)[0] if props else 0.0, low)
+    t = Turn(view, code_in_sight)
+    props = _proposals(t)
+    math_level, math_why = arithmetic_level(t.text, t.kinds, max(props)[0] if props else 0.0, t.low)
     if math_level > 0:
         props.append((math_level, *_MATH, "arithmetic", math_why))
-
-    requests = kinds.keys() - _NOT_A_REQUEST
-    chat_only = True
-    best: Proposal
-    closing_ack = _closing_acknowledgement(text) if view.material_chars >= MATERIAL_FOR_CLOSING else None
-    if closing_ack is not None:
-        best = (0.0, 0, _TASK_CHAT, "chat", closing_ack)
-    elif (
-        lx.CHAT in kinds
-        and not requests
-        and math_level == 0
-        and n_words <= 25
-        and _few_content_words(words, 1 if "?" in text else 3)
-    ):
-        best = (0.0, 0, _TASK_CHAT, "chat", kinds[lx.CHAT][0])
-    elif n_words <= 20 and not requests - {lx.WRITE} and _echo_request(words):
-        best = (0.0, 0, _TASK_OTHER, "echo", words[0])
-    elif props:
-        best = max(props)
-        chat_only = False
-    elif view.material_chars >= MATERIAL_WITHOUT_ASK and n_words <= 12 and (view.code_blocks or view.sample.strip()):
-        # Pasted material with no request of its own ("any idea?", or nothing at all): the
-        # implied request is to make sense of it, and to debug it when it carries errors.
-        chat_only = False
-        code_like, error_like = material_kind(view)
-        if error_like:
-            best = (3.0, 0, _TASK_CODE, "material", "pasted errors, no ask: debugging implied")
-        else:
-            best = (2.0, 0, _TASK_CODE if code_like else _TASK_OTHER, "material", "pasted material, no ask")
-    elif not any(ch.isalnum() for ch in text[:200]):
-        best = (0.0, 0, _TASK_CHAT, "no words", "symbols only")
-    else:
-        chat_only = False
-        if "?" in text or "？" in text or lx.FACT in kinds:
-            best = (1.0 if n_words <= 15 else 2.0, 0, _TASK_FACT, "question", "question")
-        elif view.material_chars >= 300:
-            if ev is None:
-                ev = _Evidence(view, code_in_sight, kinds, words)
-            best = (2.0, 0, _TASK_CODE if ev.code_material() else _TASK_OTHER, "material", "pasted material")
-        else:
-            best = (2.0 if n_words >= 6 else 1.0, 0, _TASK_OTHER, "request", "no cue")
-
-    level, _, task, intent, cue = best
+    (level, _, task, intent, cue), chat_only = _verdict(t, props, math_level)
     reasons = [f"{intent}: {cue}"]
-    if lx.JUSTIFY in kinds and level >= 1.0:
-        level += 0.5
-        reasons.append(f"asks for rigour ({kinds[lx.JUSTIFY][0]})")
+    for modifier in MODIFIERS:
+        cues = t.kinds.get(modifier.kind)
+        if cues is not None and level >= modifier.at_least:
+            level += modifier.raise_by
+            reasons.append(modifier.reason.format(cue=cues[0]))
     if view.material_chars >= 300:
         reasons.append(f"{view.material_chars} chars of pasted material")
-    code = ev.code if ev is not None else None
-    return Judgement(
-        level,
-        task,
-        intent,
-        tuple(reasons),
-        words,
-        n_words,
-        chat_only,
-        math_level,
-        kinds,
-        code,
-    )
+    return Judgement(level, task, intent, tuple(reasons), t.words, t.n_words, chat_only, math_level, t.kinds, t.code)
 
 
 def _closing_acknowledgement(text: str) -> str | None:
