@@ -25,3 +25,20 @@ CLASSIFY_SECONDS = Histogram(
     "Classifier latency",
     buckets=(5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 5e-3),
 )
+RECORDS_DROPPED = Counter(
+    "thinkbudget_records_dropped",
+    "Request records lost before reaching the database "
+    "(queue_full, no_space, spool_full, stopped, torn, unencodable)",
+    ["reason"],
+)
+RECORDS_SET_ASIDE = Counter(
+    "thinkbudget_records_set_aside",
+    "Request records kept in rejected.jsonl instead of the database (refused: the database refused "
+    "the row on its own; unreadable: a spool line that is not a record)",
+    ["reason"],
+)
+METER_REJECTED_READINGS = Counter(
+    "thinkbudget_meter_rejected_readings",
+    "Meter readings not believed (the interval is billed from the labelled estimate instead)",
+    ["source", "reason"],  # source: nvml | dcgm | estimate | vllm; reason: meter.validate.Rejection
+)

@@ -14,11 +14,23 @@ live writer, which replays it from its checkpoint and deletes it. Directories ar
 Size bound: appending never lets the segments of one instance exceed ``max_bytes`` plus one append
 batch; when it would, whole oldest segments are deleted first (their un-acknowledged lines are
 counted in ``dropped_lines`` and logged by the caller).
+
+A full disk (``ENOSPC``/``EDQUOT``) never leaves a partial line: an append is written whole or cut
+back to where it started and the error raised (the caller keeps the lines and retries). The
+segment is then closed, so the next append starts a new one and the old one is deleted as soon as
+the database has acknowledged it; a fully acknowledged segment is deleted at once. A checkpoint
+that cannot be written keeps its position in memory (``checkpoint_dirty``) and is written again at
+the next acknowledgement or :meth:`Spool.persist_checkpoint`; acknowledged segments are deleted
+before the checkpoint is written, which frees the space it needs. (Deleting first is safe: a
+restarted reader whose checkpoint names a deleted segment moves on to the next one.)
+
+All writes go through :func:`write_fd`, the seam tests replace to simulate a full disk.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -51,6 +63,54 @@ class Batch:
     lines: tuple[bytes, ...]
     end: Position
     torn_lines: int = 0  # trailing bytes without a newline in a dead writer's last segment
+
+
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_no_space(error: BaseException) -> bool:
+    """The filesystem is full (or over quota)."""
+    return isinstance(error, OSError) and error.errno in NO_SPACE_ERRNOS
+
+
+def write_fd(fd: int, data: memoryview | bytes) -> int:
+    """``os.write``: every spool, checkpoint and rejected-line write goes through here (test seam)."""
+    return os.write(fd, data)
+
+
+def write_whole(fd: int, data: bytes, *, fsync: bool = False) -> None:
+    """Append ``data`` to the file ``fd`` whole, or not at all: on any error it is cut back and re-raised."""
+    start = os.fstat(fd).st_size
+    view = memoryview(data)
+    try:
+        while view:
+            written = write_fd(fd, view)
+            if written <= 0:
+                raise OSError(errno.ENOSPC, "write accepted no bytes")
+            view = view[written:]
+        if fsync:
+            os.fsync(fd)
+    except BaseException:
+        try:
+            os.ftruncate(fd, start)
+        except OSError as cut_error:
+            raise OSError(errno.EIO, f"could not cut a partial write back to {start} bytes: {cut_error}") from None
+        raise
+
+
+def write_file_atomically(path: Path, data: bytes, *, fsync: bool = False) -> None:
+    """Replace ``path`` with ``data`` (write a temporary file, then rename); no partial file is left."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        write_whole(fd, data, fsync=fsync)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
 
 
 def _segment_name(number: int) -> str:
@@ -92,6 +152,8 @@ class Spool:
         self._fsync = fsync
         self._mutex = threading.Lock()
         self._checkpoint = self._read_checkpoint()
+        self.checkpoint_dirty = False  # the position in memory is newer than checkpoint.json
+        self.checkpoint_error: OSError | None = None
         sizes = {n: (directory / _segment_name(n)).stat().st_size for n in self._list_segments()}
         self._sizes: dict[int, int] = sizes
         self._current = max(sizes, default=self._checkpoint.segment)
@@ -150,15 +212,27 @@ class Spool:
             segments = self._list_segments()
             return Position(segments[0] if segments else 1, 0)
 
-    def _write_checkpoint(self, position: Position) -> None:
-        tmp = self.directory / (CHECKPOINT_NAME + ".tmp")
-        with open(tmp, "w") as handle:
-            json.dump({"segment": position.segment, "offset": position.offset}, handle)
-            if self._fsync:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, self.directory / CHECKPOINT_NAME)
+    def _write_checkpoint(self, position: Position) -> bool:
+        """Move the checkpoint to ``position`` (in memory at once); whether checkpoint.json says so too."""
         self._checkpoint = position
+        self.checkpoint_dirty = True
+        return self.persist_checkpoint()
+
+    def persist_checkpoint(self) -> bool:
+        """Write the in-memory checkpoint if checkpoint.json is behind; False while that fails."""
+        if not self.checkpoint_dirty:
+            return True
+        position = self._checkpoint
+        data = json.dumps({"segment": position.segment, "offset": position.offset}).encode()
+        try:
+            write_file_atomically(self.directory / CHECKPOINT_NAME, data, fsync=self._fsync)
+        except OSError as exc:
+            self.checkpoint_error = exc
+            return False
+        if self._checkpoint == position:
+            self.checkpoint_dirty = False
+        self.checkpoint_error = None
+        return True
 
     @property
     def checkpoint(self) -> Position:
@@ -179,6 +253,8 @@ class Spool:
         """Write whole lines to the current segment (to the OS, and to disk if ``fsync``).
 
         Returns the number of un-acknowledged lines dropped to respect ``max_bytes`` (0 normally).
+        Raises ``OSError`` with nothing written (no partial line) when the data does not fit on disk,
+        after freeing what the database has acknowledged and trying once more.
         """
         if not self.owned:
             raise RuntimeError("cannot append to an adopted spool")
@@ -194,16 +270,46 @@ class Spool:
                 if oldest == self._current:
                     break
                 dropped += self._drop_segment(oldest)
-            assert self._append_fd is not None
-            view = memoryview(data)
-            while view:
-                written = os.write(self._append_fd, view)
-                view = view[written:]
-            if self._fsync:
-                os.fsync(self._append_fd)
-            self._sizes[self._current] = self._sizes.get(self._current, 0) + len(data)
+            try:
+                self._write_current(data)
+            except OSError as exc:
+                if not is_no_space(exc) or not self._make_room():
+                    raise
+                self._write_current(data)
         self.dropped_lines += dropped
         return dropped
+
+    def _write_current(self, data: bytes) -> None:
+        """Append to the current segment, whole or not at all (caller holds the mutex)."""
+        if self._append_fd is None:
+            self._rotate()
+        assert self._append_fd is not None
+        try:
+            write_whole(self._append_fd, data, fsync=self._fsync)
+        except OSError:
+            # Whatever happened, start the next append in a fresh segment: the reader never sees a
+            # partial line followed by more data, and this segment is deleted once acknowledged.
+            self._sizes[self._current] = os.fstat(self._append_fd).st_size
+            os.close(self._append_fd)
+            self._append_fd = None
+            raise
+        self._sizes[self._current] = self._sizes.get(self._current, 0) + len(data)
+
+    def _make_room(self) -> bool:
+        """After a failed append (caller holds the mutex): delete the current segment if the database
+        has acknowledged all of it. Whether space was freed."""
+        number = self._current
+        size = self._sizes.get(number, 0)
+        if size == 0 or self._checkpoint < Position(number, size):
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            (self.directory / _segment_name(number)).unlink()
+        self._sizes.pop(number, None)
+        self._current = number + 1
+        self._checkpoint = Position(self._current, 0)  # the same place: everything before is done
+        self.checkpoint_dirty = True
+        self.persist_checkpoint()
+        return True
 
     def _rotate(self) -> None:
         if self._append_fd is not None:
@@ -275,17 +381,23 @@ class Spool:
                 return Batch((), Position(position.segment, position.offset + leftover), torn)
             position = Position(later[0], 0)
 
-    def acknowledge(self, position: Position) -> None:
-        """Record that everything before ``position`` is in the database; delete finished segments."""
+    def acknowledge(self, position: Position) -> bool:
+        """Record that everything before ``position`` is in the database; delete finished segments.
+
+        Never raises for a full disk: the position holds in memory whether or not checkpoint.json
+        could be written (the return value; retried at the next call or :meth:`persist_checkpoint`).
+        """
         if position < self._checkpoint:
-            return
-        self._write_checkpoint(position)
+            return self.persist_checkpoint()
         with self._mutex:
+            self._checkpoint = position
+            self.checkpoint_dirty = True
             finished = [n for n in (self._sizes if self.owned else self._list_segments()) if n < position.segment]
             for number in finished:
                 with contextlib.suppress(FileNotFoundError):
                     (self.directory / _segment_name(number)).unlink()
                 self._sizes.pop(number, None)
+        return self.persist_checkpoint()
 
     def is_drained(self) -> bool:
         """Nothing left to replay (for an owned spool: at this moment)."""
@@ -295,6 +407,8 @@ class Spool:
     # ------------------------------------------------------------------ closing
     def close(self, *, remove: bool) -> None:
         """Release the lock; with ``remove`` also delete the directory (only do that when drained)."""
+        if not remove:
+            self.persist_checkpoint()
         with self._mutex:
             if self._append_fd is not None:
                 os.close(self._append_fd)
@@ -373,8 +487,11 @@ def _mtime(path: Path) -> float:
 
 
 def append_rejected(root: Path, line: bytes, reason: str) -> None:
-    """Keep a line the database refused, with the reason, for a person to look at."""
+    """Keep a line the database refused, with the reason, for a person to look at (whole or not at all)."""
     root.mkdir(parents=True, exist_ok=True)
     entry = json.dumps({"reason": reason, "line": line.decode("utf-8", "replace")}) + "\n"
-    with open(root / REJECTED_NAME, "a", encoding="utf-8") as handle:
-        handle.write(entry)
+    fd = os.open(root / REJECTED_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        write_whole(fd, entry.encode())
+    finally:
+        os.close(fd)

@@ -30,8 +30,17 @@ Durability bound (what the README promises)
   one writer holds at most ``max_spool_bytes`` (default 1 GiB) plus one flush batch on disk, in
   segments of ``segment_bytes`` (default 16 MiB). Beyond either bound records are dropped - the
   newest at a full queue, the oldest whole segment at a full spool - and every drop is counted in
-  :meth:`RecordWriter.stats` and logged. Lines the database refuses as invalid data are moved to
-  ``<spool root>/<db>/rejected.jsonl`` and counted.
+  :meth:`RecordWriter.stats`, in ``thinkbudget_records_dropped_total{reason}`` and logged.
+* A full disk loses no spooled line and writes no partial one: records the spool cannot take wait in
+  the queue (drops at a full queue then count as ``no_space``), acknowledged segments are freed as
+  the database catches up, a checkpoint that cannot be written is kept in memory and written later;
+  the writer recovers by itself once space or the database returns.
+* One bad row never holds back the others. A batch the database refuses for its data (not because it
+  is unavailable: see :mod:`thinkbudget_litellm.record.failures`) is bisected; rows that fail on their
+  own, and spool lines that are not records, are moved to ``<spool root>/<db>/rejected.jsonl`` once,
+  counted in ``thinkbudget_records_set_aside_total{reason}``, and the checkpoint moves on. Text that
+  Postgres cannot store (NUL, lone surrogates, over-long values) never gets that far: records make
+  it storable when they are built (:mod:`thinkbudget_litellm.record.text`).
 * :meth:`RecordWriter.stop` spools everything queued, then ships for up to ``drain_timeout_s``;
   what is still un-acknowledged then stays in the spool for the next writer.
 """
@@ -50,31 +59,55 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from thinkbudget_litellm.metrics import RECORDS_DROPPED, RECORDS_SET_ASIDE
 from thinkbudget_litellm.record.database_url import (
     DatabaseTarget,
     clean_database_url,
     resolve_database_target,
 )
 from thinkbudget_litellm.record.engine import create_engine
+from thinkbudget_litellm.record.failures import insert_isolating
 from thinkbudget_litellm.record.models import request_records
 from thinkbudget_litellm.record.request_record import RequestRecord
-from thinkbudget_litellm.record.spool import Batch, Spool, adopt_orphans, append_rejected
+from thinkbudget_litellm.record.spool import Batch, Spool, adopt_orphans, append_rejected, is_no_space
 from thinkbudget_litellm.record.spool_codec import SpoolFormatError, decode_line, encode_record
 
 log = logging.getLogger("thinkbudget_litellm.record")
 
 MiB = 1 << 20
 _FLUSH_CHUNK = 2000  # records encoded and written per spool append
+
+
+class DropReason(StrEnum):
+    """Why a record never reached the database (label of ``thinkbudget_records_dropped_total``)."""
+
+    QUEUE_FULL = "queue_full"  # max_queue records already waiting for the spool
+    NO_SPACE = "no_space"  # the queue was full because the spool's disk is full
+    SPOOL_FULL = "spool_full"  # oldest spooled segment deleted to stay under max_spool_bytes
+    STOPPED = "stopped"  # submitted after stop()
+    TORN = "torn"  # a dead writer's partial last line
+    UNENCODABLE = "unencodable"  # not a RequestRecord (or not serialisable)
+
+
+class SetAsideReason(StrEnum):
+    """Why a record went to rejected.jsonl (label of ``thinkbudget_records_set_aside_total``)."""
+
+    REFUSED = "refused"  # the database refused the row on its own
+    UNREADABLE = "unreadable"  # a spool line that is not a record
+
+
+_DROPPED = {reason: RECORDS_DROPPED.labels(reason=reason.value) for reason in DropReason}
+_SET_ASIDE = {reason: RECORDS_SET_ASIDE.labels(reason=reason.value) for reason in SetAsideReason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +128,8 @@ class WriterStats:
     db_errors: int
     last_error: str | None
     running: bool
+    dropped_no_space: int = 0  # newest records dropped at a full queue while the spool's disk was full
+    spool_no_space: bool = False  # the spool's disk is full right now
 
 
 def default_spool_root(env: Mapping[str, str]) -> Path:
@@ -177,7 +212,10 @@ class RecordWriter:
         self._accepting = True
         self._submitted = 0
         self._dropped_queue_full = 0
+        self._dropped_no_space = 0
         self._dropped_after_stop = 0
+        self._no_space = False  # the last spool append failed for a full disk
+        self._checkpoint_error: str | None = None  # a checkpoint held in memory only
         self._spooled = 0
         self._written = 0
         self._rejected = 0
@@ -201,22 +239,33 @@ class RecordWriter:
         try:
             if not self._accepting:
                 self._dropped_after_stop += 1
+                _DROPPED[DropReason.STOPPED].inc()
                 if self._dropped_after_stop == 1:
                     log.warning("thinkbudget record writer is stopped; dropping record %s", record.litellm_call_id)
                 return
             if len(self._queue) >= self._max_queue:
-                self._dropped_queue_full += 1
-                if self._dropped_queue_full & (self._dropped_queue_full - 1) == 0:  # 1, 2, 4, 8, ...
-                    log.error(
-                        "thinkbudget record queue full (%d); %d records dropped so far",
-                        self._max_queue,
-                        self._dropped_queue_full,
-                    )
+                self._drop_at_full_queue()
                 return
             self._queue.append(record)
             self._submitted += 1
         except Exception:  # pragma: no cover - defensive: the request path must never fail
             log.exception("thinkbudget record submit failed")
+
+    def _drop_at_full_queue(self) -> None:
+        if self._no_space:
+            self._dropped_no_space += 1
+            dropped, reason = self._dropped_no_space, DropReason.NO_SPACE
+        else:
+            self._dropped_queue_full += 1
+            dropped, reason = self._dropped_queue_full, DropReason.QUEUE_FULL
+        _DROPPED[reason].inc()
+        if dropped & (dropped - 1) == 0:  # 1, 2, 4, 8, ...
+            log.error(
+                "thinkbudget record queue full (%d)%s; %d records dropped so far",
+                self._max_queue,
+                " because the spool's disk is full" if reason is DropReason.NO_SPACE else "",
+                dropped,
+            )
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -286,6 +335,8 @@ class RecordWriter:
             db_errors=self._db_errors,
             last_error=self._last_error,
             running=self._thread is not None and self._thread.is_alive(),
+            dropped_no_space=self._dropped_no_space,
+            spool_no_space=self._no_space,
         )
 
     # ------------------------------------------------------------------ writer thread
@@ -328,9 +379,14 @@ class RecordWriter:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop_requested = asyncio.Event()
-        self._spool = self._open_spool()
-        self._orphans = self._scan_orphans()
+        try:
+            self._spool = self._open_spool()
+        except OSError as exc:  # e.g. both the spool root and the fallback are on full disks
+            self._note_error(f"spool unusable: {exc}")
+        self._orphans = self._scan_orphans()  # replayed first, as soon as the database answers
         self._started.set()
+        if self._spool is None and not await self._open_spool_retrying():
+            return
         wake = asyncio.Event()
         flusher = asyncio.create_task(self._flusher(wake))
         engine = create_engine(self.target)
@@ -341,8 +397,36 @@ class RecordWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
             self._flush_queue()
+            self._drop_unspooled()
             await engine.dispose()
             self._close_spools()
+
+    async def _open_spool_retrying(self) -> bool:
+        """Keep trying to create the spool (records wait in the queue); False if stopped first."""
+        assert self._stop_requested is not None
+        delay = self._retry_initial_s
+        while not self._stop_requested.is_set():
+            await _wait_either(self._stop_requested, delay)
+            delay = min(delay * 2, self._retry_max_s)
+            try:
+                self._spool = self._open_spool()
+            except OSError as exc:
+                self._note_error(f"spool unusable: {exc}")
+                continue
+            return True
+        self._drop_unspooled()
+        return False
+
+    def _drop_unspooled(self) -> None:
+        """At stop: records the spool could not take (full disk) are lost with this process; count them."""
+        with self._spool_lock:
+            lost = len(self._queue)
+            self._queue.clear()
+        if not lost:
+            return
+        self._dropped_no_space += lost
+        _DROPPED[DropReason.NO_SPACE].inc(lost)
+        log.error("thinkbudget record writer stopping: %d records the spool could not take are dropped", lost)
 
     def _scan_orphans(self) -> list[Spool]:
         try:
@@ -369,7 +453,7 @@ class RecordWriter:
                 await asyncio.sleep(0)
 
     def _flush_queue(self, max_records: int | None = None) -> int:
-        """Move queued records (at most ``max_records``) into the spool; the number moved."""
+        """Move queued records (at most ``max_records``) into the spool; how many left the queue."""
         spool = self._spool
         if spool is None:
             return 0
@@ -381,24 +465,42 @@ class RecordWriter:
                 records.append(queue.popleft())
             if not records:
                 return 0
-            encoded = [_encode_safely(r) for r in records]
-            self._rejected += sum(1 for line in encoded if not line)
-            data = b"".join(encoded)
-            try:
-                dropped = spool.append(data)
-            except OSError as exc:
-                # Disk trouble: put them back (order kept) and try again next tick.
-                queue.extendleft(reversed(records))
-                self._note_error(f"spool write failed: {exc}")
-                return 0
+            encoded = [(record, _encode_safely(record)) for record in records]
+            lines = [line for _, line in encoded if line]
+            if len(lines) < len(records):
+                unencodable = len(records) - len(lines)
+                self._rejected += unencodable
+                _DROPPED[DropReason.UNENCODABLE].inc(unencodable)
+                records = [record for record, line in encoded if line]
+            moved, dropped, error = _append_records(spool, lines)
+            if moved < len(records):
+                # Disk trouble: put the rest back (order kept) and try again next tick.
+                queue.extendleft(reversed(records[moved:]))
+            self._note_spool_outcome(error)
             if dropped:
+                _DROPPED[DropReason.SPOOL_FULL].inc(dropped)
                 log.error(
                     "thinkbudget spool over %d bytes: dropped %d oldest un-acknowledged records",
                     self._max_spool_bytes,
                     dropped,
                 )
-            self._spooled += len(records)
-            return len(records)
+            self._spooled += moved
+            return moved + len(encoded) - len(lines)
+
+    def _note_spool_outcome(self, error: OSError | None) -> None:
+        if error is None:
+            if self._no_space:
+                self._no_space = False
+                log.warning("thinkbudget spool writable again; queued records are being spooled")
+            return
+        if is_no_space(error) and not self._no_space:
+            self._no_space = True
+            log.error(
+                "thinkbudget spool disk full (%s): records wait in memory (up to %d), then are dropped",
+                error,
+                self._max_queue,
+            )
+        self._note_error(f"spool write failed: {error}")
 
     def _flush_at_exit(self) -> None:
         with contextlib.suppress(Exception):
@@ -449,6 +551,7 @@ class RecordWriter:
                 continue
             if drain_deadline is not None:
                 return  # drained
+            self._persist_checkpoints()
             if time.monotonic() >= next_scan:
                 self._orphans.extend(self._scan_orphans())
                 next_scan = time.monotonic() + self._orphan_scan_interval_s
@@ -477,46 +580,70 @@ class RecordWriter:
                     return 1
                 continue
             await self._insert_batch(engine, source, batch)
-            source.acknowledge(batch.end)
+            if not source.acknowledge(batch.end):
+                self._note_checkpoint_error(source)
             return max(1, len(batch.lines))
         return 0
 
+    def _persist_checkpoints(self) -> None:
+        sources = [*self._orphans, *([self._spool] if self._spool is not None else [])]
+        if not all(source.persist_checkpoint() for source in sources):
+            return
+        if self._checkpoint_error is not None:
+            self._checkpoint_error = None
+            log.info("thinkbudget record writer: checkpoints written again")
+
+    def _note_checkpoint_error(self, source: Spool) -> None:
+        """The checkpoint stays in memory (shipping goes on); it is written once the disk allows."""
+        message = f"checkpoint of {source.directory.name} not written ({source.checkpoint_error}); kept in memory"
+        if self._checkpoint_error is None:
+            log.warning("thinkbudget record writer: %s", message)
+        self._checkpoint_error = message
+
     async def _insert_batch(self, engine: AsyncEngine, source: Spool, batch: Batch) -> None:
-        """Insert one batch. Bad lines are set aside only once the batch is through: a batch that
-        fails for another reason (database down) is retried whole and must not reject them twice."""
+        """Insert one batch; rows the database refuses on their own are set aside, the rest written.
+
+        Raises (nothing set aside, nothing counted) when the database is unavailable: the batch is
+        retried whole later, and rows already inserted are skipped then (``ON CONFLICT DO NOTHING``).
+        """
         rows: list[dict[str, Any]] = []
-        rejects: list[tuple[bytes, str]] = []
+        lines: list[bytes] = []
+        unreadable: list[tuple[bytes, str]] = []
         for line in batch.lines:
             try:
                 rows.append(decode_line(line))
             except SpoolFormatError as exc:
-                rejects.append((line, str(exc)))
-        inserted = len(rows)
-        if rows:
-            statement = _insert_statement(engine.dialect.name)
-            try:
-                async with engine.begin() as conn:
-                    await conn.execute(statement, rows)
-            except (DataError, IntegrityError) as exc:
-                # Some row is invalid for the database: insert one by one, keep the bad ones aside.
-                log.warning("thinkbudget batch refused (%s); inserting rows one by one", type(exc).__name__)
-                for row, line in zip(rows, _valid_lines(batch.lines), strict=True):
-                    try:
-                        async with engine.begin() as conn:
-                            await conn.execute(statement, [row])
-                    except (DataError, IntegrityError) as row_exc:
-                        rejects.append((line, f"{type(row_exc).__name__}: {row_exc}".splitlines()[0][:300]))
-                        inserted -= 1
-        self._torn += batch.torn_lines
-        self._written += inserted
-        for line, reason in rejects:
-            self._reject(line, reason)
+                unreadable.append((line, str(exc)))
+                continue
+            lines.append(line)
+        statement = _insert_statement(engine.dialect.name)
 
-    def _reject(self, line: bytes, reason: str) -> None:
+        async def insert(chunk: Sequence[dict[str, Any]]) -> None:
+            async with engine.begin() as conn:
+                await conn.execute(statement, list(chunk))
+
+        refused = await insert_isolating(rows, insert)
+        if refused:
+            log.warning("thinkbudget batch of %d rows: %d refused on their own", len(rows), len(refused))
+        self._torn += batch.torn_lines
+        if batch.torn_lines:
+            _DROPPED[DropReason.TORN].inc(batch.torn_lines)
+        self._written += len(rows) - len(refused)
+        for line, reason in unreadable:
+            self._reject(line, reason, SetAsideReason.UNREADABLE)
+        for row_refused in refused:
+            reason = f"{type(row_refused.error).__name__}: {row_refused.error}".splitlines()[0][:300]
+            self._reject(lines[row_refused.index], reason, SetAsideReason.REFUSED)
+
+    def _reject(self, line: bytes, reason: str, kind: SetAsideReason) -> None:
         self._rejected += 1
-        log.error("thinkbudget record rejected (%s); kept in %s", reason, self.spool_root)
-        with contextlib.suppress(OSError):
+        _SET_ASIDE[kind].inc()
+        try:
             append_rejected(self.spool_root, line, reason)
+        except OSError as exc:
+            log.error("thinkbudget record rejected (%s); could not keep it in %s: %s", reason, self.spool_root, exc)
+            return
+        log.error("thinkbudget record rejected (%s); kept in %s", reason, self.spool_root)
 
     def _close_spools(self) -> None:
         for orphan in self._orphans:
@@ -528,15 +655,26 @@ class RecordWriter:
             spool.close(remove=drained)
 
 
-def _valid_lines(lines: tuple[bytes, ...]) -> list[bytes]:
-    valid = []
-    for line in lines:
+def _append_records(spool: Spool, encoded: list[bytes]) -> tuple[int, int, OSError | None]:
+    """Spool encoded records, oldest first: (how many were spooled, lines dropped for max_spool_bytes,
+    the error that stopped the rest).
+
+    All at once normally; on a full disk one at a time, so that whatever fits is spooled and a
+    backlog larger than the free space still drains.
+    """
+    try:
+        return len(encoded), spool.append(b"".join(encoded)), None
+    except OSError as exc:
+        if not is_no_space(exc) or len(encoded) == 1:
+            return 0, 0, exc
+    moved = dropped = 0
+    for line in encoded:
         try:
-            decode_line(line)
-        except SpoolFormatError:
-            continue
-        valid.append(line)
-    return valid
+            dropped += spool.append(line)
+        except OSError as exc:
+            return moved, dropped, exc
+        moved += 1
+    return moved, dropped, None
 
 
 def _encode_safely(record: RequestRecord) -> bytes:
