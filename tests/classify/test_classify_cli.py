@@ -100,3 +100,15 @@ def test_text_and_jsonl_are_exclusive(app: typer.Typer, args: list[str]) -> None
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "either TEXT" in result.stderr
+
+
+def test_jsonl_output_is_safe_to_print_and_the_same_json(app: typer.Typer) -> None:
+    """An echoed id may hold C1 controls, bidi overrides, ESC or a lone surrogate: they come back as
+    \\u escapes (equal JSON), never raw where a terminal would obey or fail to encode them."""
+    ids = ["c1\x9b31m", "sur\udc80gate", "bidi\u202eevil", "esc\x1b[2J", "ok 模型"]
+    lines = "".join(json.dumps({"id": value, "text": "hi"}) + "\n" for value in ids)
+    result = runner.invoke(app, ["classify", "--jsonl"], input=lines)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert not any(char in result.stdout for char in "\x9b\u202e\x1b")
+    assert [json.loads(out)["id"] for out in result.stdout.splitlines()] == ids
+    assert "ok 模型" in result.stdout  # other text stays readable

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -173,3 +176,124 @@ def test_cli_unreachable_database_is_an_error_not_a_crash() -> None:
     result = CliRunner().invoke(app, ["db", "upgrade", "--url", "postgresql://u@127.0.0.1:1/db?connect_timeout=2"])
     assert result.exit_code == 1
     assert "error:" in result.output and "upgrade of postgresql+asyncpg://u@127.0.0.1:1/db failed" in result.output
+
+
+# ---------------------------------------------------------------------- stored values on a terminal
+# Values anyone who can send a request can get into the records (model, team, key alias, tier...):
+# rich markup, an OSC 8 link, an SGR colour, C1 CSI, a carriage return, NUL, a bidi override and a
+# lone surrogate (which the terminal's UTF-8 encoder refuses). Each is paired with the text the
+# report must show instead: the value itself, with control characters spelled out.
+HOSTILE: tuple[tuple[str, str], ...] = (
+    ("[/bold]", "[/bold]"),
+    ("[link=http://x]evil[/link]", "[link=http://x]evil[/link]"),
+    ("\x1b[31mred", "\\x1b[31mred"),
+    ("nul\x00here", "nul\\x00here"),
+    ("c1\x9b31m", "c1\\x9b31m"),
+    ("cr\rover", "cr\\rover"),
+    ("bidi\u202etxt", "bidi\\u202etxt"),
+    ("sur\udc80gate", "sur\\udc80gate"),
+    (":smile: $\\frac{$", ":smile: $\\frac{$"),
+)
+STORABLE = tuple(pair for pair in HOSTILE if "\udc80" not in pair[0])
+_LABEL_WIDTH = 20  # the group column is at most 24 wide; a label's first characters are always shown
+
+
+def _terminal_output(renderable: object, *, terminal: bool) -> str:
+    """What a console writes for ``renderable`` through a strict UTF-8 stream, as a real one would."""
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
+    console = Console(file=stream, width=250, force_terminal=terminal, color_system="truecolor" if terminal else None)
+    console.print(renderable)
+    return raw.getvalue().decode("utf-8")
+
+
+def _hostile_data(by: GroupBy) -> ReportData:
+    groups = tuple(_totals(value, value, 1 + i, 10 * (len(HOSTILE) - i)) for i, (value, _) in enumerate(HOSTILE))
+    return ReportData(by, DATA.since, NOW, "sqlite:///[/red]\x1b[2J.sqlite", True, groups, DATA.days)
+
+
+def _shown(expected: str, by: GroupBy) -> str:
+    return expected[:10] if by is GroupBy.KEY else expected[:_LABEL_WIDTH]  # key labels: 10-char hash
+
+
+@pytest.mark.parametrize("by", list(GroupBy))
+def test_table_shows_stored_values_literally_and_without_control_sequences(by: GroupBy) -> None:
+    report = build_report(_hostile_data(by))
+    plain = _terminal_output(render_table(report), terminal=False)
+    assert "\x1b" not in plain and "\x9b" not in plain and "\r" not in plain and "\x00" not in plain
+    for _, expected in HOSTILE:
+        assert _shown(expected, by) in plain
+    assert "[/red]\\x1b[2J" in plain  # the database in the caption too
+    styled = _terminal_output(render_table(report), terminal=True)
+    assert "\x1b]8;" not in styled  # no hyperlink
+    assert "\x1b[31m" not in styled and "\x1b[2J" not in styled and "\x9b" not in styled
+
+
+def test_html_and_chart_take_any_stored_value() -> None:
+    report = build_report(_hostile_data(GroupBy.MODEL))
+    png = render_chart_png(report)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    page = render_html(report, png).encode("utf-8").decode("utf-8")
+    assert "[link=http://x]evil[/link]" in page and "sur\\udc80gate" in page
+    assert "\x1b" not in page and "\x00" not in page
+
+
+def _write_hostile_records(db: Path, tmp_path: Path) -> None:
+    """One ordinary record per hostile value, then every text column the report reads set to that
+    value in the database itself (a record builder may clean values; a database may still hold
+    anything an older version or another tool wrote). Not the lone surrogate: no database holds one."""
+    from tests.record.record_builders import make_record
+    from thinkbudget_litellm.record.database_url import clean_database_url
+    from thinkbudget_litellm.record.migrate import upgrade_database
+    from thinkbudget_litellm.record.writer import RecordWriter
+
+    records = [make_record(n, created_at=datetime.now(UTC) - timedelta(hours=1)) for n in range(len(STORABLE))]
+
+    async def write() -> None:
+        target = clean_database_url(f"sqlite:///{db}")
+        await upgrade_database(target)
+        writer = RecordWriter(target, spool_dir=tmp_path / "spool")
+        await writer.start()
+        for record in records:
+            writer.submit(record)
+        assert await writer.wait_idle(30)
+        await writer.stop()
+
+    asyncio.run(write())
+    columns = ("team_id", "api_key_hash", "key_alias", "model_group", "tier")
+    with sqlite3.connect(db) as conn:
+        for record, (value, _) in zip(records, STORABLE, strict=True):
+            assignments = ", ".join(f"{column} = ?" for column in columns)
+            changed = conn.execute(
+                f"UPDATE request_records SET {assignments} WHERE litellm_call_id = ?",
+                (*[value] * len(columns), record.litellm_call_id),
+            ).rowcount
+            assert changed == 1
+
+
+def test_cli_report_on_hostile_records(tmp_path: Path) -> None:
+    db = tmp_path / "hostile.sqlite"
+    _write_hostile_records(db, tmp_path)
+    app = typer.Typer()
+    register(app)
+    for by in GroupBy:
+        result = CliRunner().invoke(app, ["report", "--url", f"sqlite:///{db}", "--by", by.value, "--since", "2d"])
+        assert result.exit_code == 0, (by, result.output, result.exception)
+        assert "\x1b" not in result.output and "\x00" not in result.output and "\r" not in result.output
+        for _, expected in STORABLE:
+            assert _shown(expected, by) in result.output, (by, expected)
+
+
+def test_cli_report_prints_a_lone_surrogate_as_an_escape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value no database stores but a renderer can still be handed: the output stream must not fail."""
+    from thinkbudget_litellm.record import report as report_module
+
+    async def fetch(*_args: object, **_kw: object) -> ReportData:
+        return _hostile_data(GroupBy.TEAM)
+
+    monkeypatch.setattr(report_module, "fetch_report_data", fetch)
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["report", "--url", f"sqlite:///{tmp_path / 'x.sqlite'}"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "sur\\udc80gate" in result.output and "\x1b" not in result.output

@@ -9,6 +9,10 @@ list) or ``text``, and optionally ``id``. Each line gets one JSON line back with
 ``task``, ``budget``, ``score`` and the ``id`` if one was given. A bad line gets a JSON
 line ``{"line": N, "error": "..."}`` instead, plus a note on stderr. Processing continues,
 and the exit code is 1 if any line was bad. Blank lines are skipped.
+
+Output is safe on a terminal whatever the input held: JSON lines carry control characters, bidi
+controls and lone surrogates (e.g. in an echoed ``id``) as ``\\uXXXX`` escapes, and text lines
+spell them out (:mod:`thinkbudget_litellm.cli.terminal`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from thinkbudget_litellm.classify import Classification, classify
+from thinkbudget_litellm.cli.terminal import json_line, visible
 from thinkbudget_litellm.policy.config_file import load_settings
 from thinkbudget_litellm.settings import SettingsError
 from thinkbudget_litellm.tiers import Tier
@@ -76,8 +81,8 @@ def run_jsonl(lines: Iterable[str], budgets: Mapping[Tier, int], out: TextIO, er
         except ValueError as exc:
             bad += 1
             record = {"line": number, "error": str(exc)}
-            err.write(f"line {number}: {exc}\n")
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            err.write(f"line {number}: {visible(exc)}\n")
+        out.write(json_line(record) + "\n")
     return bad
 
 
@@ -101,7 +106,7 @@ def register(app: typer.Typer) -> None:
         try:
             budgets = load_settings(config).budgets
         except SettingsError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {visible(exc)}", err=True)
             raise typer.Exit(code=2) from None
         if jsonl:
             bad = run_jsonl(sys.stdin, budgets, sys.stdout, sys.stderr)
@@ -112,10 +117,10 @@ def register(app: typer.Typer) -> None:
         prompt = sys.stdin.read() if text == "-" else (text or "")
         record = result_record(classify(prompt), budgets)
         if as_json:
-            typer.echo(json.dumps(record, ensure_ascii=False))
+            typer.echo(json_line(record))
             return
         typer.echo(f"tier:    {record['tier']}")
         typer.echo(f"task:    {record['task']}")
         typer.echo(f"budget:  {record['budget']} thinking tokens")
         typer.echo(f"score:   {record['score']}")
-        typer.echo(f"reasons: {'; '.join(record['reasons'])}")
+        typer.echo(f"reasons: {visible('; '.join(record['reasons']))}")

@@ -1,4 +1,7 @@
-"""CLI: ``db upgrade``, ``db url`` and ``report``. Registered on the main app by :func:`register`."""
+"""CLI: ``db upgrade``, ``db url`` and ``report``. Registered on the main app by :func:`register`.
+
+Everything printed that came from the database, a URL, a config file or an exception goes through
+:mod:`thinkbudget_litellm.cli.terminal` (shown literally, control characters spelled out)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from thinkbudget_litellm.cli.extras import Extra, install_command, missing_modules
+from thinkbudget_litellm.cli.terminal import error_line, line, visible
 from thinkbudget_litellm.record.database_url import DatabaseTarget, DatabaseUrlError, resolve_database_target
 from thinkbudget_litellm.record.report import GroupBy
 
@@ -38,16 +43,16 @@ def _target(url: str | None, config: Path | None) -> DatabaseTarget:
         try:
             url = load_settings(config).database_url
         except SettingsError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--config") from None
+            raise typer.BadParameter(visible(exc), param_hint="--config") from None
     try:
         return resolve_database_target(os.environ, url)
     except DatabaseUrlError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--url") from None
+        raise typer.BadParameter(visible(exc), param_hint="--url") from None
 
 
 def _fail(console: Console, what: str, exc: BaseException) -> typer.Exit:
     first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    console.print(f"[red]error:[/red] {what}: {type(exc).__name__}: {first_line}")
+    console.print(error_line(f"{what}: {type(exc).__name__}: {first_line}"))
     return typer.Exit(code=1)
 
 
@@ -75,19 +80,19 @@ def register(app: typer.Typer) -> None:
             if result.changed
             else f"already at {result.revision_after}"
         )
-        console.print(f"{result.database}: {state}")
-        console.print(result.views.message)
+        console.print(line(result.database, ": ", state))
+        console.print(line(result.views.message))
         for note in result.notes:
-            console.print(f"note: {note}")
+            console.print(line("note: ", note))
 
     @db_app.command("url")
     def show_url(url: UrlOption = None, config: ConfigOption = None) -> None:
         """Show which database would be used (password masked) and how the URL was cleaned."""
         console = Console()
         target = _target(url, config)
-        console.print(f"{target.display}  (from {target.source})")
+        console.print(line(target.display, "  (from ", target.source, ")"))
         for note in target.notes:
-            console.print(f"note: {note}")
+            console.print(line("note: ", note))
 
     app.add_typer(db_app, name="db")
 
@@ -125,10 +130,16 @@ def register(app: typer.Typer) -> None:
         try:
             start = parse_since(since, now)
         except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--since") from None
+            raise typer.BadParameter(visible(exc), param_hint="--since") from None
         for option, path in (("--html", html), ("--png", png)):
-            if path is not None and not path.parent.exists():
-                raise typer.BadParameter(f"directory {path.parent} does not exist", param_hint=option)
+            if path is None:
+                continue
+            if not path.parent.exists():
+                raise typer.BadParameter(f"directory {visible(path.parent)} does not exist", param_hint=option)
+            if missing := missing_modules(Extra.CHARTS):
+                raise typer.BadParameter(
+                    f"charts need {', '.join(missing)}: {install_command(Extra.CHARTS)}", param_hint=option
+                )
         target = _target(url, config)
 
         async def fetch() -> ReportData:
@@ -149,7 +160,7 @@ def register(app: typer.Typer) -> None:
             image = render_chart_png(result)
             if png is not None:
                 png.write_bytes(image)
-                console.print(f"wrote {png}")
+                console.print(line("wrote ", png))
             if html is not None:
                 html.write_text(render_html(result, image, limit=limit), encoding="utf-8")
-                console.print(f"wrote {html}")
+                console.print(line("wrote ", html))

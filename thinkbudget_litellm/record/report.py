@@ -3,7 +3,10 @@
 ``fetch_report_data`` aggregates ``thinkbudget.request_records`` (through the
 ``request_records_enriched`` view when it exists, for LiteLLM's team/key aliases and spend) per
 group and per day. ``build_report`` turns those totals into rows; ``render_table``,
-``render_chart_png`` and ``render_html`` present them.
+``render_chart_png`` and ``render_html`` present them. Labels are stored values (model names,
+team ids, key aliases, tiers: whatever clients sent), so each renderer shows them literally:
+rich text that is never parsed as markup, escaped HTML, chart text without mathtext, and in all
+three the control characters and lone surrogates spelled out (:func:`cli.terminal.visible`).
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from typing import Any
 
 from rich import box
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Date, Float, cast, column, func, null, select, table, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
+from thinkbudget_litellm.cli.terminal import styled, visible
 from thinkbudget_litellm.record.models import SCHEMA, TABLE, schema_for
 
 JOULES_PER_WH = 3600.0
@@ -393,17 +398,27 @@ def report_title(report: Report) -> str:
 
 
 def render_table(report: Report, limit: int | None = None) -> Table:
-    """A rich table; rows beyond ``limit`` are folded into one "other" row."""
+    """A rich table; rows beyond ``limit`` are folded into one "other" row. Every cell, the title
+    and the caption are :class:`Text`, so no label (a stored value) is read as markup."""
     columns = table_columns(report)
-    table_ = Table(title=report_title(report), caption=_caption(report), box=box.SIMPLE_HEAD, pad_edge=False)
-    table_.add_column(report.by.value, style="bold", no_wrap=True, max_width=24, overflow="ellipsis")
+    table_ = Table(
+        title=styled(report_title(report)),
+        caption=styled(_caption(report)),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table_.add_column(Text(report.by.value), style="bold", no_wrap=True, max_width=24, overflow="ellipsis")
     for header in columns:
-        table_.add_column(header, justify="right", no_wrap=True)
+        table_.add_column(Text(header), justify="right", no_wrap=True)
     for row in _limited(report, limit):
-        table_.add_row(row.label, *row_cells(row, columns))
+        table_.add_row(*_text_cells(row, columns))
     table_.add_section()
-    table_.add_row(report.total.label, *row_cells(report.total, columns), style="bold")
+    table_.add_row(*_text_cells(report.total, columns), style="bold")
     return table_
+
+
+def _text_cells(row: ReportRow, columns: tuple[str, ...]) -> tuple[Text, ...]:
+    return (styled(row.label), *(Text(cell) for cell in row_cells(row, columns)))
 
 
 def _caption(report: Report) -> str:
@@ -466,6 +481,11 @@ def headline(report: Report) -> str:
     return " · ".join(parts)
 
 
+def _chart_label(label: str) -> str:
+    shown = visible(label)
+    return shown if len(shown) <= 28 else shown[:27] + "…"
+
+
 def render_chart_png(report: Report, limit: int = 12) -> bytes:
     """Four panels: thinking tokens against the estimated unbudgeted baseline per group, energy per
     group, cost per group (ours and LiteLLM's), and thinking tokens / tokens saved per day.
@@ -477,7 +497,7 @@ def render_chart_png(report: Report, limit: int = 12) -> bytes:
     from matplotlib.ticker import EngFormatter
 
     rows = _limited(report, limit)[::-1]  # largest at the top of horizontal bars
-    labels = [r.label if len(r.label) <= 28 else r.label[:27] + "…" for r in rows]
+    labels = [_chart_label(r.label) for r in rows]
     positions = list(range(len(rows)))
     fig, axes = plt.subplots(2, 2, figsize=(14, max(7.5, 0.45 * len(rows) + 5.5)))
     fig.suptitle(f"{report_title(report)}\n{headline(report)}", fontsize=12)
@@ -525,7 +545,7 @@ def render_chart_png(report: Report, limit: int = 12) -> bytes:
 
     for ax in (ax_tokens, ax_energy, ax_cost):
         ax.set_yticks(positions)
-        ax.set_yticklabels(labels, fontsize=8)
+        ax.set_yticklabels(labels, fontsize=8, parse_math=False)  # a "$" in a label is just a "$"
         ax.grid(axis="x", alpha=0.3)
         _low, high = ax.get_xlim()
         room = 1.55 if ax is not ax_energy else 1.2  # for the annotations and the legend
@@ -562,9 +582,14 @@ def render_chart_png(report: Report, limit: int = 12) -> bytes:
     return buffer.getvalue()
 
 
+def _html_text(value: object) -> str:
+    """Escaped for HTML, control characters and lone surrogates spelled out (the page must encode)."""
+    return html.escape(visible(value))
+
+
 def render_html(report: Report, png: bytes | None, limit: int | None = None) -> str:
     """A self-contained HTML page: headline figures, the chart (embedded) and the table."""
-    esc = html.escape
+    esc = _html_text
     total = report.total
     headline = [
         ("requests", _int(total.requests)),
