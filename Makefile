@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test lint unit bench install clean
+.PHONY: demo test lint bench install clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
