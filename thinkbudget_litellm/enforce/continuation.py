@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from thinkbudget_litellm.enforce.engine_registry import adapter_for
 from thinkbudget_litellm.enforce.thinking_stream import CLOSE_TAG, OPEN_TAG, Style
 from thinkbudget_litellm.settings import Engine
 
@@ -132,11 +133,9 @@ def prefill_open_tag(engine: str, template_preopens: bool) -> bool:
     vLLM renders the final message without the generation prompt: always ``True``.
     SGLang and llama.cpp append the prefill after the generation prompt: ``True`` unless
     the template pre-opens ``<think>``. Others (Ollama renders the last assistant message
-    through its template, unverified): ``True``.
+    through its template, unverified): ``True``. Each engine's adapter decides.
     """
-    if _engine(engine) in (Engine.SGLANG, Engine.LLAMACPP):
-        return not template_preopens
-    return True
+    return adapter_for(_engine(engine)).prefill_open_tag(template_preopens)
 
 
 def continuation_params(engine: str) -> dict[str, Any]:
@@ -153,15 +152,10 @@ def continuation_params(engine: str) -> dict[str, Any]:
       enable_thinking"), so ``chat_template_kwargs: {enable_thinking: false}``.
     * ollama and hosted APIs: no flag exists; ``{}`` (Ollama's templates usually leave a
       final assistant turn open, which continues it; not verified here).
+
+    Each engine's adapter decides; a new dict every call.
     """
-    kind = _engine(engine)
-    if kind is Engine.VLLM:
-        return {"continue_final_message": True, "add_generation_prompt": False}
-    if kind is Engine.SGLANG:
-        return {"continue_final_message": True}
-    if kind is Engine.LLAMACPP:
-        return {"chat_template_kwargs": {"enable_thinking": False}}
-    return {}
+    return adapter_for(_engine(engine)).continuation_params()
 
 
 def continuation_max_tokens(original_max_tokens: int | None, used: int) -> int | None:
