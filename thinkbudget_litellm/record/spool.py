@@ -296,20 +296,32 @@ class Spool:
         self._sizes[self._current] = self._sizes.get(self._current, 0) + len(data)
 
     def _make_room(self) -> bool:
-        """After a failed append (caller holds the mutex): delete the current segment if the database
-        has acknowledged all of it. Whether space was freed."""
-        number = self._current
-        size = self._sizes.get(number, 0)
-        if size == 0 or self._checkpoint < Position(number, size):
-            return False
-        with contextlib.suppress(FileNotFoundError):
-            (self.directory / _segment_name(number)).unlink()
-        self._sizes.pop(number, None)
-        self._current = number + 1
-        self._checkpoint = Position(self._current, 0)  # the same place: everything before is done
-        self.checkpoint_dirty = True
-        self.persist_checkpoint()
-        return True
+        """After a failed append (caller holds the mutex): free what the database has acknowledged."""
+        freed = self._free_acknowledged()
+        if freed:
+            self.persist_checkpoint()
+        return freed
+
+    def _free_acknowledged(self) -> bool:
+        """Delete segments acknowledged to their end that are not open for appending, the current one
+        included once its append failed (caller holds the mutex). Whether anything was deleted."""
+        freed = False
+        for number in sorted(self._sizes):
+            size = self._sizes[number]
+            if size == 0 or self._checkpoint < Position(number, size):
+                break  # this one and every later one still hold lines to ship
+            if number == self._current and self._append_fd is not None:
+                break  # still being appended to
+            with contextlib.suppress(FileNotFoundError):
+                (self.directory / _segment_name(number)).unlink()
+            del self._sizes[number]
+            freed = True
+            if number == self._current:
+                self._current = number + 1
+            if self._checkpoint.segment == number:
+                self._checkpoint = Position(number + 1, 0)  # the same place: everything before is done
+                self.checkpoint_dirty = True
+        return freed
 
     def _rotate(self) -> None:
         if self._append_fd is not None:
@@ -397,6 +409,8 @@ class Spool:
                 with contextlib.suppress(FileNotFoundError):
                     (self.directory / _segment_name(number)).unlink()
                 self._sizes.pop(number, None)
+            if self.owned and self._append_fd is None:  # appends failed (full disk): free what is done
+                self._free_acknowledged()
         return self.persist_checkpoint()
 
     def is_drained(self) -> bool:
