@@ -297,7 +297,7 @@ ROWS = [
     ),
     Row(
         "a failure hook after a cut ends nothing, so the sweep leaves the continuation alone",
-        (start(), tok(4), counts(4, 0), CUT, fail(CALL), issue(), cstart(), advance(301), SWEEP, tok(2), cend(True, 2)),
+        (start(), tok(4), counts(4, 0), CUT, issue(), fail(CALL), advance(301), SWEEP, cstart(), tok(2), cend(True, 2)),
         (A, T, W, C, D),
         RequestStatus.CUT,
         (4, 2, 10),
