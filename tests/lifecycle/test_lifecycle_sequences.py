@@ -319,6 +319,16 @@ ROWS = [
         closed_by=SweepReason.IDLE_TIMEOUT,
     ),
     Row(
+        "a retry starts while the failed attempt's entry is still closing: reopened after the close",
+        (start(), tok(2), together(fail(CALL), start("dep-b")), tok(1), ok(1, 0)),
+        (A, T, B, T, D),
+        RequestStatus.SUCCESS,
+        (1, 0, 10),
+        fake_bill(9.0, 1, failed=1, failed_joules=10.0),
+        ((P, FAILED), (P, OK_)),
+        deployment="dep-b",
+    ),
+    Row(
         "an attempt still open when the next starts (a stream broke before its first chunk)",
         (start("dep-a"), tok(2), start("dep-b"), tok(1), counts(1, 0), ok()),
         (A, T, B, T, D),
