@@ -17,10 +17,9 @@ from thinkbudget_litellm.lifecycle import (
     RequestLifecycle,
     SweepReason,
 )
-from thinkbudget_litellm.meter.config import MeterConfig
 from thinkbudget_litellm.meter.hub import MeterHub
 from thinkbudget_litellm.record.request_record import RequestStatus
-from thinkbudget_litellm.settings import Enforcement
+from thinkbudget_litellm.settings import DeploymentSettings, Enforcement
 
 
 def _lifecycle(
@@ -140,7 +139,7 @@ async def test_a_retry_resets_the_failure_clock_and_an_ignored_event_says_so() -
 async def test_the_real_meter_hub_is_a_meter_port() -> None:
     clock = FakeClock()
     hub = MeterHub(clock)
-    hub.configure("dep-a", MeterConfig(source="none", gpu_count=1, cost_per_hour=3.6))
+    hub.configure("dep-a", DeploymentSettings.model_validate({"gpu": {"count": 1, "cost_per_hour": 3.6}}))
     port: MeterPort = hub
     lc = RequestLifecycle(admission(), port, clock)
     await lc.attempt_started("dep-a", 0, priced=True)
