@@ -166,8 +166,13 @@ def arithmetic_level(
         low = scan.lower()
     found: Found = (0.0, "")
     if floor < 3.0:
-        found = _operations(low, kinds, len(scan.strip()) <= TINY_PROMPT)
-    if floor < 2.0:
+        # the hardest operation written with symbols, words or verbs; a chain of three is moderate
+        tiny = len(scan.strip()) <= TINY_PROMPT
+        best, why, operators = _symbol_operations(low, tiny) if tiny or _has_operator(low) else (0.0, "", 0)
+        if lx.WORD_OP in kinds:
+            best, why, operators = _word_operations(low, best, why, operators)
+        found = (max(best, 2.0), why + " (chain)") if operators >= 3 and best >= 1.0 else (best, why)
+    if floor < 2.0 and ("%" in low or "!" in low):
         found = _percent_and_factorial(low, found)
     if floor < 3.5 and "^" in low and _TOWER.search(low):
         found = (3.5, "power tower")
@@ -178,16 +183,6 @@ def arithmetic_level(
     if found[0] < 2.0 and floor < 2.0 and lx.WORD_MATH in kinds:
         found = _word_problem(low, kinds, found)
     return found
-
-
-def _operations(low: str, kinds: Mapping[str, Sequence[str]], tiny: bool) -> Found:
-    """The hardest operation written with symbols, words or verbs; a chain of three is moderate."""
-    best, why, operators = _symbol_operations(low, tiny) if tiny or _has_operator(low) else (0.0, "", 0)
-    if lx.WORD_OP in kinds:
-        best, why, operators = _word_operations(low, best, why, operators)
-    if operators >= 3 and best >= 1.0:
-        best, why = max(best, 2.0), why + " (chain)"
-    return best, why
 
 
 def _symbol_operations(low: str, tiny: bool) -> tuple[float, str, int]:
@@ -238,7 +233,10 @@ def _percent_and_factorial(low: str, found: Found) -> Found:
 
 
 def _last_digits(low: str) -> bool:
-    return any(probe in low for probe in _LAST_DIGITS_PROBES) and _LAST_DIGITS.search(low) is not None
+    for probe in _LAST_DIGITS_PROBES:  # a loop: a generator costs more than the probes
+        if probe in low:
+            return _LAST_DIGITS.search(low) is not None
+    return False
 
 
 def _primality(low: str, found: Found) -> Found:

@@ -11,11 +11,11 @@ else is present:
 - Writing code rises to complex when an algorithmic topic is named.
 - A design rises towards deep with each system-scale requirement.
 
-The arithmetic in the turn proposes a level too (``arithmetic``). Then ``STEPS`` decide, in
-order. The highest proposal wins, so extra words can raise a tier but never lower it. There
-are two ways down. The chat step makes a turn of greetings, thanks and filler trivial however
-it is phrased. The echo step does the same for "say OK" and "reply with just yes".
-Last, ``MODIFIERS`` raise the winner ("justify each step").
+The arithmetic in the turn proposes a level too (``arithmetic``). The highest proposal wins,
+so extra words can raise a tier but never lower it. There are two ways down. The chat rule
+makes a turn of greetings, thanks and filler trivial however it is phrased. The echo rule
+does the same for "say OK" and "reply with just yes". Last, ``MODIFIERS`` raise the winner
+("justify each step").
 
 Adding a cue kind takes its cues in the data files (see ``cuedata``), its name in
 ``lexicon.CUE_KINDS`` and a row here.
@@ -29,6 +29,7 @@ from typing import Final, NamedTuple
 from thinkbudget_litellm.classify import lexicon as lx
 from thinkbudget_litellm.classify.arithmetic import arithmetic_level, has_digit, has_math_symbols
 from thinkbudget_litellm.classify.instruction import TurnView, bullets, material_kind
+from thinkbudget_litellm.classify.lexicon import lowered_words, match_cues
 from thinkbudget_litellm.tiers import Task
 
 _ECHO_VERBS: Final = lx.CUES.echo_verbs
@@ -56,6 +57,7 @@ _NOT_A_REQUEST: Final = frozenset(
         lx.PRIME_WORD,
     }
 )
+_NOT_A_REQUEST_OR_WRITE: Final = _NOT_A_REQUEST | {lx.WRITE}  # "say OK" is an echo, "write OK" too
 MATERIAL_WITHOUT_ASK: Final = 60  # this much pasted material with (almost) no words is a request
 CLOSING_CHARS: Final = 200  # a closing acknowledgement is short
 MATERIAL_FOR_CLOSING: Final = 300  # pasted material this long makes a closing "thanks" the whole story
@@ -72,8 +74,12 @@ _PRIORITY: Final = {
 }
 
 Proposal = tuple[float, int, Task, str, str]  # level, tie-break priority, task, intent, cue
-# looked up once here: an Enum member is a class attribute lookup through the metaclass
+# (priority, task) pairs, looked up once here: an Enum member is a class attribute lookup
 _MATH: Final = (_PRIORITY[Task.MATH], Task.MATH)
+_CODE: Final = (_PRIORITY[Task.CODE], Task.CODE)
+_ANALYSIS: Final = (_PRIORITY[Task.ANALYSIS], Task.ANALYSIS)
+_OTHER: Final = (_PRIORITY[Task.OTHER], Task.OTHER)
+_WRITING: Final = (_PRIORITY[Task.WRITING], Task.WRITING)
 _TASK_CHAT: Final = Task.CHAT
 _TASK_CODE: Final = Task.CODE
 _TASK_OTHER: Final = Task.OTHER
@@ -134,6 +140,7 @@ class Turn:
         "code",
         "code_in_sight",
         "code_like",
+        "derived",
         "kinds",
         "low",
         "n_constraints",
@@ -145,9 +152,9 @@ class Turn:
 
     def __init__(self, view: TurnView, code_in_sight: bool) -> None:
         text = view.instruction
-        cjk = is_cjk(text)
+        cjk = not text.isascii() and is_cjk(text)  # the probe spares a call for ASCII text
         low = text.lower()
-        words = lx.lowered_words(low)
+        words = lowered_words(low)
         # Chinese and Japanese cues are substring checks, so they look at a shorter window.
         cjk_window = None
         if cjk:
@@ -157,9 +164,10 @@ class Turn:
         self.text = text
         self.low = low
         self.words = words
-        self.kinds = lx.match_cues(words, cjk_window)
+        self.kinds = kinds = match_cues(words, cjk_window)
         self.n_words = max(len(words), len(text) // 3) if cjk else len(words)
-        self.algo = ("o(" in low and _has_big_o(low)) or lx.ALGO in self.kinds
+        self.algo = algo = ("o(" in low and _has_big_o(low)) or lx.ALGO in kinds
+        self.derived: tuple[str, ...] = _ALGORITHMIC_ONLY if algo else ()
         self.code_in_sight = code_in_sight
         self.code: bool | None = None  # None until looked at
         self.code_like = False
@@ -193,139 +201,155 @@ class Turn:
 
 
 # ------------------------------------------------------------------------------------------ the rules
-Level = Callable[[Turn], float]
-Pick = Callable[[Turn], Task]
+Effect = Callable[[Turn, str], Proposal]  # the turn and the kind's first cue -> a proposal
+Fixed = tuple[float, Task, str]  # level, task, intent: an effect that depends on nothing else
 When = Callable[[Turn, Sequence[str]], bool]  # the turn, and the cues of the rule's kind
-PER_TURN: Final = None  # the kind of a rule looked at once per turn, not once per matching kind
+# A derived kind holds for a turn without a cue of its own: the turn computes it (``Turn.derived``).
+ALGORITHMIC: Final = "algorithmic topic"  # an ``algo`` cue, or big-O notation
+_ALGORITHMIC_ONLY: Final = (ALGORITHMIC,)
 
 
 class Rule(NamedTuple):
-    """When ``kind`` matched and ``when`` holds, propose ``level`` and ``task`` with ``intent``.
+    """When a cue of ``kind`` matched and ``when`` holds (None: always), ``effect`` proposes.
 
-    ``kind`` ``PER_TURN`` (None) makes a rule that is looked at once per turn. ``level`` and
-    ``task`` are fixed or computed from the turn. The proposal's cue is the kind's first cue,
-    or what ``cue`` says.
+    ``effect`` is fixed, ``(level, task, intent)``, or computed from the turn and the kind's
+    first cue. A rule of a derived kind (``ALGORITHMIC``) is looked at once when the kind holds,
+    with no cues; its effect gets the kind's name as the cue.
     """
 
-    kind: str | None
-    intent: str
-    level: float | Level
-    task: Task | Pick
-    when: When | None = None
-    cue: Callable[[Turn], str] | None = None
+    kind: str
+    when: When | None
+    effect: Fixed | Effect
 
 
-def _code_or(other: Task) -> Pick:
-    return lambda t: _TASK_CODE if t.code_material() else other
+def _lookup(t: Turn, cue: str) -> Proposal:
+    return 1.0, *(_CODE if t.code_material() else _OTHER), "lookup", cue
 
 
-def _code_context_or(other: Task) -> Pick:
-    return lambda t: _TASK_CODE if t.code_context() else other
+def _howto(t: Turn, cue: str) -> Proposal:
+    level = 2.5 if t.algo else 1.6 if t.n_words >= 9 else 1.2
+    return level, *(_CODE if t.code_context() else _ANALYSIS), "howto", cue
 
 
-def _code_in_view(t: Turn) -> bool:
-    return bool(t.view.code_blocks) or t.code_listing()
+def _translate(t: Turn, cue: str) -> Proposal:
+    short = t.n_words <= 12 and t.view.material_chars < 200
+    return 1.0 if short else 2.0, *_WRITING, "translate", cue
 
 
-def _has_kind(*kinds: str) -> When:
-    return lambda t, _: any(kind in t.kinds for kind in kinds)
+def _convert(t: Turn, cue: str) -> Proposal:
+    if t.view.code_blocks or t.code_listing():
+        return 2.0, *_CODE, "convert code", cue
+    return 1.0, *_MATH, "convert units", cue
 
 
-def _math_in_sight(t: Turn, _: Sequence[str]) -> bool:
+def _not_within_howto(t: Turn, cues: Sequence[str]) -> bool:
+    """Not only "how do", the start of a how-to ("how do I ...") rather than a request to explain."""
+    return not (lx.HOWTO in t.kinds and all(c in _EXPLAIN_WITHIN_HOWTO for c in cues))
+
+
+def _explain(t: Turn, cue: str) -> Proposal:
+    return 2.0, *(_CODE if t.code_material() else _ANALYSIS), "explain", cue
+
+
+def _why(t: Turn, cue: str) -> Proposal:
+    if t.code_material():
+        return 3.0, *_CODE, "debug (why)", cue
+    return 2.0, *_ANALYSIS, "explain (why)", cue
+
+
+def _algorithm_named(t: Turn, cues: Sequence[str]) -> bool:
+    return t.algo and lx.CODE_WRITE not in t.kinds
+
+
+def _write_algorithm(t: Turn, cue: str) -> Proposal:
+    return 3.0, *_CODE, "write code", _first_cue(t.kinds, lx.ALGO)
+
+
+def _code_write(t: Turn, cue: str) -> Proposal:
+    level = 3.0 if t.algo else 2.0
+    return level + min(0.4, 0.1 * max(0, t.constraints() - 2)), *_CODE, "write code", cue
+
+
+def _code_context(t: Turn, cues: Sequence[str]) -> bool:
+    return t.code_context()
+
+
+def _review(t: Turn, cue: str) -> Proposal:
+    if t.code_context():
+        return 3.0, *_CODE, "review code", cue
+    return 2.0, *_ANALYSIS, "review", cue
+
+
+def _design(t: Turn, cue: str) -> Proposal:
+    return 3.0 + min(1.0, 0.15 * t.scale() + 0.1 * max(0, t.constraints() - 2)), *_ANALYSIS, "design", cue
+
+
+def _plan(t: Turn, cue: str) -> Proposal:
+    scale = t.scale()
+    # each comma-separated item in a plan is usually one more constraint
+    items = t.constraints() + t.text.count(",") // 2
+    return 2.0 + min(1.0, 0.25 * items) + min(0.6, 0.15 * scale), *_ANALYSIS, "plan", cue
+
+
+def _analyze(t: Turn, cue: str) -> Proposal:
+    return 3.0 if t.view.material_chars >= 300 else 2.0, *_ANALYSIS, "analyze", cue
+
+
+def _counting_question(t: Turn, cues: Sequence[str]) -> bool:
+    return not _COUNTING_QUESTIONS.isdisjoint(t.kinds.get(lx.FACT, ()))
+
+
+def _math_in_sight(t: Turn, cues: Sequence[str]) -> bool:
     kinds, low = t.kinds, t.low
     return lx.MATH_OBJECT in kinds or lx.PRIME_WORD in kinds or (has_digit(low) and has_math_symbols(low))
 
 
-def _lone_algorithm(t: Turn, _: Sequence[str]) -> bool:
-    """An algorithmic topic with no request to write code, ask a question or explain."""
+def _code_or_proof_asked(t: Turn, cues: Sequence[str]) -> bool:
+    return lx.CODE_WRITE in t.kinds or lx.PROOF in t.kinds
+
+
+def _lone_algorithm(t: Turn, cues: Sequence[str]) -> bool:
+    """No request to write code, ask a question or explain (with an algorithmic topic)."""
     kinds = t.kinds
-    return t.algo and lx.CODE_WRITE not in kinds and not (_QUESTION_KINDS & kinds.keys() or lx.EXPLAIN in kinds)
+    return lx.CODE_WRITE not in kinds and not (_QUESTION_KINDS & kinds.keys() or lx.EXPLAIN in kinds)
+
+
+def _algorithm(t: Turn, cue: str) -> Proposal:
+    return 3.0, *_CODE, "algorithm", _first_cue(t.kinds, lx.ALGO) if lx.ALGO in t.kinds else "big-O"
 
 
 RULES: Final[tuple[Rule, ...]] = (
-    Rule(lx.FACT, "fact", 1.0, Task.FACT),
-    Rule(lx.REWRITE, "rewrite", 2.0, Task.WRITING),
-    Rule(lx.SUMMARIZE, "summarize", 2.0, Task.SUMMARIZE),
-    Rule(lx.EXTRACT, "extract", 2.0, Task.OTHER),
-    Rule(lx.CALCULUS, "algebra/calculus", 2.0, Task.MATH),
-    Rule(lx.COMPETITION, "competition math", 3.0, Task.MATH),
-    Rule(lx.PROOF, "proof", 4.0, Task.MATH),
-    Rule(lx.OLYMPIAD, "olympiad", 4.0, Task.MATH),
-    Rule(lx.DERIVE, "derivation", 4.0, Task.MATH),
-    Rule(lx.RESEARCH, "research", 4.0, Task.ANALYSIS),
-    Rule(lx.PUZZLE, "search puzzle", 4.0, Task.OTHER),
-    Rule(lx.LOOKUP, "lookup", 1.0, _code_or(Task.OTHER)),
-    Rule(
-        lx.HOWTO, "howto", lambda t: 2.5 if t.algo else 1.6 if t.n_words >= 9 else 1.2, _code_context_or(Task.ANALYSIS)
-    ),
-    Rule(
-        lx.TRANSLATE,
-        "translate",
-        lambda t: 1.0 if t.n_words <= 12 and t.view.material_chars < 200 else 2.0,
-        Task.WRITING,
-    ),
-    Rule(lx.CONVERT, "convert code", 2.0, Task.CODE, when=lambda t, _: _code_in_view(t)),
-    Rule(lx.CONVERT, "convert units", 1.0, Task.MATH, when=lambda t, _: not _code_in_view(t)),
-    # "how do" alone is the start of a how-to ("how do I ..."), not a request to explain
-    Rule(
-        lx.EXPLAIN,
-        "explain",
-        2.0,
-        _code_or(Task.ANALYSIS),
-        when=lambda t, cues: not (lx.HOWTO in t.kinds and all(c in _EXPLAIN_WITHIN_HOWTO for c in cues)),
-    ),
-    Rule(lx.WHY, "debug (why)", 3.0, Task.CODE, when=lambda t, _: t.code_material()),
-    Rule(lx.WHY, "explain (why)", 2.0, Task.ANALYSIS, when=lambda t, _: not t.code_material()),
-    Rule(lx.WRITE, "write", 2.0, Task.WRITING),
-    Rule(
-        lx.WRITE,
-        "write code",
-        3.0,
-        Task.CODE,
-        when=lambda t, _: t.algo and lx.CODE_WRITE not in t.kinds,
-        cue=lambda t: _first_cue(t.kinds, lx.ALGO),
-    ),
-    Rule(
-        lx.CODE_WRITE,
-        "write code",
-        lambda t: (3.0 if t.algo else 2.0) + min(0.4, 0.1 * max(0, t.constraints() - 2)),
-        Task.CODE,
-    ),
-    Rule(lx.DEBUG, "debug", 3.0, Task.CODE),
-    Rule(lx.DEBUG_WEAK, "debug", 3.0, Task.CODE, when=lambda t, _: t.code_context()),
-    Rule(lx.REVIEW, "review code", 3.0, Task.CODE, when=lambda t, _: t.code_context()),
-    Rule(lx.REVIEW, "review", 2.0, Task.ANALYSIS, when=lambda t, _: not t.code_context()),
-    Rule(
-        lx.DESIGN,
-        "design",
-        lambda t: 3.0 + min(1.0, 0.15 * t.scale() + 0.1 * max(0, t.constraints() - 2)),
-        Task.ANALYSIS,
-    ),
-    # each comma-separated item in a plan is usually one more constraint
-    Rule(
-        lx.PLAN,
-        "plan",
-        lambda t: 2.0 + min(1.0, 0.25 * (t.constraints() + t.text.count(",") // 2)) + min(0.6, 0.15 * t.scale()),
-        Task.ANALYSIS,
-    ),
-    Rule(lx.ANALYZE, "analyze", lambda t: 3.0 if t.view.material_chars >= 300 else 2.0, Task.ANALYSIS),
-    Rule(
-        lx.MATH_OBJECT,
-        "counting",
-        3.0,
-        Task.MATH,
-        when=lambda t, _: not _COUNTING_QUESTIONS.isdisjoint(t.kinds.get(lx.FACT, ())),
-    ),
-    Rule(lx.PROOF_WEAK, "proof", 4.0, Task.MATH, when=_math_in_sight),
-    Rule(lx.HARD_CODE, "hard concurrency/distributed code", 4.0, Task.CODE, when=_has_kind(lx.CODE_WRITE, lx.PROOF)),
-    Rule(
-        PER_TURN,
-        "algorithm",
-        3.0,
-        Task.CODE,
-        when=_lone_algorithm,
-        cue=lambda t: _first_cue(t.kinds, lx.ALGO) if lx.ALGO in t.kinds else "big-O",
-    ),
+    # Rule(kind, when, effect)
+    Rule(lx.FACT, None, (1.0, Task.FACT, "fact")),
+    Rule(lx.REWRITE, None, (2.0, Task.WRITING, "rewrite")),
+    Rule(lx.SUMMARIZE, None, (2.0, Task.SUMMARIZE, "summarize")),
+    Rule(lx.EXTRACT, None, (2.0, Task.OTHER, "extract")),
+    Rule(lx.CALCULUS, None, (2.0, Task.MATH, "algebra/calculus")),
+    Rule(lx.COMPETITION, None, (3.0, Task.MATH, "competition math")),
+    Rule(lx.PROOF, None, (4.0, Task.MATH, "proof")),
+    Rule(lx.OLYMPIAD, None, (4.0, Task.MATH, "olympiad")),
+    Rule(lx.DERIVE, None, (4.0, Task.MATH, "derivation")),
+    Rule(lx.RESEARCH, None, (4.0, Task.ANALYSIS, "research")),
+    Rule(lx.PUZZLE, None, (4.0, Task.OTHER, "search puzzle")),
+    Rule(lx.LOOKUP, None, _lookup),
+    Rule(lx.HOWTO, None, _howto),
+    Rule(lx.TRANSLATE, None, _translate),
+    Rule(lx.CONVERT, None, _convert),
+    Rule(lx.EXPLAIN, _not_within_howto, _explain),
+    Rule(lx.WHY, None, _why),
+    Rule(lx.WRITE, None, (2.0, Task.WRITING, "write")),
+    Rule(lx.WRITE, _algorithm_named, _write_algorithm),
+    Rule(lx.CODE_WRITE, None, _code_write),
+    Rule(lx.DEBUG, None, (3.0, Task.CODE, "debug")),
+    Rule(lx.DEBUG_WEAK, _code_context, (3.0, Task.CODE, "debug")),
+    Rule(lx.REVIEW, None, _review),
+    Rule(lx.DESIGN, None, _design),
+    Rule(lx.PLAN, None, _plan),
+    Rule(lx.ANALYZE, None, _analyze),
+    Rule(lx.MATH_OBJECT, _counting_question, (3.0, Task.MATH, "counting")),
+    Rule(lx.PROOF_WEAK, _math_in_sight, (4.0, Task.MATH, "proof")),
+    Rule(lx.HARD_CODE, _code_or_proof_asked, (4.0, Task.CODE, "hard concurrency/distributed code")),
+    Rule(ALGORITHMIC, _lone_algorithm, _algorithm),
 )
 
 
@@ -343,166 +367,118 @@ class Modifier(NamedTuple):
 
 MODIFIERS: Final[tuple[Modifier, ...]] = (Modifier(lx.JUSTIFY, 1.0, 0.5, "asks for rigour ({cue})"),)
 
-Propose = Callable[[Turn, str], Proposal]  # the turn and the cue -> the rule's proposal
+# the condition, the fixed proposal without its cue (it spares a call), and the effect
+Compiled = tuple[When | None, tuple[float, int, Task, str] | None, Effect]
 
 
-def _proposer(rule: Rule) -> Propose:
-    """The rule's effect as one call; fixed level and task are looked up once, here."""
-    level, task, intent, cue_of = rule.level, rule.task, rule.intent, rule.cue
-    if cue_of is None and not callable(level) and not callable(task):
-        head = (level, _PRIORITY[task], task, intent)
-        return lambda t, cue: (*head, cue)
-
-    def propose(t: Turn, cue: str) -> Proposal:
-        picked = task(t) if callable(task) else task
-        return (
-            level(t) if callable(level) else level,
-            _PRIORITY[picked],
-            picked,
-            intent,
-            cue_of(t) if cue_of is not None else cue,
-        )
-
-    return propose
+def _compiled_rule(rule: Rule) -> Compiled:
+    effect = rule.effect
+    if callable(effect):
+        return rule.when, None, effect
+    level, task, intent = effect
+    fixed = (level, _PRIORITY[task], task, intent)
+    return rule.when, fixed, lambda t, cue: (*fixed, cue)
 
 
-Compiled = tuple[When | None, Propose]
-
-
-def _compiled(rules: Sequence[Rule]) -> tuple[dict[str, tuple[Compiled, ...]], tuple[Compiled, ...]]:
-    """Rules by kind (in table order within a kind), and the rules looked at once per turn."""
-    by_kind: dict[str | None, list[Compiled]] = {}
+def _compiled(rules: Sequence[Rule]) -> dict[str, tuple[Compiled, ...]]:
+    """Rules by kind, in table order within a kind."""
+    by_kind: dict[str, list[Compiled]] = {}
     for rule in rules:
-        by_kind.setdefault(rule.kind, []).append((rule.when, _proposer(rule)))
-    per_turn = tuple(by_kind.pop(PER_TURN, ()))
-    return {kind: tuple(compiled) for kind, compiled in by_kind.items() if kind is not None}, per_turn
+        by_kind.setdefault(rule.kind, []).append(_compiled_rule(rule))
+    return {kind: tuple(compiled) for kind, compiled in by_kind.items()}
 
 
-_BY_KIND, _PER_TURN = _compiled(RULES)
-
-
-def _proposals(t: Turn) -> list[Proposal]:
-    """What every rule proposes for this turn: per matched kind, then once per turn."""
-    props: list[Proposal] = []
-    for kind, cues in t.kinds.items():
-        rules = _BY_KIND.get(kind)
-        if rules is not None:
-            cue = cues[0] if cues else kind
-            for when, propose in rules:
-                if when is None or when(t, cues):
-                    props.append(propose(t, cue))
-    for when, propose in _PER_TURN:
-        if when is None or when(t, ()):
-            props.append(propose(t, ""))
-    return props
+_BY_KIND: Final = _compiled(RULES)
 
 
 # ---------------------------------------------------------------------------------------- the verdict
 Verdict = tuple[Proposal, bool]  # the winning proposal, and whether the turn is only chat
-# Each step decides the turn or passes (None); the first that decides wins, and a turn that no
-# step decides is judged by ``_no_cue``. A step sees the turn, the proposals and the arithmetic level.
-Step = Callable[[Turn, list[Proposal], float], Verdict | None]
 
 
-def _closing_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
-    if t.view.material_chars < MATERIAL_FOR_CLOSING:
-        return None
-    ack = _closing_acknowledgement(t.text)
-    return None if ack is None else ((0.0, 0, _TASK_CHAT, "chat", ack), True)
+def _verdict(t: Turn, top: Proposal | None, math_level: float) -> Verdict:
+    """The first of these decides the turn:
 
-
-def _chat_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
-    """Greetings, thanks and filler are trivial however they are phrased."""
-    kinds = t.kinds
+    1. a closing "thanks!" after pasted material: chat;
+    2. greetings, thanks and filler, however they are phrased: chat;
+    3. "say OK", "reply with just yes": echo;
+    4. the highest proposal, ``top``;
+    5. pasted material with no ask, symbols only, a question, or a plain request.
+    """
+    view, kinds, n_words = t.view, t.kinds, t.n_words
+    if view.material_chars >= MATERIAL_FOR_CLOSING:
+        ack = _closing_acknowledgement(t.text)
+        if ack is not None:
+            return (0.0, 0, _TASK_CHAT, "chat", ack), True
     if (
         lx.CHAT in kinds
         and not kinds.keys() - _NOT_A_REQUEST
         and math_level == 0
-        and t.n_words <= 25
+        and n_words <= 25
         and _few_content_words(t.words, 1 if "?" in t.text else 3)
     ):
         return (0.0, 0, _TASK_CHAT, "chat", kinds[lx.CHAT][0]), True
-    return None
-
-
-def _echo_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
-    """ "Say OK", "reply with just yes": trivial."""
-    if t.n_words <= 20 and not t.kinds.keys() - _NOT_A_REQUEST - {lx.WRITE} and _echo_request(t.words):
+    if n_words <= 20 and not kinds.keys() - _NOT_A_REQUEST_OR_WRITE and _echo_request(t.words):
         return (0.0, 0, _TASK_OTHER, "echo", t.words[0]), True
-    return None
+    if top is not None:
+        return top, False
+    if view.material_chars >= MATERIAL_WITHOUT_ASK and n_words <= 12 and (view.code_blocks or view.sample.strip()):
+        return _material_without_ask(view), False
+    if not any(ch.isalnum() for ch in t.text[:200]):
+        return (0.0, 0, _TASK_CHAT, "no words", "symbols only"), True
+    return _no_cue(t), False
 
 
-def _best_proposal_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
-    return (max(props), False) if props else None
-
-
-def _material_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
+def _material_without_ask(view: TurnView) -> Proposal:
     """Pasted material with no request of its own ("any idea?", or nothing at all).
 
     The implied request is to make sense of it, and to debug it when it carries errors.
     """
-    view = t.view
-    if not (
-        view.material_chars >= MATERIAL_WITHOUT_ASK and t.n_words <= 12 and (view.code_blocks or view.sample.strip())
-    ):
-        return None
     code_like, error_like = material_kind(view)
     if error_like:
-        return (3.0, 0, _TASK_CODE, "material", "pasted errors, no ask: debugging implied"), False
-    return (2.0, 0, _TASK_CODE if code_like else _TASK_OTHER, "material", "pasted material, no ask"), False
+        return 3.0, 0, _TASK_CODE, "material", "pasted errors, no ask: debugging implied"
+    return 2.0, 0, _TASK_CODE if code_like else _TASK_OTHER, "material", "pasted material, no ask"
 
 
-def _symbols_step(t: Turn, props: list[Proposal], math_level: float) -> Verdict | None:
-    if any(ch.isalnum() for ch in t.text[:200]):
-        return None
-    return (0.0, 0, _TASK_CHAT, "no words", "symbols only"), True
-
-
-def _no_cue(t: Turn) -> Verdict:
+def _no_cue(t: Turn) -> Proposal:
     """No cue at all: a question, pasted material, or a plain request."""
     text, n_words = t.text, t.n_words
     if "?" in text or "？" in text or lx.FACT in t.kinds:
-        return (1.0 if n_words <= 15 else 2.0, 0, _TASK_FACT, "question", "question"), False
+        return 1.0 if n_words <= 15 else 2.0, 0, _TASK_FACT, "question", "question"
     if t.view.material_chars >= 300:
-        return (2.0, 0, _TASK_CODE if t.code_material() else _TASK_OTHER, "material", "pasted material"), False
-    return (2.0 if n_words >= 6 else 1.0, 0, _TASK_OTHER, "request", "no cue"), False
-
-
-STEPS: Final[tuple[Step, ...]] = (
-    _closing_step,
-    _chat_step,
-    _echo_step,
-    _best_proposal_step,
-    _material_step,
-    _symbols_step,
-)
-
-
-def _verdict(t: Turn, props: list[Proposal], math_level: float) -> Verdict:
-    for step in STEPS:
-        verdict = step(t, props, math_level)
-        if verdict is not None:
-            return verdict
-    return _no_cue(t)
+        return 2.0, 0, _TASK_CODE if t.code_material() else _TASK_OTHER, "material", "pasted material"
+    return 2.0 if n_words >= 6 else 1.0, 0, _TASK_OTHER, "request", "no cue"
 
 
 def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
     """Judge one user turn from its ``TurnView``; ``code_in_sight`` adds code from context."""
     t = Turn(view, code_in_sight)
-    props = _proposals(t)
-    math_level, math_why = arithmetic_level(t.text, t.kinds, max(props)[0] if props else 0.0, t.low)
+    kinds = t.kinds
+    props: list[Proposal] = []
+    # every rule of every matched kind, then of every derived kind
+    for kind, cues in kinds.items():
+        if kind in _BY_KIND:
+            cue = cues[0] if cues else kind
+            for when, fixed, propose in _BY_KIND[kind]:
+                if when is None or when(t, cues):
+                    props.append((*fixed, cue) if fixed is not None else propose(t, cue))
+    for kind in t.derived:
+        for when, _, propose in _BY_KIND[kind]:
+            if when is None or when(t, ()):
+                props.append(propose(t, kind))
+    top = max(props) if props else None
+    math_level, math_why = arithmetic_level(t.text, kinds, 0.0 if top is None else top[0], t.low)
     if math_level > 0:
-        props.append((math_level, *_MATH, "arithmetic", math_why))
-    (level, _, task, intent, cue), chat_only = _verdict(t, props, math_level)
-    reasons = [f"{intent}: {cue}"]
-    for modifier in MODIFIERS:
-        cues = t.kinds.get(modifier.kind)
-        if cues is not None and level >= modifier.at_least:
-            level += modifier.raise_by
-            reasons.append(modifier.reason.format(cue=cues[0]))
+        arithmetic: Proposal = (math_level, *_MATH, "arithmetic", math_why)
+        top = arithmetic if top is None or arithmetic > top else top
+    (level, _, task, intent, cue), chat_only = _verdict(t, top, math_level)
+    reasons: tuple[str, ...] = (f"{intent}: {cue}",)
+    for kind, at_least, raise_by, reason in MODIFIERS:
+        if kind in kinds and level >= at_least:
+            level += raise_by
+            reasons = (*reasons, reason.format(cue=kinds[kind][0]))
     if view.material_chars >= 300:
-        reasons.append(f"{view.material_chars} chars of pasted material")
-    return Judgement(level, task, intent, tuple(reasons), t.words, t.n_words, chat_only, math_level, t.kinds, t.code)
+        reasons = (*reasons, f"{view.material_chars} chars of pasted material")
+    return Judgement(level, task, intent, reasons, t.words, t.n_words, chat_only, math_level, kinds, t.code)
 
 
 def _closing_acknowledgement(text: str) -> str | None:
