@@ -16,6 +16,7 @@ from thinkbudget_litellm.lifecycle import (
     Phase,
     RequestLifecycle,
     SweepReason,
+    deployment_priced,
 )
 from thinkbudget_litellm.meter.hub import MeterHub
 from thinkbudget_litellm.record.request_record import RequestStatus
@@ -154,3 +155,17 @@ async def test_the_real_meter_hub_is_a_meter_port() -> None:
     assert outcome.bill.gpu_seconds == pytest.approx(2.0) and outcome.bill.cost_usd == pytest.approx(0.002)
     assert outcome.bill.failed_cost_usd == pytest.approx(0.001) and outcome.bill.energy_source == "none"
     assert hub.stray_calls == 0
+
+
+@pytest.mark.parametrize(
+    ("settings", "priced"),
+    [
+        (None, False),
+        ({}, False),
+        ({"gpu": {"cost_per_hour": 3.6}}, True),
+        ({"energy": {"price_per_kwh": 0.2}}, True),
+    ],
+)
+def test_a_deployment_is_priced_by_a_gpu_or_an_energy_price(settings: dict[str, object] | None, priced: bool) -> None:
+    dep = None if settings is None else DeploymentSettings.model_validate(settings)
+    assert deployment_priced(dep) is priced

@@ -1,7 +1,7 @@
 """The request lifecycle: one LiteLLM-free state machine per client request (``RequestLifecycle``),
 its typed attempts, the one ``RequestOutcome`` it produces and the ``Bill`` in it."""
 
-from thinkbudget_litellm.lifecycle.bill import Bill
+from thinkbudget_litellm.lifecycle.bill import Bill, deployment_priced
 from thinkbudget_litellm.lifecycle.machine import RequestLifecycle
 from thinkbudget_litellm.lifecycle.meter_port import MeterPort
 from thinkbudget_litellm.lifecycle.model import (
@@ -29,4 +29,5 @@ __all__ = [
     "RequestOutcome",
     "Step",
     "SweepReason",
+    "deployment_priced",
 ]

@@ -6,6 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from thinkbudget_litellm.lifecycle.model import Attempt, AttemptEnd
+from thinkbudget_litellm.settings import DeploymentSettings
+
+
+def deployment_priced(settings: DeploymentSettings | None) -> bool:
+    """Whether a deployment's attempts are priced (``attempt_started(priced=...)``): it has a GPU
+    price or an energy price. Unpriced attempts keep LiteLLM's own cost (never a silent zero)."""
+    return settings is not None and (settings.gpu.cost_per_hour > 0 or settings.energy.price_per_kwh > 0)
 
 
 @dataclass(frozen=True, slots=True)
