@@ -62,6 +62,11 @@ class CueDataError(ValueError):
     """A cue data file is missing or malformed; the message names the file and the key."""
 
 
+def _error(name: str, key: str, problem: str) -> CueDataError:
+    where = f"key {key!r}" if key else "top level"
+    return CueDataError(f"cue data file {name}, {where}: {problem}")
+
+
 @dataclass(frozen=True, slots=True)
 class WordOperator:
     """An arithmetic operator written as a word ("times", "dividido por")."""
@@ -105,8 +110,7 @@ class _File:
         self.data: dict[str, Any] = data
 
     def error(self, key: str, problem: str) -> CueDataError:
-        where = f"key {key!r}" if key else "top level"
-        return CueDataError(f"cue data file {self.name}, {where}: {problem}")
+        return _error(self.name, key, problem)
 
     def check_keys(self, allowed: Iterable[str]) -> None:
         unknown = sorted(self.data.keys() - set(allowed))
@@ -284,14 +288,10 @@ def _operators_merged(langs: Sequence[_Language]) -> tuple[tuple[WordOperator, .
     for lang in langs:
         for op in lang.word_operators:
             if words.setdefault(op.word, op) != op:
-                raise CueDataError(
-                    f"cue data file {lang.name}, key 'word_operators.{op.word}': defined differently before"
-                )
+                raise _error(lang.name, f"word_operators.{op.word}", "defined differently in an earlier language")
         for verb, sign in lang.verb_operators.items():
             if verbs.setdefault(verb, sign) != sign:
-                raise CueDataError(
-                    f"cue data file {lang.name}, key 'verb_operators.{verb}': defined differently before"
-                )
+                raise _error(lang.name, f"verb_operators.{verb}", "defined differently in an earlier language")
     return tuple(words.values()), MappingProxyType(verbs)
 
 

@@ -117,7 +117,7 @@ def _compile() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[Phrase, ...]
         if kind in _SEPARATE_KINDS:
             continue
         for entry in entries:
-            parts = entry.split()
+            parts = entry.split()  # the loader checked that entries are written as the tokenizer writes text
             if len(parts) == 1:
                 words.setdefault(parts[0], []).append(kind)
             else:
@@ -145,10 +145,10 @@ for _kind, _cues in CUES.substrings.items():
 # One alternation of literals, longest first: the engine skips quickly to characters that can
 # start a cue, which is much faster than one substring search per cue.
 _CJK_PATTERN: Final = re.compile("|".join(re.escape(c) for c in sorted(_CJK_KINDS, key=len, reverse=True)))
-CHAT_OR_STOP: Final = frozenset(w for kind in (CHAT, STOP) for entry in CUES.words[kind] for w in entry.split())
-FOLLOW_WORDS: Final = frozenset(CUES.words[FOLLOW])
-CONSTRAINT_WORDS: Final = frozenset(e for e in CUES.words[CONSTRAINT] if " " not in e)
-CONSTRAINT_PHRASES: Final = tuple(" " + e + " " for e in CUES.words[CONSTRAINT] if " " in e)
+CHAT_OR_STOP: Final = frozenset(w for kind in (CHAT, STOP) for entry in CUES.words.get(kind, ()) for w in entry.split())
+FOLLOW_WORDS: Final = frozenset(CUES.words.get(FOLLOW, ()))
+CONSTRAINT_WORDS: Final = frozenset(e for e in CUES.words.get(CONSTRAINT, ()) if " " not in e)
+CONSTRAINT_PHRASES: Final = tuple(" " + e + " " for e in CUES.words.get(CONSTRAINT, ()) if " " in e)
 
 
 # each phrase with its last word: without that word among the words, the phrase cannot be there
