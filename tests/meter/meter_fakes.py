@@ -7,6 +7,7 @@ from typing import Any
 
 from thinkbudget_litellm.meter.config import MeterConfig
 from thinkbudget_litellm.meter.engine_tokens import EngineTokens
+from thinkbudget_litellm.meter.provenance import EnergyProvenance
 from thinkbudget_litellm.meter.sources.base import EnergyReader, SourceError
 
 
@@ -22,21 +23,23 @@ class FakeClock:
 
 
 class FakeSource:
-    """A cumulative counter the test moves by hand; can fail, hang, or go backwards."""
+    """A cumulative counter the test moves by hand; can fail, hang, go backwards or return anything."""
 
     name = "fake"
-    label = "measured:fake"
+    label = EnergyProvenance.MEASURED_NVML
+    gpus_read: int | None = None  # the deployment's gpu count
+    power_limit_w: float | None = None
 
     def __init__(self, stale_on_equal: bool = True) -> None:
         self.stale_on_equal = stale_on_equal
-        self.joules = 5_000.0
+        self.joules: Any = 5_000.0
         self.reads = 0
         self.fail: str | None = None  # reason to raise
         self.hang = False
         self.activity: list[tuple[bool, float]] = []
         self.closed = False
 
-    def add(self, joules: float) -> None:
+    def add(self, joules: Any) -> None:
         self.joules += joules
 
     async def read_joules(self, now: float) -> float:
@@ -93,8 +96,9 @@ class FakeNvml:
         pass
 
     def __init__(self, devices: int = 2, counter_supported: bool = True, absent: bool = False) -> None:
-        self.energy_mj = [1_000_000 * (i + 1) for i in range(devices)]
-        self.power_mw = [100_000 for _ in range(devices)]
+        self.energy_mj: list[Any] = [1_000_000 * (i + 1) for i in range(devices)]
+        self.power_mw: list[Any] = [100_000 for _ in range(devices)]
+        self.limit_mw: list[int | None] = [700_000 for _ in range(devices)]  # None: NotSupported
         self.counter_supported = [counter_supported] * devices
         self.absent = absent
         self.init_calls = 0
@@ -117,6 +121,12 @@ class FakeNvml:
         if not self.counter_supported[handle]:
             raise self.NVMLError_NotSupported("Not Supported")
         return self.energy_mj[handle]
+
+    def nvmlDeviceGetEnforcedPowerLimit(self, handle: int) -> int:
+        limit = self.limit_mw[handle]
+        if limit is None:
+            raise self.NVMLError_NotSupported("Not Supported")
+        return limit
 
     def nvmlDeviceGetPowerUsage(self, handle: int) -> int:
         if self.lost:

@@ -10,12 +10,14 @@ from thinkbudget_litellm.meter.config import MeterConfig
 from thinkbudget_litellm.meter.engine_tokens import (
     EngineTokens,
     EngineTokenTracker,
+    TokenStep,
     VllmTokenReader,
     parse_vllm_tokens,
 )
 from thinkbudget_litellm.meter.hub import MeterHub
-from thinkbudget_litellm.meter.sources.base import SourceError
+from thinkbudget_litellm.meter.sources.base import RejectedReading, SourceError
 from thinkbudget_litellm.meter.sources.dcgm import DcgmSource, parse_energy_joules
+from thinkbudget_litellm.meter.validate import Rejection
 
 
 def test_parse_sums_selected_or_all_gpus() -> None:
@@ -105,11 +107,11 @@ def test_vllm_token_counters() -> None:
     with pytest.raises(SourceError):
         parse_vllm_tokens("# TYPE foo counter\nfoo_total 1\n")
     tracker = EngineTokenTracker(prefill_weight=0.1)
-    assert tracker.update(EngineTokens(100, 1000)) is None  # baseline
-    assert tracker.update(EngineTokens(150, 2000)) == pytest.approx(50 + 100)
-    assert tracker.update(None) is None
-    assert tracker.update(EngineTokens(160, 2000)) is None  # re-baseline after a failed read
-    assert tracker.update(EngineTokens(10, 0)) is None  # engine restarted
+    assert tracker.update(EngineTokens(100, 1000), 0.0, 0.0) == TokenStep(None)  # baseline
+    assert tracker.update(EngineTokens(150, 2000), 1.0, 1.0).weight == pytest.approx(50 + 100)
+    assert tracker.update(None, 2.0, 2.0) == TokenStep(None)
+    assert tracker.update(EngineTokens(160, 2000), 3.0, 3.0) == TokenStep(None)  # re-baseline after a failed read
+    assert tracker.update(EngineTokens(10, 0), 4.0, 4.0) == TokenStep(None, Rejection.BACKWARDS)  # engine restarted
 
 
 async def test_vllm_reader_scrapes() -> None:
@@ -122,3 +124,28 @@ async def test_vllm_reader_scrapes() -> None:
         with pytest.raises(SourceError, match="vllm http 500"):
             await reader.read()
         await reader.aclose()
+
+
+async def test_each_gpu_series_is_checked() -> None:
+    server = MetricsServer()
+    async with server.running():
+        server.text = dcgm_text({"0": 5_000_000, "1": 1_000_000})
+        source = DcgmSource(server.url, None, timeout_s=2.0)
+        try:
+            assert await source.read_joules(0.0) == pytest.approx(6000.0)
+            assert source.gpus_read == 2
+            for text, rejection in (
+                (dcgm_text({"0": 5_100_000, "1": float("nan")}), Rejection.NON_FINITE),
+                (dcgm_text({"0": -1e308, "1": 1_100_000}), Rejection.NEGATIVE),
+                (dcgm_text({"0": 9_000_000, "1": 10_000}), Rejection.BACKWARDS),  # GPU 1 reset, sum grew
+                (dcgm_text({"0": 9_100_000, "1": 20_000, "2": 5}), Rejection.BACKWARDS),  # a series appeared
+            ):
+                server.text = text
+                with pytest.raises(RejectedReading) as err:
+                    await source.read_joules(0.0)
+                assert err.value.rejection is rejection
+            assert source.gpus_read == 3
+            server.text = dcgm_text({"0": 9_200_000, "1": 30_000, "2": 1005})
+            assert await source.read_joules(0.0) == pytest.approx(9231.0)
+        finally:
+            await source.aclose()

@@ -10,7 +10,7 @@ from meter_fakes import FakeClock, FakeNvml, FakeSource, FakeTokenReader, fixed_
 
 from thinkbudget_litellm.meter.config import MeterConfig, MeterConfigError
 from thinkbudget_litellm.meter.cost import bill_usd
-from thinkbudget_litellm.meter.hub import MeterHub, RequestEnergy, meter_config_from_settings
+from thinkbudget_litellm.meter.hub import MeterHub, RequestEnergy
 from thinkbudget_litellm.meter.sources.nvml import NvmlLibrary, NvmlSource
 from thinkbudget_litellm.settings import DeploymentSettings
 
@@ -20,14 +20,14 @@ TICK = 0.2
 def make_hub(source: FakeSource | None, **cfg: object) -> tuple[MeterHub, FakeClock]:
     clock = FakeClock()
     hub = MeterHub(clock, source_factory=fixed_source_factory(source))
-    hub.configure("d", MeterConfig(**{"source": "nvml", **cfg}))  # type: ignore[arg-type]
+    hub.configure("d", MeterConfig(**{"source": "nvml", **cfg}))
     return hub, clock
 
 
 async def test_sixteen_concurrent_requests_add_up_and_match_their_tokens() -> None:
     rng = random.Random(7)
     source = FakeSource()
-    hub, clock = make_hub(source, gpu_count=2, cost_per_hour=2.0, price_per_kwh=0.3, prefill_weight=0.1)
+    hub, clock = make_hub(source, gpu_count=2, gpu_cost_per_hour=2.0, price_per_kwh=0.3, prefill_weight=0.1)
     await hub.tick("d")
     start_joules = source.joules
     # 16 requests, different lengths (4..40 ticks), rates and prompts, staggered starts
@@ -75,7 +75,7 @@ async def test_sixteen_concurrent_requests_add_up_and_match_their_tokens() -> No
     assert attributed == pytest.approx(metered, rel=0.01)  # never idle: all of it is attributed
     for cid, r in results.items():
         assert r.joules == pytest.approx(expected[cid], rel=1e-9), cid
-        assert r.source == "measured:fake" and r.attribution == "token_share"
+        assert r.source == "measured:nvml" and r.attribution == "token_share"
         assert r.energy_cost_usd == pytest.approx(r.joules * 0.3 / 3.6e6)  # type: ignore[operator]
     # dollars: requests + idle = the bill for the whole wall time
     wall = clock.t - 1000.0
@@ -133,7 +133,7 @@ async def test_unknown_calls_and_deployments_do_not_raise() -> None:
 async def test_no_energy_source_still_splits_gpu_cost() -> None:
     clock = FakeClock()
     hub = MeterHub(clock)
-    hub.configure("d", MeterConfig(source="none", gpu_count=4, cost_per_hour=1.8))
+    hub.configure("d", MeterConfig(source="none", gpu_count=4, gpu_cost_per_hour=1.8))
     hub.request_started("a", "d", 0, streaming=True)
     hub.request_started("b", "d", 0, streaming=True)
     clock.advance(10.0)
@@ -276,14 +276,18 @@ async def test_configure_is_idempotent_and_validates() -> None:
     await hub.request_finished("a", 0)  # finishes on the meter it started on
     await asyncio.sleep(0)
     assert made[0].closed and not made[1].closed
-    for bad in (
-        MeterConfig(source="estimate"),
-        MeterConfig(source="dcgm"),
-        MeterConfig(source="none", token_source="vllm"),
-        MeterConfig(source="nvml", tick_s=0.01),
+    for bad, needle in (
+        ({"source": "estimate"}, "the estimate source needs watts"),
+        ({"source": "dcgm"}, "the dcgm source needs url"),
+        ({"source": "none", "token_source": "vllm"}, "the vllm token source needs url"),
+        ({"source": "nvml", "tick_s": 0.01}, r"energy\.tick_s"),
+        ({"source": "nvml", "devices": ()}, r"energy\.devices: .*empty"),
+        ({"source": "estimate", "watts": 2000.0}, "above max_watts_per_gpu"),
+        ({"gpu_cost_per_hour": float("inf")}, r"gpu\.cost_per_hour"),
+        ({"wattz": 3}, "unknown meter setting 'wattz'"),
     ):
-        with pytest.raises(MeterConfigError, match="deployment x"):
-            hub.configure("x", bad)
+        with pytest.raises(MeterConfigError, match=needle):
+            MeterConfig(**bad)
 
 
 def test_settings_map_to_meter_config() -> None:
@@ -301,7 +305,7 @@ def test_settings_map_to_meter_config() -> None:
             "tokens": {"source": "vllm", "url": "http://127.0.0.1:8000/metrics"},
         }
     )
-    cfg = meter_config_from_settings(settings)
+    cfg = MeterConfig.from_settings(settings)
     assert cfg == MeterConfig(
         source="dcgm",
         devices=(0, 1),
@@ -310,7 +314,8 @@ def test_settings_map_to_meter_config() -> None:
         spread_idle=True,
         price_per_kwh=0.12,
         gpu_count=2,
-        cost_per_hour=2.5,
+        gpu_name="H100",
+        gpu_cost_per_hour=2.5,
         token_source="vllm",
         token_url="http://127.0.0.1:8000/metrics",
     )

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from meter_fakes import FakeNvml
 
-from thinkbudget_litellm.meter.sources.base import MEASURED_NVML, MEASURED_NVML_POWER, SourceError
+from thinkbudget_litellm.meter.provenance import EnergyProvenance
+from thinkbudget_litellm.meter.sources.base import RejectedReading, SourceError
 from thinkbudget_litellm.meter.sources.nvml import NvmlLibrary, NvmlSource
+from thinkbudget_litellm.meter.validate import Rejection
 
 
 def test_counter_is_summed_over_the_tensor_parallel_group() -> None:
@@ -21,7 +23,7 @@ def test_counter_is_summed_over_the_tensor_parallel_group() -> None:
     fake.energy_mj[1] += 1500
     fake.energy_mj[0] += 99_000  # not ours
     assert source.read_now(1.0) == pytest.approx(6000 + 1.5)
-    assert source.label == MEASURED_NVML
+    assert source.label is EnergyProvenance.MEASURED_NVML
     assert source.device_modes() == {1: "counter", 3: "counter"}
     assert fake.init_calls == 1
 
@@ -33,7 +35,7 @@ def test_not_supported_counter_falls_back_to_power_integration() -> None:
     fake.power_mw = [200_000, 100_000]
     # trapezoid per device: (100 + 200) / 2 x 2 s + (100 + 100) / 2 x 2 s
     assert source.read_now(12.0) == pytest.approx(300.0 + 200.0)
-    assert source.label == MEASURED_NVML_POWER
+    assert source.label is EnergyProvenance.MEASURED_NVML_POWER
     assert source.device_modes() == {0: "power", 1: "power"}
 
 
@@ -42,7 +44,7 @@ def test_force_power_uses_power_even_with_a_counter() -> None:
     source = NvmlSource([0], library=NvmlLibrary(fake), force_power=True)
     source.read_now(0.0)
     assert source.read_now(0.5) == pytest.approx(50.0)
-    assert source.label == MEASURED_NVML_POWER
+    assert source.label is EnergyProvenance.MEASURED_NVML_POWER
 
 
 def test_absent_library_is_a_clear_remembered_failure() -> None:
@@ -125,3 +127,41 @@ async def test_a_hung_nvml_call_does_not_block_the_event_loop() -> None:
         assert not returned.is_set()  # on the loop thread, wait_for could only have returned after the call
     finally:
         release.set()
+
+
+def test_one_device_going_back_is_a_reset_even_when_the_sum_grows() -> None:
+    fake = FakeNvml(devices=2)
+    source = NvmlSource([0, 1], library=NvmlLibrary(fake))
+    source.read_now(0.0)
+    fake.energy_mj = [fake.energy_mj[0] + 5_000_000, 1_000]  # GPU 1 reset; the sum still grows
+    with pytest.raises(RejectedReading) as err:
+        source.read_now(1.0)
+    assert err.value.rejection is Rejection.BACKWARDS and err.value.reason == "nvml counter reset"
+    assert err.value.value == pytest.approx(6000.0 + 1.0)  # the counter restarts from the new sum
+    fake.energy_mj = [v + 1_000 for v in fake.energy_mj]
+    assert source.read_now(2.0) == pytest.approx(6001.0 + 2.0)
+
+
+def test_a_nan_power_reading_is_rejected_and_does_not_poison_the_integral() -> None:
+    fake = FakeNvml(devices=1, counter_supported=False)
+    source = NvmlSource([0], library=NvmlLibrary(fake))
+    source.read_now(0.0)
+    for bad in (float("nan"), float("inf"), -5_000):
+        fake.power_mw = [bad]
+        with pytest.raises(RejectedReading) as err:
+            source.read_now(1.0)
+        assert err.value.rejection in (Rejection.NON_FINITE, Rejection.NEGATIVE)
+    fake.power_mw = [100_000]
+    assert source.read_now(2.0) == pytest.approx(200.0)
+
+
+def test_enforced_power_limits_are_read_when_available() -> None:
+    fake = FakeNvml(devices=3)
+    source = NvmlSource([0, 2], library=NvmlLibrary(fake))
+    assert source.power_limit_w is None and source.gpus_read == 2  # not open yet
+    source.read_now(0.0)
+    assert source.power_limit_w == pytest.approx(1400.0)
+    fake.limit_mw[1] = None
+    partial = NvmlSource([0, 1], library=NvmlLibrary(fake))
+    partial.read_now(0.0)
+    assert partial.power_limit_w is None  # one device cannot tell: the configured or default bound applies

@@ -42,6 +42,8 @@ Energy of a tick
     *carry*, handed (signed) to the next settled busy tick's participants, so that nothing is lost
     or counted twice. A run the counter can no longer cover (reset, new baseline, or pending longer
     than the hub's ``max_pending_s``) is estimated and labelled ``estimated(fallback:<reason>)``.
+    A counter delta that is not a finite number >= 0 never gets here (the hub validates readings);
+    should one arrive anyway, it is treated like a lost run.
 
 Idle
     Idle energy and GPU-seconds accumulate in an idle bucket that is reported. With
@@ -59,13 +61,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from thinkbudget_litellm.meter.sources.base import (
-    NONE,
-    fallback_label,
-    is_degraded,
-    unmetered_label,
-)
+from thinkbudget_litellm.meter.provenance import EnergyLabel, EnergyProvenance
 from thinkbudget_litellm.meter.tick_shares import Participant, coverage, split_tick
+from thinkbudget_litellm.meter.validate import finite_non_negative
+
+NONE = EnergyLabel(EnergyProvenance.NONE)
 
 # ----------------------------------------------------------------------------- tick energy inputs
 
@@ -106,11 +106,12 @@ class LedgerConfig:
     spread_idle: bool = False
     has_energy: bool = True
     source_name: str = "nvml"  # used in fallback reasons
-    source_label: str = "measured:nvml"  # label of measured energy
+    source_label: EnergyProvenance = EnergyProvenance.MEASURED_NVML  # provenance of measured energy
     busy_watts: float | None = None  # per GPU, for fallback estimates
     idle_watts: float = 0.0  # per GPU
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "source_label", EnergyProvenance(self.source_label))  # also from its text
         if self.gpu_count < 1:
             raise ValueError(f"gpu_count must be >= 1, got {self.gpu_count}")
         if self.prefill_weight < 0:
@@ -134,10 +135,15 @@ class RequestShare:
     idle_joules: float  # part of ``joules`` that is spread idle energy
     idle_gpu_seconds: float  # part of ``gpu_seconds`` that is spread idle time
     estimated_joules: float  # part of ``joules`` that was estimated rather than measured
-    source: str  # the energy label (worst of its ticks)
+    label: EnergyLabel  # where its energy came from (worst of its ticks)
     engine_denominator: bool  # the vLLM engine counters were the denominator in some tick
     duration_s: float
     weight: float  # its total token weight (generated + prefill-weighted prompt)
+
+    @property
+    def source(self) -> str:
+        """The label's text (``measured:nvml``, ``estimated(fallback:dcgm timeout)`` ...)."""
+        return self.label.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +182,7 @@ class _Acc:
         self.idle_j = 0.0
         self.idle_gpu_s = 0.0
         self.est_j = 0.0
-        self.labels: set[str] = set()
+        self.labels: set[EnergyLabel] = set()
         self.used_engine = False
 
 
@@ -258,16 +264,6 @@ class _Tick:
     @property
     def duration(self) -> float:
         return self.end - self.start
-
-
-def _label_rank(label: str) -> int:
-    if label.startswith("unmetered("):
-        return 3
-    if is_degraded(label):
-        return 2
-    if label == NONE:
-        return 0
-    return 1
 
 
 _EWMA = 0.3
@@ -511,7 +507,10 @@ class Ledger:
         tick.state = "pending"
         self._run.append(tick)
         if isinstance(energy, Measured):
-            self._resolve_run(max(0.0, energy.joules))
+            if finite_non_negative(energy.joules):
+                self._resolve_run(energy.joules)
+            else:
+                self._estimate_run(f"{self._cfg.source_name} invalid reading")
         elif isinstance(energy, Pending):
             if energy.reason:
                 self._run_reason = energy.reason
@@ -530,7 +529,7 @@ class Ledger:
         for tick, w in zip(run, weights, strict=True):
             if tick.state == "pending":
                 tick.energy = (joules - forced_j) * w / pending_w
-                tick.label = self._cfg.source_label
+                tick.label = EnergyLabel(self._cfg.source_label)
             tick.state = "final"
         if total_s > 0:
             watts = joules / total_s
@@ -542,7 +541,7 @@ class Ledger:
             if tick.state == "pending":
                 tick.energy = self._estimate_energy(tick)
                 tick.estimated = True
-                tick.label = fallback_label(reason) if tick.energy is not None else unmetered_label(reason)
+                tick.label = EnergyLabel.fallback(reason) if tick.energy is not None else EnergyLabel.unmetered(reason)
             tick.state = "final"
 
     def _estimate_energy(self, tick: _Tick) -> float | None:
@@ -585,13 +584,13 @@ class Ledger:
             tick.energy, tick.estimate, tick.estimated = est, est, True
             if self._run_reason:
                 reason = self._run_reason
-                tick.label = fallback_label(reason) if est is not None else unmetered_label(reason)
+                tick.label = EnergyLabel.fallback(reason) if est is not None else EnergyLabel.unmetered(reason)
             elif est is None:
-                tick.label = unmetered_label(f"{self._cfg.source_name} no reading yet")
+                tick.label = EnergyLabel.unmetered(f"{self._cfg.source_name} no reading yet")
             elif self._power_w is not None:
-                tick.label = self._cfg.source_label  # interpolated; corrected through the carry
+                tick.label = EnergyLabel(self._cfg.source_label)  # interpolated; corrected through the carry
             else:
-                tick.label = fallback_label(f"{self._cfg.source_name} no reading yet")
+                tick.label = EnergyLabel.fallback(f"{self._cfg.source_name} no reading yet")
             tick.state = "forced"
         rate = self._unknown_rate(tick) if tick.unknown else 0.0
         participants = []
@@ -659,8 +658,8 @@ class Ledger:
 
     def _share(self, req: _Req) -> RequestShare:
         acc = req.acc
-        labels = acc.labels or {self._cfg.source_label if self._cfg.has_energy else NONE}
-        source = max(sorted(labels), key=_label_rank)
+        labels = acc.labels or {EnergyLabel(self._cfg.source_label) if self._cfg.has_energy else NONE}
+        label = max(sorted(labels, key=lambda lb: lb.text), key=lambda lb: lb.rank)
         end = req.end if req.end is not None else req.start
         return RequestShare(
             call_id=req.call_id,
@@ -669,7 +668,7 @@ class Ledger:
             idle_joules=acc.idle_j,
             idle_gpu_seconds=acc.idle_gpu_s,
             estimated_joules=acc.est_j,
-            source=source,
+            label=label,
             engine_denominator=acc.used_engine,
             duration_s=end - req.start,
             weight=req.weight,

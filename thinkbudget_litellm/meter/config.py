@@ -1,60 +1,134 @@
-"""A deployment's meter configuration as plain values (no pydantic), built by the hub from
-``DeploymentSettings`` or given directly (tests, simulator, benchmarks)."""
+"""A deployment's meter configuration: the validated settings models of ``settings.py``
+(``EnergySettings``, ``GpuSettings``, ``TokenCounterSettings``), which hold every rule once.
+
+The hub builds it from a deployment's ``DeploymentSettings`` (``MeterConfig.from_settings``); tests,
+the simulator and benchmarks give flat keyword values (``MeterConfig(source="estimate", watts=300)``)
+that go through the same models, so a value the proxy would refuse is refused here too.
+
+Flat names: every ``EnergySettings`` field by its own name (``source``, ``url``, ``watts``, ``tick_s``
+...), ``gpu_<field>`` for ``GpuSettings`` (``gpu_count``, ``gpu_cost_per_hour``) and ``token_<field>``
+for ``TokenCounterSettings`` (``token_source``, ``token_url``); ``cost_per_hour`` is accepted for
+``gpu_cost_per_hour``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, TypeVar
 
-SourceKind = Literal["nvml", "dcgm", "estimate", "none"]
+from pydantic import BaseModel
+
+from thinkbudget_litellm.meter.validate import power_bound_w
+from thinkbudget_litellm.settings import (
+    EnergySettings,
+    EnergySource,
+    GpuSettings,
+    SettingsError,
+    TokenCounterSettings,
+    TokenSource,
+    parse_settings,
+)
+
+if TYPE_CHECKING:
+    from thinkbudget_litellm.settings import DeploymentSettings
+
+__all__ = ["MeterConfig", "MeterConfigError"]
 
 
-class MeterConfigError(ValueError):
+class MeterConfigError(SettingsError):
     """A deployment's meter settings cannot work (reported at configure time, not per request)."""
 
 
-@dataclass(frozen=True, slots=True)
-class MeterConfig:
-    source: SourceKind = "none"
-    devices: tuple[int, ...] | None = None  # nvml indices / dcgm gpu labels; None: 0..count-1 / all
-    url: str | None = None  # dcgm exporter /metrics
-    watts: float | None = None  # busy watts per GPU (estimate source; fallback estimates)
-    idle_watts: float = 0.0
-    timeout_s: float = 0.5
-    tick_s: float = 0.2
-    price_per_kwh: float = 0.0
-    spread_idle: bool = False
-    prefill_weight: float = 0.1
-    gpu_count: int = 1
-    cost_per_hour: float = 0.0  # USD per GPU-hour, per GPU
-    token_source: Literal["proxy", "vllm"] = "proxy"
-    token_url: str | None = None  # vLLM /metrics
+_SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
+    "": ("energy", EnergySettings),
+    "gpu_": ("gpu", GpuSettings),
+    "token_": ("tokens", TokenCounterSettings),
+}
+_FLAT: dict[str, tuple[str, str]] = {
+    f"{prefix}{field}": (section, field)
+    for prefix, (section, model) in _SECTIONS.items()
+    for field in model.model_fields
+} | {"cost_per_hour": ("gpu", "cost_per_hour")}  # the name callers used before gpu_cost_per_hour
 
-    def validate(self, where: str) -> None:
-        """Raise ``MeterConfigError`` naming ``where`` when the combination cannot work."""
-        problems = []
-        if self.source not in ("nvml", "dcgm", "estimate", "none"):
-            problems.append(f"energy.source: unknown source {self.source!r}")
-        if self.source == "dcgm" and not self.url:
-            problems.append("energy.url: the dcgm source needs the exporter's /metrics url")
-        if self.source == "estimate" and self.watts is None:
-            problems.append("energy.watts: the estimate source needs busy watts per GPU")
-        if self.token_source == "vllm" and not self.token_url:
-            problems.append("tokens.url: the vllm token counter needs the engine's /metrics url")
-        if self.gpu_count < 1:
-            problems.append(f"gpu.count: must be >= 1, got {self.gpu_count}")
-        if self.source == "nvml" and self.devices is not None and len(self.devices) == 0:
-            problems.append("energy.devices: empty list")
-        if not 0.05 <= self.tick_s <= 5.0:
-            problems.append(f"energy.tick_s: must be within 0.05..5 s, got {self.tick_s}")
-        if not self.timeout_s > 0:
-            problems.append(f"energy.timeout_s: must be > 0, got {self.timeout_s}")
-        for name in ("idle_watts", "price_per_kwh", "prefill_weight", "cost_per_hour"):
-            if not getattr(self, name) >= 0:
-                problems.append(f"{name}: must be >= 0")
-        if problems:
-            raise MeterConfigError("; ".join(f"{where}: {p}" for p in problems))
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], raw: dict[str, Any], where: str) -> M:
+    try:
+        return parse_settings(model, raw, where)
+    except SettingsError as exc:
+        raise MeterConfigError(str(exc)) from None
+
+
+class MeterConfig:
+    """The validated meter settings of one deployment (immutable; equal when the settings are)."""
+
+    __slots__ = ("energy", "gpu", "tokens")
+
+    energy: EnergySettings
+    gpu: GpuSettings
+    tokens: TokenCounterSettings
+
+    def __init__(self, **flat: Any) -> None:
+        """Flat keyword values (see the module doc), validated by the settings models;
+        ``MeterConfigError`` names the field of a value they refuse."""
+        raw: dict[str, dict[str, Any]] = {"energy": {}, "gpu": {}, "tokens": {}}
+        for name, value in flat.items():
+            if name not in _FLAT:
+                raise MeterConfigError(f"unknown meter setting {name!r}; known: {', '.join(sorted(_FLAT))}")
+            section, field = _FLAT[name]
+            raw[section][field] = list(value) if isinstance(value, tuple) else value
+        self._set(
+            _parse(EnergySettings, raw["energy"], "energy"),
+            _parse(GpuSettings, raw["gpu"], "gpu"),
+            _parse(TokenCounterSettings, raw["tokens"], "tokens"),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: DeploymentSettings) -> MeterConfig:
+        """The meter part of a deployment's (already validated) ``model_info.thinkbudget``."""
+        cfg = cls.__new__(cls)
+        cfg._set(settings.energy, settings.gpu, settings.tokens)
+        return cfg
+
+    def _set(self, energy: EnergySettings, gpu: GpuSettings, tokens: TokenCounterSettings) -> None:
+        object.__setattr__(self, "energy", energy)
+        object.__setattr__(self, "gpu", gpu)
+        object.__setattr__(self, "tokens", tokens)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("MeterConfig is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MeterConfig):
+            return NotImplemented
+        return (self.energy, self.gpu, self.tokens) == (other.energy, other.gpu, other.tokens)
+
+    __hash__ = None  # type: ignore[assignment]  # the settings hold lists
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{name}={getattr(self, name, None)!r}" for name in self.__slots__)
+        return f"MeterConfig({parts})"
+
+    # ------------------------------------------------------------------ what the hub asks
+
+    @property
+    def source(self) -> EnergySource:
+        return self.energy.source
+
+    @property
+    def devices(self) -> tuple[int, ...] | None:
+        """NVML device indices, or DCGM ``gpu`` label values (None: 0..count-1 / every series)."""
+        return tuple(self.energy.devices) if self.energy.devices is not None else None
 
     @property
     def nvml_devices(self) -> tuple[int, ...]:
-        return self.devices if self.devices is not None else tuple(range(self.gpu_count))
+        return self.devices if self.devices is not None else tuple(range(self.gpu.count))
+
+    @property
+    def uses_engine_tokens(self) -> bool:
+        return self.tokens.source is TokenSource.VLLM
+
+    def power_bound_w(self, gpus_read: int | None, enforced_limit_w: float | None) -> float:
+        """Most watts a reading over ``gpus_read`` GPUs (None: ``gpu.count``) can show."""
+        gpus = gpus_read if gpus_read is not None else self.gpu.count
+        return power_bound_w(gpus, self.energy.max_watts_per_gpu, enforced_limit_w)

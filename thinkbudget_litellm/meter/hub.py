@@ -16,18 +16,26 @@ Call pattern (all on the proxy's event loop)::
 Nothing here raises into the caller once configured: unknown call ids and deployments, failing
 meters and internal errors give a labelled result (``source`` says what happened). Configuration
 errors (``MeterConfigError``) are raised by ``configure`` so they surface at startup.
+
+Every reading is validated before it is believed (``validate``, ``counter.CounterTracker``,
+``engine_tokens.EngineTokenTracker``): a non-finite, negative, backwards or implausible reading
+(faster than the GPUs' power bound, ``MeterConfig.power_bound_w``) is counted in
+``thinkbudget_meter_rejected_readings_total{source,reason}`` and its interval is billed from the
+labelled estimate. A ``RequestEnergy`` never carries a non-finite or negative figure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
+from thinkbudget_litellm import metrics
 from thinkbudget_litellm.meter.attribution import (
     Ledger,
     LedgerConfig,
@@ -38,11 +46,19 @@ from thinkbudget_litellm.meter.attribution import (
     TickEnergy,
     Unmetered,
 )
-from thinkbudget_litellm.meter.config import MeterConfig, MeterConfigError, SourceKind
+from thinkbudget_litellm.meter.config import MeterConfig, MeterConfigError
 from thinkbudget_litellm.meter.cost import energy_cost_usd, gpu_cost_usd
-from thinkbudget_litellm.meter.counter import CounterTracker
-from thinkbudget_litellm.meter.engine_tokens import EngineTokens, EngineTokenTracker, VllmTokenReader
-from thinkbudget_litellm.meter.sources.base import NONE, EnergyReader, SourceError
+from thinkbudget_litellm.meter.counter import CounterStep, CounterTracker, StepKind
+from thinkbudget_litellm.meter.engine_tokens import (
+    MAX_TOKENS_PER_GPU_S,
+    EngineTokens,
+    EngineTokenTracker,
+    VllmTokenReader,
+)
+from thinkbudget_litellm.meter.provenance import EnergyLabel, EnergyProvenance
+from thinkbudget_litellm.meter.sources.base import EnergyReader, RejectedReading, SourceError
+from thinkbudget_litellm.meter.validate import Rejection, check_value, finite_non_negative
+from thinkbudget_litellm.settings import EnergySource
 
 if TYPE_CHECKING:
     from thinkbudget_litellm.settings import DeploymentSettings
@@ -55,13 +71,20 @@ __all__ = [
     "MeterConfigError",
     "MeterHub",
     "RequestEnergy",
-    "meter_config_from_settings",
+    "request_energy",
 ]
+
+_OPTIONAL_FIGURES = ("joules", "gpu_seconds", "cost_usd", "energy_cost_usd")
+_FIGURES = ("idle_joules", "idle_gpu_seconds", "estimated_joules", "duration_s", "weight_tokens")
 
 
 @dataclass(frozen=True, slots=True)
 class RequestEnergy:
-    """One request's attributed GPU energy and cost."""
+    """One request's attributed GPU energy and cost.
+
+    Every figure is a finite number >= 0 (or None where optional): anything else raises
+    ``ValueError`` at construction (the hub never builds one). ``source`` is the text of an
+    ``EnergyLabel`` (``label``) as records, spend logs and headers carry it."""
 
     call_id: str
     deployment_id: str | None
@@ -78,6 +101,25 @@ class RequestEnergy:
     duration_s: float = 0.0
     weight_tokens: float = 0.0  # generated + prefill_weight x prompt tokens it was weighted with
 
+    def __post_init__(self) -> None:
+        for name in _OPTIONAL_FIGURES:
+            value = getattr(self, name)
+            if value is not None and not finite_non_negative(value):
+                raise ValueError(f"RequestEnergy.{name} must be a finite number >= 0 or None, got {value!r}")
+        for name in _FIGURES:
+            value = getattr(self, name)
+            if not finite_non_negative(value):
+                raise ValueError(f"RequestEnergy.{name} must be a finite number >= 0, got {value!r}")
+
+    @property
+    def label(self) -> EnergyLabel:
+        """The label ``source`` is the text of (``provenance.LabelError`` for other text)."""
+        return EnergyLabel.parse(self.source)
+
+    @property
+    def provenance(self) -> EnergyProvenance:
+        return self.label.provenance
+
     @property
     def total_cost_usd(self) -> float | None:
         """GPU-time cost plus energy cost (None when neither is known)."""
@@ -86,11 +128,15 @@ class RequestEnergy:
 
     @property
     def measured(self) -> bool:
-        return self.source.startswith("measured:")
+        return self.label.measured
+
+    def as_simulated(self) -> RequestEnergy:
+        """The same figures labelled as the simulated backend's (``simulated(<label>)``)."""
+        return dataclasses.replace(self, source=self.label.simulated().text)
 
     @classmethod
     def unmetered(cls, call_id: str, deployment_id: str | None, reason: str) -> RequestEnergy:
-        return cls(call_id, deployment_id, None, None, None, None, f"none({reason})", "none")
+        return cls(call_id, deployment_id, None, None, None, None, EnergyLabel.none(reason).text, "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +163,7 @@ class DeploymentMeterSnapshot:
     idle_cost_usd: float
     others_cost_usd: float
     energy_cost_usd: float  # of metered_j
+    power_bound_w: float  # readings faster than this are rejected (0 without an energy source)
     active_requests: int
     open_ticks: int
     pending_s: float
@@ -127,6 +174,7 @@ class DeploymentMeterSnapshot:
     abandoned_requests: int
     forced_ticks: int
     engine_read_failures: int
+    rejected_readings: int  # energy and engine-token readings not believed
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,57 +190,41 @@ SourceFactory = Callable[[str, MeterConfig, float], EnergyReader | None]
 TokenReaderFactory = Callable[[str, MeterConfig], TokenReader | None]
 
 
-def meter_config_from_settings(settings: DeploymentSettings) -> MeterConfig:
-    """Plain meter values out of a deployment's ``model_info.thinkbudget`` settings."""
-    energy, gpu, tokens = settings.energy, settings.gpu, settings.tokens
-    return MeterConfig(
-        source=_source_kind(getattr(energy.source, "value", energy.source)),
-        devices=tuple(energy.devices) if energy.devices is not None else None,
-        url=energy.url,
-        watts=energy.watts,
-        idle_watts=energy.idle_watts,
-        timeout_s=energy.timeout_s,
-        tick_s=energy.tick_s,
-        price_per_kwh=energy.price_per_kwh,
-        spread_idle=energy.spread_idle,
-        prefill_weight=energy.prefill_weight,
-        gpu_count=gpu.count,
-        cost_per_hour=gpu.cost_per_hour,
-        token_source=tokens.source,
-        token_url=tokens.url,
-    )
-
-
-def _source_kind(value: object) -> SourceKind:
-    kind = str(value)
-    if kind not in ("nvml", "dcgm", "estimate", "none"):
-        raise MeterConfigError(f"energy.source: unknown source {kind!r}")
-    return cast(SourceKind, kind)
-
-
 def default_source(deployment_id: str, cfg: MeterConfig, now: float) -> EnergyReader | None:
     """The energy source a configuration names (None for ``none``)."""
-    if cfg.source == "nvml":
+    energy = cfg.energy
+    if energy.source is EnergySource.NVML:
         from thinkbudget_litellm.meter.sources.nvml import NvmlSource
 
         return NvmlSource(cfg.nvml_devices)
-    if cfg.source == "dcgm":
+    if energy.source is EnergySource.DCGM:
         from thinkbudget_litellm.meter.sources.dcgm import DcgmSource
 
-        assert cfg.url is not None  # validated
-        return DcgmSource(cfg.url, cfg.devices, cfg.timeout_s)
-    if cfg.source == "estimate":
+        assert energy.url is not None  # EnergySettings requires it
+        return DcgmSource(energy.url, cfg.devices, energy.timeout_s)
+    if energy.source is EnergySource.ESTIMATE:
         from thinkbudget_litellm.meter.sources.estimate import EstimateSource
 
-        assert cfg.watts is not None  # validated
-        return EstimateSource(cfg.watts, cfg.idle_watts, cfg.gpu_count, now)
+        assert energy.watts is not None  # EnergySettings requires it
+        return EstimateSource(energy.watts, energy.idle_watts, cfg.gpu.count, now)
     return None
 
 
 def default_token_reader(deployment_id: str, cfg: MeterConfig) -> TokenReader | None:
-    if cfg.token_source == "vllm" and cfg.token_url:
-        return VllmTokenReader(cfg.token_url, cfg.timeout_s)
+    if cfg.uses_engine_tokens and cfg.tokens.url:
+        return VllmTokenReader(cfg.tokens.url, cfg.energy.timeout_s)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class _EnergyRead:
+    """What one read of a source gave: a value, a failure reason, or a rejection by the source
+    itself (with the value to restart from after a reset)."""
+
+    value: float | None = None
+    reason: str | None = None
+    rejection: Rejection | None = None
+    restart: float | None = None
 
 
 class _Deployment:
@@ -203,23 +235,25 @@ class _Deployment:
         source: EnergyReader | None,
         reader: TokenReader | None,
         now: float,
+        max_staleness_s: float,
     ) -> None:
         self.id = deployment_id
         self.cfg = cfg
+        energy = cfg.energy
         self.source = source
-        self.tracker = CounterTracker(source.stale_on_equal if source is not None else False)
+        self.tracker = CounterTracker(source.stale_on_equal if source is not None else False, max_staleness_s)
         self.token_reader = reader
-        self.token_tracker = EngineTokenTracker(cfg.prefill_weight) if reader is not None else None
+        self.token_tracker = EngineTokenTracker(energy.prefill_weight, max_staleness_s) if reader is not None else None
         self.ledger = Ledger(
             LedgerConfig(
-                gpu_count=cfg.gpu_count,
-                prefill_weight=cfg.prefill_weight,
-                spread_idle=cfg.spread_idle,
+                gpu_count=cfg.gpu.count,
+                prefill_weight=energy.prefill_weight,
+                spread_idle=energy.spread_idle,
                 has_energy=source is not None,
                 source_name=source.name if source is not None else "none",
-                source_label=source.label if source is not None else NONE,
-                busy_watts=cfg.watts,
-                idle_watts=cfg.idle_watts,
+                source_label=source.label if source is not None else EnergyProvenance.NONE,
+                busy_watts=energy.watts,
+                idle_watts=energy.idle_watts,
             ),
             start=now,
         )
@@ -234,6 +268,14 @@ class _Deployment:
         self.resets = 0
         self.slow = 0
         self.engine_failures = 0
+        self.rejected = 0
+        self.warned: set[tuple[str, Rejection]] = set()
+
+    def power_bound_w(self) -> float:
+        source = self.source
+        if source is None:
+            return 0.0
+        return self.cfg.power_bound_w(source.gpus_read, source.power_limit_w)
 
 
 class _Call:
@@ -260,8 +302,9 @@ class MeterHub:
     ) -> None:
         """``max_open_s``: longest a tick waits for unknown weights; ``max_pending_s``: longest
         energy waits for a counter that does not move or cannot be read (then estimated; keep it
-        above the DCGM exporter's collect interval); ``max_request_s``: requests never finished
-        are dropped after this."""
+        above the DCGM exporter's collect interval; it is also how old a baseline reading may be
+        when the plausibility of the first delta after it is judged); ``max_request_s``: requests
+        never finished are dropped after this."""
         self._clock = clock
         self._max_open_s = max_open_s
         self._max_pending_s = max_pending_s
@@ -280,11 +323,10 @@ class MeterHub:
     def configure(self, deployment_id: str, settings: DeploymentSettings | MeterConfig) -> None:
         """Set up (or update) a deployment's meter; the same settings twice is a no-op.
 
-        Raises ``MeterConfigError`` for settings that cannot work (estimate without watts, dcgm
-        without url, vllm token counter without url).
+        The settings are validated already (``DeploymentSettings``, ``MeterConfig``); raises
+        ``MeterConfigError`` when a source cannot be set up with them.
         """
-        cfg = settings if isinstance(settings, MeterConfig) else meter_config_from_settings(settings)
-        cfg.validate(f"deployment {deployment_id}")
+        cfg = settings if isinstance(settings, MeterConfig) else MeterConfig.from_settings(settings)
         old = self._deps.get(deployment_id)
         if old is not None and old.cfg == cfg:
             return
@@ -294,7 +336,7 @@ class MeterHub:
             reader = self._token_reader_factory(deployment_id, cfg)
         except ValueError as exc:
             raise MeterConfigError(f"deployment {deployment_id}: {exc}") from None
-        dep = _Deployment(deployment_id, cfg, source, reader, now)
+        dep = _Deployment(deployment_id, cfg, source, reader, now, self._max_pending_s)
         self._deps[deployment_id] = dep
         if old is not None:
             self._retire(old)
@@ -369,7 +411,7 @@ class MeterHub:
             except Exception:
                 self.errors += 1
                 log.exception("meter: tick of %s failed", dep.id)
-            await asyncio.sleep(dep.cfg.tick_s)
+            await asyncio.sleep(dep.cfg.energy.tick_s)
 
     # ------------------------------------------------------------------ requests
 
@@ -445,22 +487,17 @@ class MeterHub:
         return self._result(dep, share)
 
     def _result(self, dep: _Deployment, share: RequestShare) -> RequestEnergy:
-        cfg = dep.cfg
-        return RequestEnergy(
-            call_id=share.call_id,
-            deployment_id=dep.id,
-            joules=share.joules,
-            gpu_seconds=share.gpu_seconds,
-            cost_usd=gpu_cost_usd(share.gpu_seconds, cfg.cost_per_hour),
-            energy_cost_usd=None if share.joules is None else energy_cost_usd(share.joules, cfg.price_per_kwh),
-            source=share.source,
-            attribution="token_share:vllm" if share.engine_denominator else "token_share",
-            idle_joules=share.idle_joules,
-            idle_gpu_seconds=share.idle_gpu_seconds,
-            estimated_joules=share.estimated_joules,
-            duration_s=share.duration_s,
-            weight_tokens=share.weight,
-        )
+        energy, rejection = request_energy(dep.id, share, dep.cfg)
+        if rejection is not None:
+            self._rejected(dep, dep.source.name if dep.source is not None else "none", rejection)
+        return energy
+
+    def _rejected(self, dep: _Deployment, source: str, rejection: Rejection) -> None:
+        dep.rejected += 1
+        metrics.METER_REJECTED_READINGS.labels(source=source, reason=rejection.value).inc()
+        if (source, rejection) not in dep.warned:
+            dep.warned.add((source, rejection))
+            log.warning("meter: %s: %s reading rejected (%s); billed from the estimate", dep.id, source, rejection)
 
     # ------------------------------------------------------------------ sampling
 
@@ -483,29 +520,32 @@ class MeterHub:
 
     async def _fresh_sample(self, dep: _Deployment) -> None:
         try:
-            await asyncio.wait_for(self._sample(dep), timeout=dep.cfg.timeout_s)
+            await asyncio.wait_for(self._sample(dep), timeout=dep.cfg.energy.timeout_s)
         except TimeoutError:
             dep.slow += 1
 
-    async def _read_energy(self, dep: _Deployment, source: EnergyReader) -> tuple[float | None, str | None]:
+    async def _read_energy(self, dep: _Deployment, source: EnergyReader, sent: float) -> _EnergyRead:
         try:
-            value = await asyncio.wait_for(source.read_joules(self._clock()), timeout=dep.cfg.timeout_s)
-            return value, None
+            value = await asyncio.wait_for(source.read_joules(sent), timeout=dep.cfg.energy.timeout_s)
+            return _EnergyRead(value=value)
+        except RejectedReading as exc:
+            log.debug("meter: %s: %s", dep.id, exc)
+            return _EnergyRead(rejection=exc.rejection, restart=exc.value)
         except SourceError as exc:
             if exc.reason != dep.last_error:
                 log.warning("meter: %s: %s", dep.id, exc)
-            return None, exc.reason
+            return _EnergyRead(reason=exc.reason)
         except TimeoutError:
-            return None, f"{source.name} timeout"
+            return _EnergyRead(reason=f"{source.name} timeout")
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("meter: %s: reading %s failed", dep.id, source.name)
-            return None, f"{source.name} error"
+            return _EnergyRead(reason=f"{source.name} error")
 
     async def _read_tokens(self, dep: _Deployment, reader: TokenReader) -> EngineTokens | None:
         try:
-            return await asyncio.wait_for(reader.read(), timeout=dep.cfg.timeout_s)
+            return await asyncio.wait_for(reader.read(), timeout=dep.cfg.energy.timeout_s)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -517,51 +557,74 @@ class MeterHub:
         source = dep.source
         assert source is not None
         tokens: EngineTokens | None = None
+        sent = self._clock()
         if dep.token_reader is None:
-            joules, reason = await self._read_energy(dep, source)
+            read = await self._read_energy(dep, source, sent)
         else:
-            (joules, reason), tokens = await asyncio.gather(
-                self._read_energy(dep, source), self._read_tokens(dep, dep.token_reader)
+            read, tokens = await asyncio.gather(
+                self._read_energy(dep, source, sent), self._read_tokens(dep, dep.token_reader)
             )
         try:
-            self._apply(dep, self._clock(), joules, reason, tokens)
+            self._apply(dep, sent, self._clock(), read, tokens)
         except Exception:
             self.errors += 1
             log.exception("meter: applying a reading of %s failed", dep.id)
 
+    def _step(self, dep: _Deployment, sent: float, received: float, read: _EnergyRead) -> CounterStep:
+        """The counter step of one read; rejected readings (by the source or here) are counted."""
+        assert dep.source is not None
+        name = dep.source.name
+        if read.rejection is Rejection.BACKWARDS:
+            step = dep.tracker.restart(read.restart, sent)
+        elif read.rejection is not None:
+            step = CounterStep(StepKind.REJECTED, rejection=read.rejection)
+        elif read.value is None:
+            dep.failures += 1
+            dep.last_error = read.reason or f"{name} error"
+            return dep.tracker.failure(dep.last_error)
+        else:
+            step = dep.tracker.reading(read.value, sent, received, dep.power_bound_w())
+        if step.rejection is not None:
+            self._rejected(dep, name, step.rejection)
+        return step
+
     def _apply(
         self,
         dep: _Deployment,
+        sent: float,
         now: float,
-        joules: float | None,
-        reason: str | None,
+        read: _EnergyRead,
         tokens: EngineTokens | None,
     ) -> None:
         assert dep.source is not None
         name = dep.source.name
         dep.reads += 1
-        if joules is None:
-            dep.failures += 1
-            dep.last_error = reason or f"{name} error"
-            step = dep.tracker.failure(dep.last_error)
-        else:
-            step = dep.tracker.reading(joules)
+        step = self._step(dep, sent, now, read)
         energy: TickEnergy
-        if step.kind == "delta":
+        if step.kind is StepKind.DELTA:
             energy = Measured(step.amount)
             dep.last_error = None
-        elif step.kind == "stale":
+        elif step.kind is StepKind.STALE:
             energy = Pending(None)
             dep.last_error = None
-        elif step.kind == "error":
+        elif step.kind is StepKind.ERROR:
             energy = Pending(step.reason)
-        elif step.kind == "reset":
+        elif step.kind is StepKind.REJECTED:
+            assert step.rejection is not None
+            dep.last_error = f"{name} {step.rejection.describe}"
+            energy = Pending(dep.last_error)
+        elif step.kind is StepKind.RESET:
             dep.resets += 1
             energy = Lost(f"{name} counter reset")
         else:
             energy = Lost(f"{name} {dep.baseline_reason}")
             dep.last_error = None
-        engine_weight = dep.token_tracker.update(tokens) if dep.token_tracker is not None else None
+        engine_weight = None
+        if dep.token_tracker is not None:
+            token_step = dep.token_tracker.update(tokens, sent, now, MAX_TOKENS_PER_GPU_S * dep.cfg.gpu.count)
+            if token_step.rejection is not None:
+                self._rejected(dep, "vllm", token_step.rejection)
+            engine_weight = token_step.weight
         dep.ledger.close_tick(now, energy, engine_weight)
         since = dep.ledger.pending_since()
         if since is not None and now - since > self._max_pending_s:
@@ -583,13 +646,13 @@ class MeterHub:
         out = {}
         for dep_id, dep in self._deps.items():
             t = dep.ledger.totals(now)
-            rate = dep.cfg.cost_per_hour
+            rate = dep.cfg.gpu.cost_per_hour
             out[dep_id] = DeploymentMeterSnapshot(
                 deployment_id=dep_id,
-                source=dep.source.label if dep.source is not None else NONE,
+                source=str(dep.source.label if dep.source is not None else EnergyProvenance.NONE),
                 healthy=dep.last_error is None,
                 last_error=dep.last_error,
-                tick_s=dep.cfg.tick_s,
+                tick_s=dep.cfg.energy.tick_s,
                 metered_j=t.metered_j,
                 attributed_j=t.attributed_j,
                 idle_j=t.idle_j,
@@ -604,7 +667,8 @@ class MeterHub:
                 attributed_cost_usd=gpu_cost_usd(t.attributed_gpu_s, rate),
                 idle_cost_usd=gpu_cost_usd(t.idle_gpu_s, rate),
                 others_cost_usd=gpu_cost_usd(t.others_gpu_s, rate),
-                energy_cost_usd=energy_cost_usd(max(0.0, t.metered_j), dep.cfg.price_per_kwh),
+                energy_cost_usd=energy_cost_usd(max(0.0, t.metered_j), dep.cfg.energy.price_per_kwh),
+                power_bound_w=dep.power_bound_w(),
                 active_requests=t.active_requests,
                 open_ticks=t.open_ticks,
                 pending_s=t.pending_s,
@@ -615,8 +679,53 @@ class MeterHub:
                 abandoned_requests=t.abandoned_requests,
                 forced_ticks=t.forced_ticks,
                 engine_read_failures=dep.engine_failures,
+                rejected_readings=dep.rejected,
             )
         return out
+
+
+def request_energy(deployment_id: str, share: RequestShare, cfg: MeterConfig) -> tuple[RequestEnergy, Rejection | None]:
+    """A request's figures out of its ledger share (pure), and the last guard: a figure that is not
+    a finite number >= 0 is not billed (joules: the label says why, with the rejection returned;
+    other figures: None or 0) and no price of one is returned."""
+    label = share.label
+    joules = _figure(share.joules)
+    rejection = None
+    if joules is None and share.joules is not None:
+        rejection = check_value(share.joules) or Rejection.NON_FINITE
+        label = EnergyLabel.unmetered(f"meter {rejection.describe}")
+    gpu_s = _figure(share.gpu_seconds)
+    energy = RequestEnergy(
+        call_id=share.call_id,
+        deployment_id=deployment_id,
+        joules=joules,
+        gpu_seconds=gpu_s,
+        cost_usd=_priced(gpu_cost_usd, gpu_s, cfg.gpu.cost_per_hour),
+        energy_cost_usd=_priced(energy_cost_usd, joules, cfg.energy.price_per_kwh),
+        source=label.text,
+        attribution="token_share:vllm" if share.engine_denominator else "token_share",
+        idle_joules=_figure(share.idle_joules) or 0.0,
+        idle_gpu_seconds=_figure(share.idle_gpu_seconds) or 0.0,
+        estimated_joules=_figure(share.estimated_joules) or 0.0,
+        duration_s=_figure(share.duration_s) or 0.0,
+        weight_tokens=_figure(share.weight) or 0.0,
+    )
+    return energy, rejection
+
+
+def _figure(value: float | None) -> float | None:
+    """``value`` when it is a finite number >= 0, else None."""
+    return value if value is not None and finite_non_negative(value) else None
+
+
+def _priced(price: Callable[[float, float], float], amount: float | None, rate: float) -> float | None:
+    """``price(amount, rate)``, or None when the amount is unknown or the product is not finite."""
+    if amount is None:
+        return None
+    try:
+        return price(amount, rate)
+    except ValueError:
+        return None
 
 
 def _count(value: object) -> int | None:

@@ -1,4 +1,4 @@
-"""Summing counter series out of Prometheus text exposition (pure), with prometheus_client's parser.
+"""Counter series out of Prometheus text exposition (pure), with prometheus_client's parser.
 
 Only the lines of the wanted metrics are handed to the parser, so a large ``/metrics`` page (vLLM
 exposes many histograms) costs little per tick.
@@ -44,21 +44,3 @@ def counter_series(text: str, metric: str) -> list[tuple[dict[str, str], float]]
             if sample.name in names:
                 series.append((dict(sample.labels), float(sample.value)))
     return series
-
-
-def sum_counter(text: str, metric: str, label: str | None = None, values: Collection[str] | None = None) -> float:
-    """Sum of counter ``metric``'s series, restricted to ``label`` in ``values`` when given.
-
-    Raises ``MetricsTextError`` when the metric is absent or a wanted label value has no series.
-    """
-    series = counter_series(text, metric)
-    if not series:
-        raise MetricsTextError(f"metric {metric} not found")
-    if label is None or values is None:
-        return sum(v for _, v in series)
-    wanted = set(values)
-    found = {labels.get(label): v for labels, v in series if labels.get(label) in wanted}
-    missing = wanted - set(found)
-    if missing:
-        raise MetricsTextError(f"metric {metric}: no series with {label} in {sorted(missing)}")
-    return sum(v for v in found.values())

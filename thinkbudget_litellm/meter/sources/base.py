@@ -1,34 +1,20 @@
-"""The one small interface every energy source implements, and the source labels.
+"""The one small interface every energy source implements.
 
 A source reads a *cumulative* joules counter for one deployment (summed over its GPUs). It never
-computes per-request figures: ``counter.CounterTracker`` turns successive readings into interval
-energy and ``attribution.Ledger`` splits it. A failed read raises ``SourceError`` with a short
-reason ("dcgm timeout", "nvml absent") that ends up in the fallback label of the figures.
+computes per-request figures: ``counter.CounterTracker`` validates successive readings and turns
+them into interval energy, and ``attribution.Ledger`` splits it. A failed read raises
+``SourceError`` with a short reason ("dcgm timeout", "nvml absent") that ends up in the fallback
+label of the figures; a reading the source itself found invalid (one GPU's counter went back, a
+NaN in one series) raises ``RejectedReading``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
-MEASURED_NVML = "measured:nvml"
-MEASURED_NVML_POWER = "measured:nvml-power"  # NVML power readings integrated (no energy counter)
-MEASURED_DCGM = "measured:dcgm"
-ESTIMATED = "estimated"  # configured watts
-NONE = "none"  # no energy source configured
-
-
-def fallback_label(reason: str) -> str:
-    """Label of energy estimated because the meter failed, e.g. ``estimated(fallback:dcgm timeout)``."""
-    return f"estimated(fallback:{reason})"
-
-
-def unmetered_label(reason: str) -> str:
-    """Label of energy that could neither be measured nor estimated (no watts configured, no history)."""
-    return f"unmetered(fallback:{reason})"
-
-
-def is_degraded(label: str) -> bool:
-    return label.startswith(("estimated(", "unmetered("))
+from thinkbudget_litellm.meter.provenance import EnergyProvenance
+from thinkbudget_litellm.meter.validate import Rejection
 
 
 class SourceError(Exception):
@@ -40,22 +26,46 @@ class SourceError(Exception):
         self.detail = detail
 
 
+class RejectedReading(SourceError):
+    """A reading that was read but is not believed (reason ``"<source> <why>"``, e.g. ``nvml counter reset``)."""
+
+    def __init__(self, source: str, rejection: Rejection, detail: str = "", value: float | None = None) -> None:
+        super().__init__(f"{source} {rejection.describe}", detail)
+        self.rejection = rejection
+        self.value = value  # BACKWARDS: the new reading, which the counter restarts from
+
+
+def restart_value(rejection: Rejection, parts: Iterable[float]) -> float | None:
+    """The summed reading a counter restarts from after ``rejection`` (BACKWARDS only), else None."""
+    return sum(parts) if rejection is Rejection.BACKWARDS else None
+
+
 class EnergyReader(Protocol):
     """A cumulative joules counter for one deployment."""
 
     @property
     def name(self) -> str:
-        """Short source name used in fallback reasons ("nvml", "dcgm", "estimate")."""
+        """Short source name used in fallback reasons and metric labels ("nvml", "dcgm", "estimate")."""
         ...
 
     @property
-    def label(self) -> str:
-        """Label of figures measured by this source (``measured:nvml`` ...)."""
+    def label(self) -> EnergyProvenance:
+        """Provenance of figures measured by this source (``MEASURED_NVML`` ...)."""
         ...
 
     @property
     def stale_on_equal(self) -> bool:
         """True when an unchanged reading means "not updated yet" (real hardware counters)."""
+        ...
+
+    @property
+    def gpus_read(self) -> int | None:
+        """How many GPUs a reading sums (None: not known yet; the deployment's GPU count is assumed)."""
+        ...
+
+    @property
+    def power_limit_w(self) -> float | None:
+        """The summed enforced power limit of those GPUs when the source can read it, else None."""
         ...
 
     async def read_joules(self, now: float) -> float:

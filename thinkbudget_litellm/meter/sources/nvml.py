@@ -2,6 +2,11 @@
 the deployment's device indices (tensor parallel); devices whose counter is NotSupported fall back
 to integrating ``nvmlDeviceGetPowerUsage`` between reads (trapezoid).
 
+Each device's reading is checked on its own before the sum is returned (``validate.PartsGuard``): a
+non-finite power reading, or one GPU's counter going back (a GPU reset while the others count on),
+raises ``RejectedReading``. The devices' enforced power limits (``nvmlDeviceGetEnforcedPowerLimit``)
+are read once, when the devices are opened, and bound what a reading may show (``power_limit_w``).
+
 NVML is loaded and initialised once per ``NvmlLibrary``, lazily, on the first read. A missing
 library or driver is remembered and every read then raises ``SourceError("nvml absent")`` so the
 hub degrades to a labelled estimate. Importable without pydantic (the GPU benchmark uses it).
@@ -17,8 +22,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from thinkbudget_litellm.meter.sources.base import MEASURED_NVML, MEASURED_NVML_POWER, SourceError
+from thinkbudget_litellm.meter.provenance import EnergyProvenance
+from thinkbudget_litellm.meter.sources.base import RejectedReading, SourceError, restart_value
 from thinkbudget_litellm.meter.sources.power import PowerIntegrator
+from thinkbudget_litellm.meter.validate import PartsGuard, check_value, device_indices_problem
 
 
 class NvmlLibrary:
@@ -105,13 +112,26 @@ def default_library() -> NvmlLibrary:
 
 
 class _Device:
-    __slots__ = ("handle", "index", "integrator", "uses_power")
+    __slots__ = ("handle", "index", "integrator", "limit_w", "uses_power")
 
-    def __init__(self, index: int, handle: Any, uses_power: bool) -> None:
+    def __init__(self, index: int, handle: Any, uses_power: bool, limit_w: float | None) -> None:
         self.index = index
         self.handle = handle
         self.uses_power = uses_power
+        self.limit_w = limit_w
         self.integrator = PowerIntegrator()
+
+
+def _enforced_limit_w(nvml: Any, handle: Any) -> float | None:
+    """The device's enforced power limit in watts, or None when NVML cannot tell."""
+    getter = getattr(nvml, "nvmlDeviceGetEnforcedPowerLimit", None)
+    if getter is None:
+        return None
+    try:
+        milliwatts = getter(handle)
+    except nvml.NVMLError:
+        return None
+    return milliwatts / 1000.0 if check_value(milliwatts) is None and milliwatts > 0 else None
 
 
 class NvmlSource:
@@ -123,22 +143,32 @@ class NvmlSource:
     def __init__(
         self, devices: Sequence[int], *, library: NvmlLibrary | None = None, force_power: bool = False
     ) -> None:
-        if not devices:
-            raise ValueError("nvml source needs at least one device index")
-        if any(i < 0 for i in devices):
-            raise ValueError(f"nvml device indices must be >= 0, got {list(devices)}")
-        if len(set(devices)) != len(devices):
-            raise ValueError(f"nvml device indices repeat: {list(devices)}")
+        problem = device_indices_problem(list(devices))
+        if problem is not None:
+            raise ValueError(f"nvml source: {problem}")
         self._indices = tuple(devices)
         self._library = library or default_library()
         self._force_power = force_power
         self._devices: list[_Device] | None = None
+        self._guard: PartsGuard[int] = PartsGuard()
 
     @property
-    def label(self) -> str:
+    def label(self) -> EnergyProvenance:
         if self._devices is not None and any(d.uses_power for d in self._devices):
-            return MEASURED_NVML_POWER
-        return MEASURED_NVML_POWER if self._force_power else MEASURED_NVML
+            return EnergyProvenance.MEASURED_NVML_POWER
+        return EnergyProvenance.MEASURED_NVML_POWER if self._force_power else EnergyProvenance.MEASURED_NVML
+
+    @property
+    def gpus_read(self) -> int:
+        return len(self._indices)
+
+    @property
+    def power_limit_w(self) -> float | None:
+        """Sum of the devices' enforced power limits once they are open (None before, or when one
+        of them cannot tell)."""
+        if self._devices is None or any(d.limit_w is None for d in self._devices):
+            return None
+        return sum(d.limit_w or 0.0 for d in self._devices)
 
     @property
     def devices(self) -> tuple[int, ...]:
@@ -161,26 +191,36 @@ class NvmlSource:
                     nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
                 except nvml.NVMLError_NotSupported:
                     uses_power = True
-            devices.append(_Device(index, handle, uses_power))
+            devices.append(_Device(index, handle, uses_power, _enforced_limit_w(nvml, handle)))
         return devices
 
     def read_now(self, now: float) -> float:
-        """Synchronous read: cumulative joules summed over the devices (``now`` times power reads)."""
+        """Synchronous read: cumulative joules summed over the devices (``now`` times power reads).
+
+        Raises ``RejectedReading`` when a device's reading is not believable (see the module doc)."""
         nvml = self._library.get()
         try:
             if self._devices is None:
                 self._devices = self._open(nvml)
-            total = 0.0
+            parts: dict[int, float] = {}
             for dev in self._devices:
                 if dev.uses_power:
-                    total += dev.integrator.add(now, nvml.nvmlDeviceGetPowerUsage(dev.handle) / 1000.0)
+                    watts = nvml.nvmlDeviceGetPowerUsage(dev.handle) / 1000.0
+                    rejection = check_value(watts)
+                    if rejection is not None:
+                        raise RejectedReading(self.name, rejection, f"device {dev.index}: {watts} W")
+                    parts[dev.index] = dev.integrator.add(now, watts)
                 else:
-                    total += nvml.nvmlDeviceGetTotalEnergyConsumption(dev.handle) / 1000.0
-            return total
+                    parts[dev.index] = nvml.nvmlDeviceGetTotalEnergyConsumption(dev.handle) / 1000.0
         except SourceError:
             raise
         except nvml.NVMLError as exc:
             raise SourceError("nvml error", f"{type(exc).__name__}: {exc}") from None
+        rejection = self._guard.check(parts)
+        if rejection is not None:
+            detail = f"per-device joules {parts}"
+            raise RejectedReading(self.name, rejection, detail, restart_value(rejection, parts.values()))
+        return sum(parts.values())
 
     async def read_joules(self, now: float) -> float:
         """NVML answers in microseconds, but a GPU in a bad state (Xid errors, a lost device) can block
