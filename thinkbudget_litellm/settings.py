@@ -11,8 +11,9 @@ import os
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 
+from thinkbudget_litellm.meter.validate import DEFAULT_MAX_WATTS_PER_GPU, device_indices_problem, metrics_url_problem
 from thinkbudget_litellm.tiers import DEFAULT_BUDGETS, Tier
 
 
@@ -63,6 +64,8 @@ class _Strict(BaseModel):
 
 
 class GpuSettings(_Strict):
+    model_config = ConfigDict(allow_inf_nan=False)
+
     name: str = "unknown"
     count: int = Field(default=1, ge=1)
     cost_per_hour: float = Field(default=0.0, ge=0.0, description="USD per GPU-hour, per GPU")
@@ -76,11 +79,22 @@ class EnergySource(StrEnum):
 
 
 class EnergySettings(_Strict):
+    """A deployment's energy meter. The one definition of its rules: ``meter.config.MeterConfig``
+    is built from these models only."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
     source: EnergySource = EnergySource.NONE
     url: str | None = None  # dcgm exporter /metrics
     devices: list[int] | None = None  # nvml device indices (tensor parallel: all of them); dcgm gpu labels
     watts: float | None = Field(default=None, gt=0, description="estimate: average busy watts per GPU")
     idle_watts: float = Field(default=0.0, ge=0)
+    max_watts_per_gpu: float | None = Field(
+        default=None,
+        gt=0,
+        description="readings moving faster than this per GPU are rejected (billed from the labelled "
+        f"estimate); default: the GPUs' enforced power limit x 1.5 (NVML), else {DEFAULT_MAX_WATTS_PER_GPU:.0f} W",
+    )
     timeout_s: float = Field(default=0.5, gt=0)
     tick_s: float = Field(default=0.2, ge=0.05, le=5.0)
     price_per_kwh: float = Field(default=0.0, ge=0)
@@ -91,14 +105,58 @@ class EnergySettings(_Strict):
     @field_validator("url")
     @classmethod
     def _url_scheme(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+        problem = metrics_url_problem(v)
+        if problem is not None:
+            raise ValueError(problem)
         return v
+
+    @field_validator("devices")
+    @classmethod
+    def _device_list(cls, v: list[int] | None) -> list[int] | None:
+        problem = device_indices_problem(v)
+        if problem is not None:
+            raise ValueError(problem)
+        return v
+
+    @model_validator(mode="after")
+    def _source_needs(self) -> EnergySettings:
+        problems = []
+        if self.source is EnergySource.DCGM and not self.url:
+            problems.append("the dcgm source needs url (the exporter's /metrics)")
+        if self.source is EnergySource.ESTIMATE and self.watts is None:
+            problems.append("the estimate source needs watts (busy watts per GPU)")
+        bound = self.max_watts_per_gpu if self.max_watts_per_gpu is not None else DEFAULT_MAX_WATTS_PER_GPU
+        for name in ("watts", "idle_watts"):
+            value = getattr(self, name)
+            if value is not None and value > bound:
+                problems.append(f"{name} ({value:g} W) is above max_watts_per_gpu ({bound:g} W)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class TokenSource(StrEnum):
+    PROXY = "proxy"  # this proxy instance's own token counts
+    VLLM = "vllm"  # the engine's counters (several proxy instances share one server)
 
 
 class TokenCounterSettings(_Strict):
-    source: Literal["proxy", "vllm"] = "proxy"
-    url: str | None = None
+    source: TokenSource = TokenSource.PROXY
+    url: str | None = None  # vLLM /metrics
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, v: str | None) -> str | None:
+        problem = metrics_url_problem(v)
+        if problem is not None:
+            raise ValueError(problem)
+        return v
+
+    @model_validator(mode="after")
+    def _source_needs(self) -> TokenCounterSettings:
+        if self.source is TokenSource.VLLM and not self.url:
+            raise ValueError("the vllm token source needs url (the engine's /metrics)")
+        return self
 
 
 class DeploymentSettings(_Strict):
