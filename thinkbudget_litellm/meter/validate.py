@@ -7,10 +7,10 @@ its labelled estimate instead (``estimated(fallback:<source> <why>)``).
 
 How long a delta can span
     A counter value is produced some time before it is read (dcgm-exporter refreshes every collect
-    interval; NVML every few milliseconds). The value a read returns was produced after the read
-    that still returned the previous value was sent, so a delta read at ``received`` covers at most
-    ``received - sent`` of that earlier read (``CounterWindow``). A first delta after a baseline
-    has no such read: its baseline may be up to ``max_staleness_s`` old.
+    interval; NVML every few milliseconds). The previous value was produced after the last read
+    that still returned an older one was sent, so a delta received at ``received`` covers at most
+    ``received`` minus that read's send time (``CounterWindow``), however late the exporter is. A
+    first delta after a baseline has no such read: its baseline may be up to ``max_staleness_s`` old.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ _DESCRIBE = {
 
 def finite_non_negative(value: float) -> bool:
     """True for a finite number >= 0 (False for NaN, infinities, negatives and non-numbers)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    return check_value(value) is None
 
 
 def check_value(value: float) -> Rejection | None:
