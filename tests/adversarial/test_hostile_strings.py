@@ -90,6 +90,7 @@ class Sent:
     status: int
     call_id: str
     text: str
+    headers: dict[str, str]
 
 
 def _value(f: Field, kind: str) -> tuple[str, str]:
@@ -105,7 +106,8 @@ async def _send(client: httpx.AsyncClient, f: Field, kind: str) -> Sent:
     # ensure_ascii: a lone surrogate travels as the JSON escape "\ud800", as a hostile client sends it
     raw = json.dumps(body, ensure_ascii=True).encode("ascii")
     r = await client.post(CHAT, content=raw, headers={"Content-Type": "application/json"})
-    return Sent(f.name, kind, value, marker, r.status_code, r.headers.get("x-litellm-call-id", ""), r.text[:500])
+    call_id = r.headers.get("x-litellm-call-id", "")
+    return Sent(f.name, kind, value, marker, r.status_code, call_id, r.text[:500], dict(r.headers))
 
 
 @dataclass
@@ -156,6 +158,9 @@ def test_hostile_field_is_answered_and_recorded_once(burst: Burst, field: Field)
         if s.status >= 500:
             problems.append(f"{label}: HTTP {s.status}: {s.text[:200]!r}")
             continue
+        ours = {k: v for k, v in s.headers.items() if k.startswith("x-thinkbudget-")}
+        if any(TERMINAL_CONTROLS.search(v) for v in ours.values()):
+            problems.append(f"{label}: control characters in our response headers: {ours}")
         rows = burst.rows.get(s.call_id, [])
         if s.status != 200:
             if len(rows) > 1:
