@@ -1,35 +1,35 @@
-"""A request's state as the pre-call hook would build it, for the handler's unit tests."""
+"""The caller and request contexts the handler's unit tests start from."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from thinkbudget_litellm.handler.request_view import Caller
-from thinkbudget_litellm.handler.state import RequestState
-from thinkbudget_litellm.policy.budget import BudgetDecision
+from thinkbudget_litellm.handler.state import RequestContext
+from thinkbudget_litellm.lifecycle import Admission, MeterPort, RequestLifecycle
+from thinkbudget_litellm.policy.budget import BudgetDecision, BudgetScope
+from thinkbudget_litellm.settings import Enforcement
 from thinkbudget_litellm.tiers import Task, Tier
 
 CALLER = Caller("hash", "alias", "team", "user", None, None, {}, {})
 
 
-def make_state(
+def make_context(
+    meter: MeterPort,
     call_id: str = "c1",
     *,
     budget: int = 128,
     tier: Tier = Tier.SIMPLE,
-    started: float | None = None,
     stream: bool = True,
-    **fields: Any,
-) -> RequestState:
-    return RequestState(
+    enforcement: Enforcement = Enforcement.STREAM,
+) -> RequestContext:
+    admission = Admission(
         call_id=call_id,
-        caller=CALLER,
-        decision=BudgetDecision(tier, budget, "tier", None),
+        decision=BudgetDecision(tier, budget, BudgetScope.TIER, None),
         task=Task.FACT,
         score=1.0,
         model_group="r1",
         stream=stream,
-        started_monotonic=time.monotonic() if started is None else started,
-        **fields,
+        enforcement=enforcement,
     )
+    return RequestContext(caller=CALLER, lifecycle=RequestLifecycle(admission, meter, time.monotonic))

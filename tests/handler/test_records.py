@@ -1,49 +1,61 @@
-"""Pure translation of a finished request into LiteLLM cost and our record."""
+"""Pure views of a request's one outcome: our record row, spend-log figures and headers."""
 
 from __future__ import annotations
 
-from request_states import make_state
+from request_states import CALLER
 
-from thinkbudget_litellm.handler.records import build_record, gpu_cost, spend_log_figures
-from thinkbudget_litellm.meter.hub import RequestEnergy
-from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, GpuSettings, ThinkBudgetSettings
-
-
-def _state(**kw):
-    return make_state(started=0.0, **kw)
+from tests.lifecycle.lifecycle_fakes import CALL, CONT, FakeClock, FakeMeter, admission
+from thinkbudget_litellm.handler.records import build_record, energy_headers, spend_log_figures
+from thinkbudget_litellm.lifecycle import Bill, RequestLifecycle, RequestOutcome
+from thinkbudget_litellm.settings import Enforcement, ThinkBudgetSettings
 
 
-def _energy(j, s, cost):
-    return RequestEnergy("c", "d", j, s, cost, 0.0, "measured:dcgm", "token_share")
+async def _cut_outcome() -> RequestOutcome:
+    lc = RequestLifecycle(admission(), FakeMeter(), FakeClock())
+    await lc.attempt_started("dep", 10, priced=True, enforcement=Enforcement.STREAM)
+    lc.tokens(4)
+    lc.thinking_counts(4, 0)
+    await lc.cut()
+    lc.continuation_issued(CONT)
+    await lc.continuation_started(CONT, "dep", 20, priced=True)
+    lc.tokens(3)
+    lc.thinking_counts(4, 3)
+    step = await lc.continuation_ended(True)
+    assert step.outcome is not None
+    return step.outcome
 
 
-def test_gpu_cost_only_when_priced_and_metered():
-    priced = DeploymentSettings(gpu=GpuSettings(cost_per_hour=3.6))
-    assert gpu_cost(_energy(10.0, 1.0, 0.001), priced) == 0.001
-    assert gpu_cost(_energy(10.0, 1.0, 0.001), DeploymentSettings()) is None  # no price: keep LiteLLM's
-    assert gpu_cost(_energy(None, None, None), priced) is None  # unmetered: never a silent zero
-    assert gpu_cost(None, priced) is None
-
-
-def test_cut_request_record_folds_the_continuation():
-    dep = DeploymentSettings(enforcement=Enforcement.STREAM, gpu=GpuSettings(cost_per_hour=3.6))
-    state = _state(deployment=dep, enforcement=Enforcement.STREAM, cut=True, thinking_tokens=128, answer_tokens=40)
-    state.continuation_call_id = "c2"
+async def test_cut_request_record_folds_the_continuation():
+    outcome = await _cut_outcome()
     settings = ThinkBudgetSettings.model_validate({"baseline_thinking_tokens": {"simple": 700}})
-    rec = build_record(state, [_energy(5.0, 0.5, 0.0005), _energy(2.0, 0.2, 0.0002)], settings)
-    assert rec.energy_j == 7.0 and abs(rec.gpu_seconds - 0.7) < 1e-12
-    assert abs(rec.cost_usd - 0.0007) < 1e-12
-    assert rec.status == "cut" and rec.continuation_call_id == "c2" and rec.baseline_thinking_tokens == 700
-    assert rec.team_id == "team" and rec.tier == "simple" and rec.enforcement == "stream"
+    rec = build_record(outcome, CALLER, settings)
+    assert rec.energy_j == (8 + 4) + (8 + 3) and rec.gpu_seconds == 23 / 8 and rec.cost_usd == 23 / 64
+    assert rec.status == "cut" and rec.continuation_call_id == CONT and rec.baseline_thinking_tokens == 700
+    assert rec.litellm_call_id == CALL and rec.team_id == "team" and rec.tier == "simple"
+    assert rec.enforcement == "stream" and rec.budget_scope == "tier"
+    assert (rec.thinking_tokens, rec.answer_tokens) == (4, 3)
 
 
-def test_spend_log_figures_name_the_source():
-    figs = spend_log_figures(_state(), _energy(3.0, 0.1, 0.01), 0.01)
-    assert figs["thinkbudget_energy_source"] == "measured:dcgm" and figs["thinkbudget_gpu_cost_usd"] == 0.01
+async def test_spend_log_figures_and_headers_are_views_of_one_bill():
+    outcome = await _cut_outcome()
+    part = outcome.bill_for(CONT)
+    figs = spend_log_figures(
+        outcome.admission.decision, outcome.task, outcome.enforcement, 4, True, part, continuation_of=CALL
+    )
+    assert figs["thinkbudget_energy_source"] == "measured:dcgm" and figs["thinkbudget_gpu_cost_usd"] == 11 / 64
+    assert figs["thinkbudget_continuation_of"] == CALL and figs["thinkbudget_budget_scope"] == "tier"
+    assert energy_headers(outcome.bill)["X-ThinkBudget-Energy-J"] == "23"
+    unmetered = Bill.of([])
+    assert energy_headers(unmetered) == {}
+    assert "thinkbudget_gpu_cost_usd" not in spend_log_figures(
+        outcome.admission.decision, outcome.task, outcome.enforcement, 0, False, unmetered
+    )
 
 
-def test_native_cap_is_marked():
-    state = _state(deployment=DeploymentSettings(), enforcement=Enforcement.NATIVE, thinking_tokens=128)
-    assert build_record(state, [], ThinkBudgetSettings()).extra["engine_capped"] is True
-    state.thinking_tokens = 90
-    assert "engine_capped" not in build_record(state, [], ThinkBudgetSettings()).extra
+async def test_native_cap_is_marked():
+    for thinking, capped in ((4, True), (3, False)):
+        lc = RequestLifecycle(admission(stream=False), FakeMeter(), FakeClock())
+        await lc.attempt_started("dep", 10, priced=False, enforcement=Enforcement.NATIVE)
+        step = await lc.attempt_succeeded(thinking, 2)
+        assert step.outcome is not None
+        assert build_record(step.outcome, CALLER, ThinkBudgetSettings()).extra.get("engine_capped", False) is capped

@@ -24,7 +24,7 @@ CALL = "call-1"
 CONT = "cont-1"
 TTL_S = 7200.0
 GRACE_S = 300.0
-FAKE_SOURCE = "measured:fake"
+FAKE_SOURCE = "measured:dcgm"
 
 
 class FakeClock:

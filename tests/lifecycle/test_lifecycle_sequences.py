@@ -393,7 +393,7 @@ ROWS = [
         (A, T, D),
         RequestStatus.SUCCESS,
         (0, 0, 10),
-        fake_bill(9.0, 1, source="simulated(measured:fake)"),
+        fake_bill(9.0, 1, source="simulated(measured:dcgm)"),
         ((P, OK_),),
     ),
     Row(

@@ -1,78 +1,100 @@
-"""Turn a finished request's state into LiteLLM cost, spend-log metadata and our record row."""
+"""Views of a request's one outcome (or of its bill so far): spend-log metadata, response headers and
+our record row. Nothing here sums anything: the bill is ``lifecycle.Bill``'s."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from thinkbudget_litellm.handler.state import RequestState
-from thinkbudget_litellm.meter.hub import RequestEnergy
-from thinkbudget_litellm.record.request_record import RequestRecord, RequestStatus
-from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, ThinkBudgetSettings
+from thinkbudget_litellm.handler.request_view import Caller
+from thinkbudget_litellm.handler.state import Adjustments
+from thinkbudget_litellm.lifecycle import Bill, RequestOutcome
+from thinkbudget_litellm.policy.budget import BudgetDecision
+from thinkbudget_litellm.record.request_record import RequestRecord
+from thinkbudget_litellm.settings import Enforcement, ThinkBudgetSettings
+from thinkbudget_litellm.tiers import Task
 
 
-def gpu_cost(energy: RequestEnergy | None, deployment: DeploymentSettings | None) -> float | None:
-    """The request's GPU cost (GPU-time share plus energy), or None to keep LiteLLM's own estimate.
-
-    None when the deployment has no GPU price configured or the request was not metered, so a
-    misconfigured meter never turns into a silent zero bill.
-    """
-    if energy is None or deployment is None:
-        return None
-    priced = deployment.gpu.cost_per_hour > 0 or deployment.energy.price_per_kwh > 0
-    if not priced or energy.gpu_seconds is None:
-        return None
-    return energy.total_cost_usd
-
-
-def spend_log_figures(state: RequestState, energy: RequestEnergy | None, cost: float | None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "thinkbudget_tier": state.decision.tier.value,
-        "thinkbudget_task": state.task.value,
-        "thinkbudget_budget": state.decision.budget,
-        "thinkbudget_budget_scope": state.decision.scope,
-        "thinkbudget_enforcement": state.enforcement.value,
-        "thinkbudget_thinking_tokens": state.thinking_tokens,
-        "thinkbudget_cut": state.cut,
+def admission_figures(decision: BudgetDecision, task: Task) -> dict[str, Any]:
+    return {
+        "thinkbudget_tier": decision.tier.value,
+        "thinkbudget_task": task.value,
+        "thinkbudget_budget": decision.budget,
+        "thinkbudget_budget_scope": decision.scope.value,
     }
-    if energy is not None:
-        out["thinkbudget_energy_j"] = energy.joules
-        out["thinkbudget_energy_source"] = energy.source
-        out["thinkbudget_gpu_seconds"] = energy.gpu_seconds
-    if cost is not None:
-        out["thinkbudget_gpu_cost_usd"] = cost
-    if state.parent is not None:
-        out["thinkbudget_continuation_of"] = state.parent.call_id
+
+
+def spend_log_figures(
+    decision: BudgetDecision,
+    task: Task,
+    enforcement: Enforcement,
+    thinking_tokens: int,
+    cut: bool,
+    bill: Bill,
+    continuation_of: str | None = None,
+) -> dict[str, Any]:
+    """Our figures in LiteLLM's ``spend_logs_metadata`` for one LiteLLM call (``bill``: that call's)."""
+    out: dict[str, Any] = {
+        **admission_figures(decision, task),
+        "thinkbudget_enforcement": enforcement.value,
+        "thinkbudget_thinking_tokens": thinking_tokens,
+        "thinkbudget_cut": cut,
+    }
+    if bill.energy_source is not None:
+        out["thinkbudget_energy_j"] = bill.joules
+        out["thinkbudget_energy_source"] = bill.energy_source
+        out["thinkbudget_gpu_seconds"] = bill.gpu_seconds
+    if bill.cost_usd is not None:
+        out["thinkbudget_gpu_cost_usd"] = bill.cost_usd
+    if continuation_of is not None:
+        out["thinkbudget_continuation_of"] = continuation_of
     return out
 
 
+def energy_headers(bill: Bill) -> dict[str, str]:
+    if bill.energy_source is None:
+        return {}
+    headers = {"X-ThinkBudget-Energy-Source": bill.energy_source}
+    if bill.joules is not None:
+        headers["X-ThinkBudget-Energy-J"] = f"{bill.joules:.6g}"
+    if bill.cost_usd is not None:
+        headers["X-ThinkBudget-Cost"] = f"{bill.cost_usd:.8g}"
+    return headers
+
+
 def build_record(
-    state: RequestState,
-    energies: Sequence[RequestEnergy],
+    outcome: RequestOutcome,
+    caller: Caller,
     settings: ThinkBudgetSettings,
+    adjustments: Adjustments | None = None,
     now: datetime | None = None,
 ) -> RequestRecord:
     """One row per client request: a cut request's continuation is folded into it."""
-    joules = [e.joules for e in energies if e.joules is not None]
-    gpu_s = [e.gpu_seconds for e in energies if e.gpu_seconds is not None]
-    costs = [c for c in (gpu_cost(e, state.deployment) for e in energies) if c is not None]
+    bill = outcome.bill
     baseline = None
-    if settings.baseline_thinking_tokens and state.decision.tier in settings.baseline_thinking_tokens:
-        baseline = max(settings.baseline_thinking_tokens[state.decision.tier], state.thinking_tokens)
-    caller = state.caller
-    extra: dict[str, Any] = {"score": state.score}
-    for key in ("failed_attempts", "failed_attempt_joules", "failed_attempt_cost_usd", "closed_by"):
-        if key in state.extra:
-            extra[key] = state.extra[key]
-    if state.enforcement is Enforcement.NATIVE and state.thinking_tokens >= state.decision.budget:
+    if settings.baseline_thinking_tokens and outcome.tier in settings.baseline_thinking_tokens:
+        baseline = max(settings.baseline_thinking_tokens[outcome.tier], outcome.thinking_tokens)
+    extra: dict[str, Any] = {"score": outcome.admission.score}
+    if bill.failed_attempts:
+        extra["failed_attempts"] = bill.failed_attempts
+        if bill.failed_joules is not None:
+            extra["failed_attempt_joules"] = bill.failed_joules
+        if bill.failed_cost_usd is not None:
+            extra["failed_attempt_cost_usd"] = bill.failed_cost_usd
+    if outcome.closed_by is not None:
+        extra["closed_by"] = outcome.closed_by.value
+    if outcome.engine_capped:
         extra["engine_capped"] = True  # the engine stopped the thinking at the budget (no proxy cut)
-    if energies:
-        extra["attribution"] = energies[0].attribution
-        extra["idle_joules"] = sum(e.idle_joules for e in energies)
-        extra["estimated_joules"] = sum(e.estimated_joules for e in energies)
+    if adjustments is not None and adjustments.fit is not None:
+        extra["context_fit"] = {"budget": adjustments.fit.budget, "max_tokens": adjustments.fit.max_tokens}
+    if adjustments is not None and adjustments.client_fields:
+        extra["client_budget_fields"] = [c.describe() for c in adjustments.client_fields]
+    if bill.attribution is not None:
+        extra["attribution"] = bill.attribution
+        extra["idle_joules"] = bill.idle_joules
+        extra["estimated_joules"] = bill.estimated_joules
     return RequestRecord(
-        litellm_call_id=state.call_id,
+        litellm_call_id=outcome.call_id,
         created_at=now or datetime.now(UTC),
         api_key_hash=caller.api_key_hash,
         key_alias=caller.key_alias,
@@ -80,24 +102,24 @@ def build_record(
         user_id=caller.user_id,
         end_user=caller.end_user,
         session_id=caller.session_id,
-        model_group=state.model_group,
-        deployment=state.deployment_id,
-        tier=state.decision.tier.value,
-        task=state.task.value,
-        budget=state.decision.budget,
-        budget_scope=state.decision.scope,
-        enforcement=state.enforcement.value,
-        status=RequestStatus.CUT if state.cut and state.status == "success" else RequestStatus(state.status),
-        thinking_tokens=state.thinking_tokens,
-        answer_tokens=state.answer_tokens,
-        prompt_tokens=state.prompt_tokens,
-        cut=state.cut,
-        continuation_call_id=state.continuation_call_id,
-        energy_j=sum(joules) if joules else None,
-        energy_source=energies[0].source if energies else None,
-        gpu_seconds=sum(gpu_s) if gpu_s else None,
-        cost_usd=sum(costs) if costs else None,
+        model_group=outcome.admission.model_group,
+        deployment=outcome.deployment_id,
+        tier=outcome.tier.value,
+        task=outcome.task.value,
+        budget=outcome.budget,
+        budget_scope=outcome.budget_scope.value,
+        enforcement=outcome.enforcement.value,
+        status=outcome.status,
+        thinking_tokens=outcome.thinking_tokens,
+        answer_tokens=outcome.answer_tokens,
+        prompt_tokens=outcome.prompt_tokens,
+        cut=outcome.cut,
+        continuation_call_id=outcome.continuation_call_id,
+        energy_j=bill.joules,
+        energy_source=bill.energy_source,
+        gpu_seconds=bill.gpu_seconds,
+        cost_usd=bill.cost_usd,
         baseline_thinking_tokens=baseline,
-        latency_ms=state.extra.get("latency_ms"),
+        latency_ms=outcome.latency_ms,
         extra=extra,
     )

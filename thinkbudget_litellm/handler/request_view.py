@@ -1,4 +1,7 @@
-"""Read plain values out of LiteLLM's request objects (``UserAPIKeyAuth``, request ``data``)."""
+"""The one module that reads and writes LiteLLM's raw structures: ``UserAPIKeyAuth``, request
+``data`` (``proxy_server_request``, ``metadata``/``litellm_metadata``), deployment kwargs, logging
+kwargs (``response_cost``, ``standard_logging_object``), a response's ``_hidden_params``, the
+proxy's router and config path. Everything else in the package sees plain values."""
 
 from __future__ import annotations
 
@@ -198,3 +201,72 @@ def endpoint_refusal(call_type: str, model_group: str | None, enforcements: set[
             "carry; use /v1/chat/completions"
         )
     return None
+
+
+def add_spend_log_metadata(data: dict[str, Any], figures: Mapping[str, Any]) -> None:
+    """Put ``figures`` into the request's ``metadata.spend_logs_metadata`` (the admin UI's logs)."""
+    md = data.setdefault("metadata", {})
+    if isinstance(md, dict):
+        slm = md.get("spend_logs_metadata")
+        md["spend_logs_metadata"] = {**(slm if isinstance(slm, Mapping) else {}), **figures}
+
+
+def set_logged_cost(kwargs: dict[str, Any], cost: float | None, figures: Mapping[str, Any]) -> None:
+    """In a logging event's kwargs: ``cost`` (when known) becomes LiteLLM's recorded ``response_cost``
+    and ``figures`` join its ``spend_logs_metadata``."""
+    slo = kwargs.get("standard_logging_object")
+    if cost is not None:
+        kwargs["response_cost"] = cost
+        if isinstance(slo, dict):
+            slo["response_cost"] = cost
+    litellm_params = kwargs.get("litellm_params")
+    for md in (
+        litellm_params.get("metadata") if isinstance(litellm_params, Mapping) else None,
+        slo.get("metadata") if isinstance(slo, dict) else None,
+    ):
+        if isinstance(md, dict):
+            slm = md.get("spend_logs_metadata")
+            md["spend_logs_metadata"] = {**(slm if isinstance(slm, Mapping) else {}), **figures}
+
+
+def set_response_cost(response: Any, cost: float | None) -> None:
+    """The cost LiteLLM reads from a response's ``_hidden_params`` before its success event."""
+    hidden = getattr(response, "_hidden_params", None)
+    if cost is not None and isinstance(hidden, dict):
+        hidden["response_cost"] = cost
+
+
+def llm_router() -> Any:
+    from litellm.proxy.proxy_server import llm_router as router
+
+    if router is None:
+        raise RuntimeError("LiteLLM router is not initialised")
+    return router
+
+
+def litellm_config_path() -> str | None:
+    try:
+        from litellm.proxy import proxy_server
+
+        path = getattr(proxy_server, "user_config_file_path", None)
+        return str(path) if path else None
+    except Exception:  # pragma: no cover - proxy not importable
+        return None
+
+
+def client_answer_room(request: Mapping[str, Any]) -> int | None:
+    """The completion room the client asked for (``max_completion_tokens`` or ``max_tokens``)."""
+    for field in ("max_completion_tokens", "max_tokens"):
+        asked = request.get(field)
+        if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0:
+            return asked
+    return None
+
+
+def discovered_model_info(router: Any, deployment_id: str | None) -> Mapping[str, Any]:
+    """The limits LiteLLM discovered from the engine (``/v1/models``), under the configured ones."""
+    try:
+        found = router.get_discovered_model_info(deployment_id)
+    except Exception:
+        return {}
+    return found if isinstance(found, Mapping) else {}

@@ -22,6 +22,10 @@ class SessionLedger:
         self._local: OrderedDict[str, int] = OrderedDict()
         self._max_local = max_local
 
+    @property
+    def bound(self) -> bool:
+        return self._cache is not None
+
     def bind(self, cache: Any, ttl_s: int) -> None:
         """Use the proxy's ``DualCache`` (handed to ``async_pre_call_hook``)."""
         self._cache = cache

@@ -1,110 +1,124 @@
-"""Per-request state shared between LiteLLM's hooks, keyed by ``litellm_call_id``."""
+"""Per-request context shared between LiteLLM's hooks, keyed by the LiteLLM call ids we know it by.
+
+The request's lifecycle (phase, attempts, counts, bill, outcome) is the LiteLLM-free
+``lifecycle.RequestLifecycle``; the context adds only what the shell needs beside it: who the caller
+is, which deployment the last attempt went to, and the typed hand-off of a two-step request.
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from thinkbudget_litellm.enforce.client_budget_fields import FieldChange
+from thinkbudget_litellm.enforce.context_fit import Fit
 from thinkbudget_litellm.handler.request_view import Caller
+from thinkbudget_litellm.lifecycle import RequestLifecycle
 from thinkbudget_litellm.policy.budget import BudgetDecision
 from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, Engine
 from thinkbudget_litellm.tiers import Task
 
+if TYPE_CHECKING:
+    from thinkbudget_litellm.handler.stream_enforcer import FirstCall
 
-@dataclass(slots=True)
-class RequestState:
-    call_id: str
+
+@dataclass(frozen=True, slots=True)
+class Adjustments:
+    """What the deployment hook changed in the client's request to keep it within the budget."""
+
+    fit: Fit | None = None  # the budget or max_tokens was cut to the deployment's context window
+    client_fields: tuple[FieldChange, ...] = ()  # the client's own budget fields clamped or removed
+
+
+@dataclass(slots=True, eq=False)
+class RequestContext:
     caller: Caller
-    decision: BudgetDecision
-    task: Task
-    score: float
-    model_group: str | None
-    stream: bool
-    started_monotonic: float
-    enforcement: Enforcement = Enforcement.OFF
-    engine: Engine = Engine.OTHER
+    lifecycle: RequestLifecycle
+    deployment: DeploymentSettings | None = None  # the last attempt's deployment settings
     deployment_id: str | None = None
-    deployment_model: str | None = None
-    deployment: DeploymentSettings | None = None
-    prompt_tokens: int = 0
-    thinking_tokens: int = 0
-    answer_tokens: int = 0
-    cut: bool = False
-    continuation_call_id: str | None = None
-    energy: Any = None  # meter.RequestEnergy once known
-    finished: bool = False
-    settled: bool = False  # thinking tokens counted into the session ledger
-    awaiting_continuation: bool = False
-    parent: RequestState | None = None  # set on a continuation call's state
-    continuation: RequestState | None = None  # set on a cut request's state
-    status: str = "success"
-    attempts: int = 0  # deployment calls started (retries and fallbacks included)
-    attempt_open: bool = False  # a deployment call is metered and has not finished yet
-    closing: Any = None  # asyncio.Future of the meter entry being closed (shared by concurrent closers)
-    failed_attempts: int = 0
-    last_failed_attempt: int = 0  # attempt number last marked failed (a failure is counted once)
-    failed_at: float | None = None  # monotonic time of the last failed attempt
-    attempt_energies: list[Any] = field(default_factory=list)  # meter.RequestEnergy of failed attempts
-    last_activity: float = 0.0  # monotonic; hooks and stream chunks move it on
-    extra: dict[str, Any] = field(default_factory=dict)
+    engine: Engine = Engine.OTHER
+    first_call: FirstCall | None = None  # a two-step request's capped first call, for the continuation
+    adjustments: Adjustments = Adjustments()
 
-    def __post_init__(self) -> None:
-        if not self.last_activity:
-            self.last_activity = self.started_monotonic
+    @property
+    def call_id(self) -> str:
+        return self.lifecycle.admission.call_id
+
+    @property
+    def decision(self) -> BudgetDecision:
+        return self.lifecycle.admission.decision
+
+    @property
+    def task(self) -> Task:
+        return self.lifecycle.admission.task
+
+    @property
+    def stream(self) -> bool:
+        return self.lifecycle.admission.stream
+
+    @property
+    def model_group(self) -> str | None:
+        return self.lifecycle.admission.model_group
+
+    @property
+    def enforcement(self) -> Enforcement:
+        return self.lifecycle.enforcement
+
+    def is_continuation(self, call_id: str | None) -> bool:
+        """``call_id`` is the continuation call we issued for this request (never a client field)."""
+        return call_id is not None and call_id == self.lifecycle.continuation_call_id
 
 
-class StateStore:
-    """In-process map of live requests, keyed by ``litellm_call_id``.
+class ContextStore:
+    """In-process map of live requests, by the client's call id and by the continuation ids we issued.
 
-    A finished request moves to a small bounded "recent" map, so hooks LiteLLM runs after its
-    logging event (response headers, the non-streaming success hook) still find it. Live entries
-    that saw no activity for ``ttl_s``, or whose last attempt failed ``failure_grace_s`` ago with no
-    retry and no final event, are handed out by ``stale`` so the runtime can close them with a
-    record (nothing is dropped silently).
+    A completed request moves to a small bounded "recent" map, so hooks LiteLLM runs after its
+    logging event (response headers, the cost of a late success event) still find it.
     """
 
-    def __init__(
-        self,
-        ttl_s: float = 7200.0,  # longer than LiteLLM's default request timeout (6000 s)
-        failure_grace_s: float = 300.0,
-        recent_max: int = 4096,
-        sweep_interval_s: float = 5.0,
-    ) -> None:
-        self._live: dict[str, RequestState] = {}
-        self._recent: OrderedDict[str, RequestState] = OrderedDict()
-        self._ttl_s = ttl_s
-        self._failure_grace_s = failure_grace_s
+    def __init__(self, recent_max: int = 4096, sweep_interval_s: float = 5.0) -> None:
+        self._live: dict[str, RequestContext] = {}
+        self._ids: dict[str, RequestContext] = {}  # every live call id -> its request (aliases included)
+        self._recent: OrderedDict[str, RequestContext] = OrderedDict()
         self._recent_max = recent_max
         self._sweep_interval_s = sweep_interval_s
         self._next_sweep = 0.0
 
-    def put(self, state: RequestState) -> bool:
-        """Track ``state``; False (and nothing changes) when a live request already has its id."""
-        if state.call_id in self._live:
+    def put(self, ctx: RequestContext) -> bool:
+        """Track ``ctx``; False (and nothing changes) when a live request already has its id."""
+        if ctx.call_id in self._ids:
             return False
-        self._recent.pop(state.call_id, None)
-        self._live[state.call_id] = state
+        self._recent.pop(ctx.call_id, None)
+        self._live[ctx.call_id] = ctx
+        self._ids[ctx.call_id] = ctx
         return True
 
-    def get(self, call_id: str | None) -> RequestState | None:
-        """A live request, else a recently finished one."""
+    def alias(self, call_id: str, ctx: RequestContext) -> None:
+        """``call_id`` (a continuation we issued) belongs to ``ctx``."""
+        self._ids[call_id] = ctx
+
+    def live(self, call_id: str | None) -> RequestContext | None:
+        return self._ids.get(call_id) if call_id else None
+
+    def get(self, call_id: str | None) -> RequestContext | None:
+        """A live request, else a recently completed one."""
         if not call_id:
             return None
-        state = self._live.get(call_id)
-        return state if state is not None else self._recent.get(call_id)
+        ctx = self._ids.get(call_id)
+        return ctx if ctx is not None else self._recent.get(call_id)
 
-    def live(self, call_id: str | None) -> RequestState | None:
-        return self._live.get(call_id) if call_id else None
-
-    def pop(self, call_id: str | None) -> RequestState | None:
-        """Stop tracking a finished request (it stays findable among the recent ones)."""
-        state = self._live.pop(call_id, None) if call_id else None
-        if state is not None:
-            self._recent[state.call_id] = state
-            while len(self._recent) > self._recent_max:
-                self._recent.popitem(last=False)
-        return state
+    def done(self, ctx: RequestContext) -> None:
+        """Stop tracking a completed request (it stays findable among the recent ones)."""
+        if self._live.pop(ctx.call_id, None) is None:
+            return
+        for call_id in (ctx.call_id, ctx.lifecycle.continuation_call_id):
+            if call_id is not None and self._ids.get(call_id) is ctx:
+                del self._ids[call_id]
+                self._recent[call_id] = ctx
+        while len(self._recent) > self._recent_max:
+            self._recent.popitem(last=False)
 
     def sweep_due(self, now: float) -> bool:
         if now < self._next_sweep:
@@ -112,15 +126,8 @@ class StateStore:
         self._next_sweep = now + self._sweep_interval_s
         return True
 
-    def stale(self, now: float) -> list[RequestState]:
-        """Live requests that will get no further event: idle past the TTL, or failed and not retried."""
-        return [s for s in self._live.values() if self._is_stale(s, now)]
-
-    def _is_stale(self, state: RequestState, now: float) -> bool:
-        if now - state.last_activity > self._ttl_s:
-            return True
-        failed_at = state.failed_at
-        return failed_at is not None and not state.attempt_open and now - failed_at > self._failure_grace_s
+    def __iter__(self) -> Iterator[RequestContext]:
+        return iter(list(self._live.values()))
 
     def __len__(self) -> int:
         return len(self._live)

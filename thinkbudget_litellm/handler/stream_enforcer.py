@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 import litellm
 from litellm.types.utils import Delta, ModelResponse, ModelResponseStream, StreamingChoices, Usage
 
+from thinkbudget_litellm.enforce.client_budget_fields import neutralise_client_budget_fields
 from thinkbudget_litellm.enforce.continuation import (
     closing_output,
     continuation_messages,
@@ -34,7 +34,7 @@ from thinkbudget_litellm.enforce.continuation import (
 )
 from thinkbudget_litellm.enforce.thinking_stream import StepResult, Style, ThinkingStream
 from thinkbudget_litellm.enforce.token_count import count_tokens
-from thinkbudget_litellm.handler.state import RequestState
+from thinkbudget_litellm.handler.state import RequestContext
 from thinkbudget_litellm.settings import Enforcement, Engine
 
 log = logging.getLogger("thinkbudget_litellm")
@@ -67,15 +67,15 @@ _NOT_RESENT = frozenset(
 )
 
 
-def new_thinking_stream(state: RequestState) -> ThinkingStream:
-    """The state machine for one request: cuts at the budget for ``stream`` enforcement, at budget +
+def new_thinking_stream(ctx: RequestContext) -> ThinkingStream:
+    """The ctx machine for one request: cuts at the budget for ``stream`` enforcement, at budget +
     slack for ``native`` (a safety net when the engine overshoots), never for ``off``."""
-    dep = state.deployment
+    dep = ctx.deployment
     hint = Style(dep.think_style) if dep is not None and dep.think_style else None
-    if state.enforcement is Enforcement.STREAM:
-        budget, slack = state.decision.budget, 0
-    elif state.enforcement is Enforcement.NATIVE and dep is not None:
-        budget, slack = state.decision.budget, dep.slack_tokens
+    if ctx.enforcement is Enforcement.STREAM:
+        budget, slack = ctx.decision.budget, 0
+    elif ctx.enforcement is Enforcement.NATIVE and dep is not None:
+        budget, slack = ctx.decision.budget, dep.slack_tokens
     else:
         budget, slack = UNLIMITED, 0
     return ThinkingStream(budget=budget, counter=count_tokens, style_hint=hint, slack=slack)
@@ -141,32 +141,32 @@ async def bill_partial_stream(stream: Any, logging_obj: Any, messages: Any) -> U
     return usage if isinstance(usage, Usage) else None
 
 
-def continuation_engine(state: RequestState) -> Engine:
+def continuation_engine(ctx: RequestContext) -> Engine:
     """The engine family whose continuation flags to use (vLLM's for an unknown OpenAI-compatible one)."""
-    return state.engine if state.engine is not Engine.OTHER else Engine.VLLM
+    return ctx.engine if ctx.engine is not Engine.OTHER else Engine.VLLM
 
 
-def prefill_opens_think(state: RequestState) -> bool:
-    dep = state.deployment
-    return prefill_open_tag(continuation_engine(state).value, bool(dep and dep.template_preopens_think))
+def prefill_opens_think(ctx: RequestContext) -> bool:
+    dep = ctx.deployment
+    return prefill_open_tag(continuation_engine(ctx).value, bool(dep and dep.template_preopens_think))
 
 
 def continuation_request(
-    state: RequestState, request_data: Mapping[str, Any], messages: list[dict[str, Any]], answer_room: int
+    ctx: RequestContext, request_data: Mapping[str, Any], messages: list[dict[str, Any]], answer_room: int
 ) -> dict[str, Any]:
-    """Router kwargs for the continuation of ``state``'s request."""
-    engine = continuation_engine(state)
+    """Router kwargs for the continuation of ``ctx``'s request."""
+    engine = continuation_engine(ctx)
     body = (request_data.get("proxy_server_request") or {}).get("body") or {}
     resent = {k: v for k, v in body.items() if k not in _NOT_RESENT} if isinstance(body, Mapping) else {}
     metadata = dict(request_data.get("metadata") or {})
     slm = dict(metadata.get("spend_logs_metadata") or {})
-    slm[CONTINUATION_MARK] = state.call_id
+    slm[CONTINUATION_MARK] = ctx.call_id
     metadata["spend_logs_metadata"] = slm
     for routed in ("model_info", "deployment", "api_base", "deployment_model_name"):
         metadata.pop(routed, None)
     kwargs: dict[str, Any] = {
         **resent,
-        "model": state.model_group,
+        "model": ctx.model_group,
         "messages": messages,
         "metadata": metadata,
         "max_tokens": answer_room,
@@ -176,7 +176,11 @@ def continuation_request(
     for passthrough in ("user", "litellm_session_id", "litellm_trace_id"):
         if request_data.get(passthrough) is not None:
             kwargs[passthrough] = request_data[passthrough]
-    return kwargs
+    # the client's own budget fields are resent only within the policy (any engine's, extra_body too)
+    no_thinking = ctx.deployment.no_thinking_tiers if ctx.deployment is not None else ()
+    return neutralise_client_budget_fields(
+        kwargs, ctx.decision.budget, ctx.decision.tier, no_thinking, ctx.engine, Enforcement.STREAM
+    ).request
 
 
 def answer_room(request_data: Mapping[str, Any], reserve: int) -> int:
@@ -190,13 +194,15 @@ def answer_room(request_data: Mapping[str, Any], reserve: int) -> int:
 
 
 class StreamEnforcer:
-    """One streaming request's pass through the iterator hook."""
+    """One streaming request's pass through the iterator hook: every count, cut, continuation and
+    departure becomes an event on the request's lifecycle."""
 
-    def __init__(self, runtime: Any, state: RequestState, request_data: dict[str, Any]) -> None:
+    def __init__(self, runtime: Any, ctx: RequestContext, request_data: dict[str, Any]) -> None:
         self.rt = runtime
-        self.state = state
+        self.ctx = ctx
+        self.lc = ctx.lifecycle
         self.data = request_data
-        self.ts = new_thinking_stream(state)
+        self.ts = new_thinking_stream(ctx)
         self.partial_usage: Usage | None = None
 
     async def run(self, response: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
@@ -212,14 +218,15 @@ class StreamEnforcer:
                 try:
                     out, cut = self._observe(chunk)
                 except Exception:  # our bug: the rest of the stream goes through untouched
-                    self.rt.internal_error("stream_observe", self.state.call_id)
+                    self.rt.internal_error("stream_observe", self.ctx.call_id)
                     passthrough, out, cut = True, chunk, False
                 if out is not None:
                     yield out
                 if cut:
                     break
         except (asyncio.CancelledError, GeneratorExit):
-            self.rt.client_left(self.state)  # LiteLLM bills what was generated, when anything was
+            self._sync_counts()
+            self.rt.end(self.ctx, self.lc.client_left())  # what was generated is billed
             raise
         else:
             if not cut:
@@ -228,31 +235,34 @@ class StreamEnforcer:
                     self._sync_counts()
                     if tail.reasoning_out or tail.content_out:
                         yield _text_chunk(template, tail.reasoning_out, tail.content_out)
-                self.rt.settle(self.state)
+                self.rt.completed(self.ctx, await self.lc.attempt_succeeded())
                 return
         finally:
             if cut or not self.ts.finished:
                 await _close(response)
-        # ---- cut: the upstream is closed; bill it, end the thinking, continue for the answer
-        state = self.state
-        state.cut = True
+        async with contextlib.aclosing(self._after_cut(response, template)) as after:
+            async for chunk in after:
+                yield chunk
+
+    async def _after_cut(self, response: Any, template: ModelResponseStream | None) -> AsyncGenerator[Any, None]:
+        """The upstream is closed: bill it, end the thinking in the client's style, continue."""
+        ctx, lc = self.ctx, self.lc
         self._sync_counts()
-        self.rt.settle(state)
-        state.awaiting_continuation = True
         try:
+            await lc.cut()
             try:
                 self.partial_usage = await bill_partial_stream(
                     response, self.data.get("litellm_logging_obj"), self.data.get("messages")
                 )
             except Exception:
-                log.exception("thinkbudget: billing the cut stream failed (litellm_call_id=%s)", state.call_id)
+                log.exception("thinkbudget: billing the cut stream failed (litellm_call_id=%s)", ctx.call_id)
             try:
                 style = self.ts.style or Style.PREOPENED
                 reasoning_out, content_out = closing_output(style, self.rt.settings.transition)
                 kwargs = self._continuation_kwargs()
             except Exception:  # our bug before the continuation: end the stream cleanly, keep the record
-                self.rt.continuation_failed(state, None)
-                self.rt.internal_error("stream_continuation", state.call_id)
+                self.rt.end(ctx, lc.continuation_ended(False))
+                self.rt.internal_error("stream_continuation", ctx.call_id)
                 yield _finish_chunk(template, "length")
                 return
             yield _text_chunk(template, reasoning_out, content_out)
@@ -260,8 +270,8 @@ class StreamEnforcer:
                 async for chunk in continued:
                     yield chunk
         except (asyncio.CancelledError, GeneratorExit):
-            if state.continuation is None:  # the client left before the continuation started
-                self.rt.continuation_failed(state, None, status="cancelled")
+            if lc.continuation_call_id is None:  # the client left before the continuation started
+                self.rt.end(ctx, lc.client_left())
             raise
 
     def _observe(self, chunk: ModelResponseStream) -> tuple[ModelResponseStream | None, bool]:
@@ -270,11 +280,8 @@ class StreamEnforcer:
             return chunk, False
         reasoning, content = fields
         step = self.ts.feed(reasoning, content)
-        new_tokens = step.new_thinking_tokens + step.new_answer_tokens
-        if new_tokens:
-            self.rt.meter_tokens(self.state, new_tokens)
-            self._sync_counts()  # current even when the client disconnects and LiteLLM bills early
-            self.state.last_activity = time.monotonic()
+        self.lc.tokens(step.new_thinking_tokens + step.new_answer_tokens)
+        self._sync_counts()  # current even when the client disconnects and LiteLLM bills early
         if step.reasoning_out == reasoning and step.content_out == content:
             return chunk, step.cut
         has_other = chunk.choices[0].finish_reason is not None or getattr(chunk, "usage", None) is not None
@@ -283,19 +290,18 @@ class StreamEnforcer:
         return _rewrite(chunk, step.reasoning_out, step.content_out), step.cut
 
     def _sync_counts(self) -> None:
-        self.state.thinking_tokens = self.ts.thinking_tokens
-        self.state.answer_tokens = self.ts.answer_tokens
+        self.lc.thinking_counts(self.ts.thinking_tokens, self.ts.answer_tokens)
 
     def _continuation_kwargs(self) -> dict[str, Any]:
-        state = self.state
+        ctx = self.ctx
         messages = continuation_messages(
             list(self.data.get("messages") or []),
             self.ts.reasoning_text,
             self.rt.settings.transition,
-            open_tag=prefill_opens_think(state),
+            open_tag=prefill_opens_think(ctx),
         )
         kwargs = continuation_request(
-            state, self.data, messages, answer_room(self.data, self.rt.settings.answer_reserve_tokens)
+            ctx, self.data, messages, answer_room(self.data, self.rt.settings.answer_reserve_tokens)
         )
         kwargs["stream"] = True
         if self.data.get("stream_options"):
@@ -305,9 +311,8 @@ class StreamEnforcer:
     async def _continue(
         self, template: ModelResponseStream | None, kwargs: dict[str, Any]
     ) -> AsyncGenerator[Any, None]:
-        state = self.state
-        child = self.rt.begin_continuation(state, kwargs["litellm_call_id"])
-        child.last_activity = state.last_activity
+        ctx, lc = self.ctx, self.lc
+        issue_continuation(self.rt, ctx, kwargs["litellm_call_id"])
         stream: Any = None
         finished = False
         try:
@@ -319,40 +324,29 @@ class StreamEnforcer:
                 fields = _delta_fields(chunk)
                 if fields is not None and (fields[0] is not None or fields[1] is not None):
                     step = self.ts.feed_continuation(*fields)
-                    self.rt.meter_tokens(child, step.new_answer_tokens)
+                    lc.tokens(step.new_answer_tokens)
+                    self._sync_counts()
                     chunk.choices[0].delta.reasoning_content = None
                     chunk.choices[0].delta.content = step.content_out
                 if template is not None:
                     chunk.id = template.id
                 self._add_partial_usage(chunk)
-                state.last_activity = child.last_activity = time.monotonic()
                 yield chunk
             finished = True
             self.ts.finish()
             self._sync_counts()
+            self.rt.completed(ctx, await lc.continuation_ended(True))
         except Exception:
-            self.rt.continuation_failed(state, child)
+            finished = True
+            self.rt.end(ctx, lc.continuation_ended(False))
             raise
         finally:
-            if not finished:  # the client went away (or the continuation failed): bill what it made
+            if not finished:  # the client went away: cancelled, with what the continuation made billed
                 self._sync_counts()
-                if not state.finished:
-                    state.status = "cancelled"
                 # No await here: a client disconnect cancels this task's scope, and under anyio every
                 # further await in it raises again, which used to abandon the request unrecorded.
-                self.rt.background(self._abandon(stream, child, kwargs["messages"]))
-
-    async def _abandon(self, stream: Any, child: RequestState, messages: Any) -> None:
-        """Close and bill a continuation the client left; its success event completes the parent,
-        else (nothing generated, or billing failed) the parent is closed as cancelled."""
-        try:
-            if stream is not None:
-                await _close(stream)
-                await bill_partial_stream(stream, getattr(stream, "logging_obj", None), messages)
-        except Exception:
-            log.exception("thinkbudget: billing the cancelled continuation failed (%s)", child.call_id)
-        finally:
-            self.rt.continuation_failed(self.state, child, status="cancelled")
+                self.rt.end(ctx, lc.client_left())
+                self.rt.background(_close_and_bill(stream, kwargs["messages"], lc.continuation_call_id))
 
     def _add_partial_usage(self, chunk: ModelResponseStream) -> None:
         usage = getattr(chunk, "usage", None)
@@ -363,6 +357,23 @@ class StreamEnforcer:
         usage.completion_tokens = (usage.completion_tokens or 0) + (p.completion_tokens or 0)
         usage.total_tokens = (usage.prompt_tokens or 0) + (usage.completion_tokens or 0)
         self.partial_usage = None
+
+
+def issue_continuation(runtime: Any, ctx: RequestContext, call_id: str) -> None:
+    """The continuation call is ours: only its id, which we issued, ties it to the request."""
+    ctx.lifecycle.continuation_issued(call_id)
+    runtime.states.alias(call_id, ctx)
+
+
+async def _close_and_bill(stream: Any, messages: Any, call_id: str | None) -> None:
+    """Close a continuation the client left and dispatch LiteLLM's success logging for what it made."""
+    if stream is None:
+        return
+    try:
+        await _close(stream)
+        await bill_partial_stream(stream, getattr(stream, "logging_obj", None), messages)
+    except Exception:
+        log.exception("thinkbudget: billing the cancelled continuation failed (%s)", call_id)
 
 
 # ---------------------------------------------------------------------- non-streaming two-step
@@ -378,6 +389,26 @@ def _message_parts(response: ModelResponse) -> tuple[str | None, str | None, str
     )
 
 
+def count_full_response(response: Any) -> tuple[int, int]:
+    """(thinking, answer) tokens of a non-streamed response: the engine's reasoning count when it
+    gives one, else counted from the text (R1 templates that pre-open ``<think>`` report 0; a text
+    completion has no message, its thinking is inline in ``text``)."""
+    usage = getattr(response, "usage", None)
+    details = getattr(usage, "completion_tokens_details", None)
+    reasoning_tokens = getattr(details, "reasoning_tokens", None)
+    completion = int(getattr(usage, "completion_tokens", None) or 0)
+    if isinstance(reasoning_tokens, int) and reasoning_tokens > 0:
+        return reasoning_tokens, max(completion - reasoning_tokens, 0)
+    choices = getattr(response, "choices", None) or []
+    message = getattr(choices[0], "message", None) if choices else None
+    reasoning = getattr(message, "reasoning_content", None) or ""
+    content = getattr(message, "content", None) or (getattr(choices[0], "text", None) if choices else None) or ""
+    ts = ThinkingStream(budget=UNLIMITED, counter=count_tokens)
+    ts.feed(reasoning or None, content or None)
+    ts.finish()
+    return ts.thinking_tokens, ts.answer_tokens
+
+
 @dataclass(frozen=True, slots=True)
 class FirstCall:
     """What the budget-capped first call of a non-streaming two-step request produced."""
@@ -390,61 +421,61 @@ class FirstCall:
     def needs_continuation(self) -> bool:
         return self.finish_reason == "length" or self.step.cut
 
+    @property
+    def thinking_open(self) -> bool:
+        """It stopped inside its thinking: the continuation closes it with the transition."""
+        return self.step.cut or not self.step.thinking_done
 
-def read_first_call(state: RequestState, response: ModelResponse) -> FirstCall:
-    """Run the first call's output through the state machine; sets the request's token counts."""
+
+def read_first_call(ctx: RequestContext, response: ModelResponse) -> FirstCall:
+    """Run the first call's output through the state machine."""
     reasoning, content, finish = _message_parts(response)
-    ts = new_thinking_stream(state)
+    ts = new_thinking_stream(ctx)
     step = ts.feed(reasoning, content)
     if not step.cut:
         ts.finish()
-    state.thinking_tokens, state.answer_tokens = ts.thinking_tokens, ts.answer_tokens
     return FirstCall(ts, step, finish)
 
 
 async def enforce_nonstream(
-    runtime: Any, state: RequestState, data: Mapping[str, Any], response: ModelResponse
+    runtime: Any, ctx: RequestContext, data: Mapping[str, Any], response: ModelResponse
 ) -> ModelResponse | None:
     """The two-step recipe for a non-streaming request whose first call was capped at the budget
-    (``max_tokens = budget``): if it stopped for length, continue from what it produced (thinking
+    (``max_tokens = budget``) and stopped for length: continue from what it produced (thinking
     closed with the transition if it was still open) and merge the answer into one response."""
-    first = state.extra.pop("first_call", None)
-    if not isinstance(first, FirstCall):
-        first = read_first_call(state, response)
-    if not first.needs_continuation:
+    first = ctx.first_call
+    if first is None or not first.needs_continuation:
         return None  # the model answered within its budget
-    ts, step = first.ts, first.step
-    thinking_open = step.cut or not step.thinking_done
+    ts, lc = first.ts, ctx.lifecycle
+    thinking_open = first.thinking_open
     transition = runtime.settings.transition if thinking_open else ""
-    open_tag = prefill_opens_think(state)
-    answer_so_far = "" if thinking_open else (step.content_out or "")
-    prefill = prefill_text(ts.reasoning_text, transition, open_tag=open_tag) + answer_so_far
+    answer_so_far = "" if thinking_open else (first.step.content_out or "")
+    prefill = prefill_text(ts.reasoning_text, transition, open_tag=prefill_opens_think(ctx)) + answer_so_far
     messages = [*list(data.get("messages") or []), {"role": "assistant", "content": prefill}]
     room = max(answer_room(data, runtime.settings.answer_reserve_tokens) - ts.answer_tokens, 1)
-    kwargs = continuation_request(state, data, messages, room)
-    state.cut = thinking_open
-    state.awaiting_continuation = True
-    child = runtime.begin_continuation(state, kwargs["litellm_call_id"])
+    kwargs = continuation_request(ctx, data, messages, room)
+    issue_continuation(runtime, ctx, kwargs["litellm_call_id"])
     message = response.choices[0].message
     try:
         cont = await runtime.router().acompletion(**kwargs)
     except Exception:
         # As a stream does: the client gets what there is, ended for length; the record says failure.
-        log.warning("thinkbudget: the continuation of %s failed", state.call_id, exc_info=True)
-        runtime.continuation_failed(state, child)
+        log.warning("thinkbudget: the continuation of %s failed", ctx.call_id, exc_info=True)
+        runtime.end(ctx, lc.continuation_ended(False))
         message.reasoning_content = ts.reasoning_text
         message.content = answer_so_far or None
         response.choices[0].finish_reason = "length"
         return response
     except BaseException:
-        runtime.continuation_failed(state, child)
+        runtime.end(ctx, lc.continuation_ended(False))
         raise
     c_reasoning, c_content, c_finish = _message_parts(cont)
     answer = (c_content or "") if c_reasoning is None else (c_reasoning or "") + (c_content or "")
-    message.reasoning_content = ts.reasoning_text + (transition if thinking_open else "")
+    message.reasoning_content = ts.reasoning_text + transition
     message.content = answer_so_far + answer
     response.choices[0].finish_reason = c_finish or "stop"
-    state.answer_tokens += count_tokens(answer) if answer else 0
+    # its deployment hook completed the request already; this completes it when no hook ran (a cache hit)
+    runtime.completed(ctx, await lc.continuation_ended(True, count_tokens(answer) if answer else 0))
     usage, c_usage = getattr(response, "usage", None), getattr(cont, "usage", None)
     if isinstance(usage, Usage) and isinstance(c_usage, Usage):
         usage.prompt_tokens = (usage.prompt_tokens or 0) + (c_usage.prompt_tokens or 0)

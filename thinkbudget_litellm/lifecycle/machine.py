@@ -33,7 +33,6 @@ outcome is then only on ``outcome``).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -570,7 +569,7 @@ def _relabel(energy: RequestEnergy) -> RequestEnergy:
     """A simulated deployment's figures say so (as ``Runtime.meter_finished`` labels them)."""
     if energy.joules is None:
         return energy
-    return dataclasses.replace(energy, source=f"simulated({energy.source})")
+    return energy.as_simulated()
 
 
 async def _join(task: asyncio.Future[_T]) -> _T | None:
