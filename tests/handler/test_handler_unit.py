@@ -98,3 +98,39 @@ def test_scope_layers_order_and_sources():
     assert [name for name, _ in layers] == ["team", "key", "user", "end_user"]
     assert [ov.budgets[Tier.DEEP] for _, ov in layers] == [30, 20, 10, 5]
     assert caller.session_id == "s1"
+
+
+def _budget_params(kwargs: dict, *, enforcement: str = "native", stream: bool = False, model_info=None):
+    from request_states import make_context
+
+    rt = _NoRouterRuntime(ThinkBudgetSettings())
+    h = ThinkBudgetHandler(rt)
+    ctx = make_context(rt.meter, budget=512, stream=stream)
+    dep = rt.deployment_settings("d", {"thinkbudget": {"enforcement": enforcement, "engine": "vllm"}})
+    ctx.deployment_id, ctx.deployment, ctx.engine = "d", dep, dep.engine
+    full = {**kwargs, "metadata": {"model_info": {"id": "d", **(model_info or {})}}}
+    return h._budget_params(ctx, dep, full, 100), ctx
+
+
+def test_max_tokens_keeps_the_client_s_answer_room_on_top_of_the_budget():
+    assert _budget_params({})[0]["max_tokens"] == 512 + 1024  # the configured reserve
+    assert _budget_params({"max_tokens": 100})[0]["max_tokens"] == 612
+    out, _ = _budget_params({"max_completion_tokens": 50})
+    assert out["max_completion_tokens"] == 562 and "max_tokens" not in out
+    assert _budget_params({"max_tokens": True})[0]["max_tokens"] == 1536  # a boolean is no room
+
+
+def test_budget_and_max_tokens_fit_the_deployment_s_context_window():
+    """Issue 13: 8192 + 300 max_tokens on a 4096-token vLLM was refused; the request now fits."""
+    out, ctx = _budget_params({"max_tokens": 300}, model_info={"max_model_len": 700})
+    assert out["max_tokens"] == 700 - 100 and out["thinking_token_budget"] == 700 - 100 - 300
+    assert ctx.adjustments.fit is not None and ctx.adjustments.fit.clamped
+
+
+def test_client_budget_fields_cannot_lift_the_budget():
+    sent = {"thinking_token_budget": 100_000, "extra_body": {"thinking_token_budget": 100_000}}
+    out, ctx = _budget_params(sent)
+    assert out["thinking_token_budget"] == 512 and "thinking_token_budget" not in out.get("extra_body", {})
+    assert ctx.adjustments.client_fields
+    out, _ = _budget_params({"reasoning_effort": "high", "max_tokens": 10}, enforcement="stream", stream=True)
+    assert out.get("reasoning_effort") != "high" and out["max_tokens"] == 512 + 16 + 10

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import HTTPException
 
 from thinkbudget_litellm import metrics
-from thinkbudget_litellm.enforce.native import infer_engine
+from thinkbudget_litellm.enforce.engine_registry import infer_engine
 from thinkbudget_litellm.handler.records import build_record, spend_log_figures
 from thinkbudget_litellm.handler.request_view import (
     Caller,
