@@ -288,6 +288,7 @@ class ThinkBudgetHandler(CustomLogger):
         if ctx is None:
             return
         try:
+            await ctx.ended()
             self.rt.completed(ctx, await ctx.lifecycle.attempt_succeeded(call_id=str(call_id)))
         except Exception:
             self.rt.internal_error("log_event", call_id)

@@ -53,6 +53,7 @@ class Runtime:
         self._deployments: dict[str, DeploymentSettings] = {}
         self._bad_deployments: set[str] = set()
         self._started = False
+        self._deployments_seen = False  # every deployment validated and its meter's first reading taken
         self._start_lock = asyncio.Lock()
         self._tasks: set[asyncio.Future[Any]] = set()
         self.meter = MeterHub()
@@ -87,6 +88,10 @@ class Runtime:
         if cache is not None and not self.sessions.bound:
             self.sessions.bind(cache, self.settings.session_ttl_s)
         if self._started:
+            if not self._deployments_seen:  # started before LiteLLM's router existed
+                async with self._start_lock:
+                    if not self._deployments_seen:
+                        await self._configure_deployments()
             return
         async with self._start_lock:
             if self._started:
@@ -114,6 +119,7 @@ class Runtime:
             model_list = self.router().get_model_list() or []
         except Exception:
             return
+        self._deployments_seen = True
         ids = []
         for deployment in model_list:
             info = deployment.get("model_info") or {}
@@ -180,11 +186,12 @@ class Runtime:
         if may_refuse and self.settings.fail_closed:
             raise HTTPException(status_code=500, detail={"error": f"thinkbudget failed in {hook} (fail_closed)"})
 
-    def background(self, coro: Any) -> None:
+    def background(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
         """Run ``coro`` as a task of its own (outside the request's cancel scope), kept until done."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # ------------------------------------------------------------------ requests
     def admit(self, caller: Caller, admission: Admission) -> RequestContext:
@@ -242,7 +249,8 @@ class Runtime:
 
     def end(self, ctx: RequestContext, event: Coroutine[Any, Any, Step]) -> None:
         """Deliver a terminal event from a task of its own: a client that left cancels the caller's
-        scope, and the completion (meter closes, the record) must not depend on it."""
+        scope, and the completion (meter closes, the record) must not depend on it. Hooks that run
+        after it (LiteLLM's disconnect billing) await ``ctx.ending`` first, so it is what decides."""
 
         async def deliver() -> None:
             try:
@@ -250,13 +258,14 @@ class Runtime:
             except Exception:
                 self.internal_error("lifecycle", ctx.call_id)
 
-        self.background(deliver())
+        ctx.ending = self.background(deliver())
 
     async def apply_cost(self, ctx: RequestContext, kwargs: dict, call_id: str) -> None:
         """LiteLLM logs a success for ``call_id`` (the client's or our continuation's): its attempt is
         complete if nothing ended it yet; make its GPU-derived cost LiteLLM's recorded cost
         (SpendLogs, key/team/user spend, budgets) and put our figures into ``spend_logs_metadata``."""
         lc = ctx.lifecycle
+        await ctx.ended()
         current = lc.current_attempt
         if current is not None and current.llm_call_id == call_id:
             self.completed(ctx, await lc.attempt_succeeded(call_id=call_id))

@@ -7,6 +7,8 @@ is, which deployment the last attempt went to, and the typed hand-off of a two-s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ class RequestContext:
     engine: Engine = Engine.OTHER
     first_call: FirstCall | None = None  # a two-step request's capped first call, for the continuation
     adjustments: Adjustments = Adjustments()
+    ending: asyncio.Future[None] | None = None  # a terminal event being delivered (Runtime.end)
 
     @property
     def call_id(self) -> str:
@@ -65,6 +68,12 @@ class RequestContext:
     @property
     def enforcement(self) -> Enforcement:
         return self.lifecycle.enforcement
+
+    async def ended(self) -> None:
+        """Wait for a terminal event being delivered (a client that left), never cancelling it."""
+        if self.ending is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.ending)
 
     def is_continuation(self, call_id: str | None) -> bool:
         """``call_id`` is the continuation call we issued for this request (never a client field)."""
