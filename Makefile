@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench storm install clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -28,6 +28,10 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
+
+# 1,500 streams through the real proxy, 70% of clients leaving at random points: one record each
+storm: $(STAMP)
+	THINKBUDGET_STORM_STREAMS=1500 $(PY) -m pytest -q -s tests/adversarial/test_lifecycle.py -k storm
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -98,3 +100,58 @@ def test_clients_leaving_anywhere_leave_one_record_each_and_nothing_in_flight(ad
     assert not wrong, f"records per request (want exactly 1): {wrong}"
     statuses = {r["status"] for found in rows.values() for r in found}
     assert statuses <= VALID_STATUSES, statuses
+
+
+def _storm_plan(n: int, leaving_share: float, seed: int = 7) -> list[Leave]:
+    """``n`` clients, ``leaving_share`` of them leaving at a random point (thinking, at the cut, in the
+    continuation, before the first byte, or a non-streaming client giving up); the rest read to the end."""
+    rng = random.Random(seed)
+    plan = []
+    for _ in range(n):
+        if rng.random() >= leaving_share:
+            plan.append(Leave("complete"))
+            continue
+        mode = rng.choice(["headers", "thinking", "at_cut", "continuation", "continuation", "nonstream_timeout"])
+        depth = {"thinking": rng.randrange(1, 40), "continuation": rng.randrange(1, 25)}.get(mode, 0)
+        plan.append(Leave(mode, depth, rng.uniform(0.2, 1.2) if mode == "nonstream_timeout" else 0.0))
+    return plan
+
+
+@pytest.mark.slow
+def test_a_storm_of_clients_leaving_is_recorded_exactly_once(adv: AdvStack) -> None:
+    """The issue's bar: 1,500 streams, 70% of clients leaving at random points (some during the
+    continuation). Run with ``make storm``; in the default suite it runs at a smaller size."""
+    n = int(os.environ.get("THINKBUDGET_STORM_STREAMS", "60"))
+    concurrency = int(os.environ.get("THINKBUDGET_STORM_CONCURRENCY", "48"))
+    plan = _storm_plan(n, leaving_share=0.7)
+    users = [f"adv-storm-{leave.mode}-{uuid.uuid4()}" for leave in plan]
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(client: httpx.AsyncClient, leave: Leave, user: str) -> None:
+        async with gate:
+            with contextlib.suppress(httpx.HTTPError):
+                await _client(client, leave, user)
+
+    async def run() -> None:
+        async with adv.async_client(cfg.CAPPED, connections=concurrency) as client:
+            await asyncio.gather(*(one(client, leave, user) for leave, user in zip(plan, users, strict=True)))
+
+    started = time.monotonic()
+    asyncio.run(run())
+    elapsed = time.monotonic() - started
+    in_flight = adv.in_flight(wait_s=60)
+    rows = adv.records_by("end_user", users, wait_s=60)
+    counts = {u: len(rows.get(u, [])) for u in users}
+    missing = sum(1 for c in counts.values() if c == 0)
+    duplicated = sum(1 for c in counts.values() if c > 1)
+    left = sum(1 for leave in plan if leave.mode != "complete")
+    by_status: dict[str, int] = {}
+    for found in rows.values():
+        for r in found:
+            by_status[r["status"]] = by_status.get(r["status"], 0) + 1
+    print(
+        f"storm: {n} streams ({left} clients left) in {elapsed:.1f} s at concurrency {concurrency}: "
+        f"{n - missing} recorded, {missing} missing, {duplicated} duplicated, in flight {in_flight:g}; "
+        f"statuses {dict(sorted(by_status.items()))}"
+    )
+    assert in_flight == 0 and missing == 0 and duplicated == 0
