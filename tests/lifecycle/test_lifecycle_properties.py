@@ -168,7 +168,8 @@ def _check_bill(lc: RequestLifecycle, outcome: RequestOutcome) -> None:
     assert bill.failed_joules == _sum(a.energy.joules for a in failed if a.energy is not None)
     assert bill.failed_cost_usd == _priced_cost(failed)
     assert bill == lc.bill_so_far()
-    parts = [outcome.bill_for(CALL)] + ([outcome.bill_for(CONT)] if outcome.continuation_call_id == CONT else [])
+    cont = outcome.continuation_call_id
+    parts = [outcome.bill_for(CALL)] + ([outcome.bill_for(cont)] if cont is not None else [])
     assert _sum(p.joules for p in parts) == bill.joules
 
 
