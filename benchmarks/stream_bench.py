@@ -75,12 +75,13 @@ async def _passthrough(chunks: Sequence[Any]) -> int:
     return n
 
 
-def _enforcer(call_id: str) -> Any:
+async def _enforcer(call_id: str) -> Any:
     from thinkbudget_litellm.handler.request_view import Caller
     from thinkbudget_litellm.handler.runtime import Runtime
-    from thinkbudget_litellm.handler.state import RequestState
+    from thinkbudget_litellm.handler.state import RequestContext
     from thinkbudget_litellm.handler.stream_enforcer import StreamEnforcer
-    from thinkbudget_litellm.policy.budget import BudgetDecision
+    from thinkbudget_litellm.lifecycle import Admission, RequestLifecycle
+    from thinkbudget_litellm.policy.budget import BudgetDecision, BudgetScope
     from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, ThinkBudgetSettings
     from thinkbudget_litellm.tiers import Task, Tier
 
@@ -93,22 +94,20 @@ def _enforcer(call_id: str) -> Any:
         }
     )
     rt.meter.configure("bench-dep", dep)
-    caller = Caller(None, None, None, None, None, None, {}, {})
-    state = RequestState(
+    admission = Admission(
         call_id=call_id,
-        caller=caller,
-        decision=BudgetDecision(Tier.DEEP, 10**9, "tier", None),
+        decision=BudgetDecision(Tier.DEEP, 10**9, BudgetScope.TIER, None),
         task=Task.MATH,
         score=1.0,
         model_group="r1",
         stream=True,
-        started_monotonic=time.monotonic(),
         enforcement=Enforcement.STREAM,
-        deployment_id="bench-dep",
-        deployment=dep,
     )
-    rt.attempt_started(state)
-    return StreamEnforcer(rt, state, {"litellm_call_id": call_id, "messages": []})
+    caller = Caller(None, None, None, None, None, None, {}, {})
+    ctx = RequestContext(caller=caller, lifecycle=RequestLifecycle(admission, rt.meter, time.monotonic))
+    ctx.deployment_id, ctx.deployment = "bench-dep", dep
+    await ctx.lifecycle.attempt_started("bench-dep", 0, priced=True, enforcement=Enforcement.STREAM)
+    return StreamEnforcer(rt, ctx, {"litellm_call_id": call_id, "messages": []})
 
 
 async def _through_enforcer(enforcer: Any, chunks: Sequence[Any]) -> int:
@@ -119,7 +118,7 @@ async def _through_enforcer(enforcer: Any, chunks: Sequence[Any]) -> int:
 
 
 async def _close_enforcer(enforcer: Any) -> None:
-    await enforcer.rt.meter.request_finished(enforcer.state.call_id)
+    await enforcer.lc.settled()  # the stream's end completed the request and closed its meter entry
     await enforcer.rt.meter.stop()
 
 
@@ -144,7 +143,7 @@ def hook_cost(n_chunks: int, rounds: int) -> dict[str, float]:
             t = time.process_time_ns()
             assert loop.run_until_complete(_passthrough(chunks)) == n_chunks
             best["passthrough"] = min(best["passthrough"], time.process_time_ns() - t)
-            enforcer = _enforcer(f"bench-{r}")
+            enforcer = loop.run_until_complete(_enforcer(f"bench-{r}"))
             t = time.process_time_ns()
             assert loop.run_until_complete(_through_enforcer(enforcer, chunks)) == n_chunks
             best["enforcer"] = min(best["enforcer"], time.process_time_ns() - t)
