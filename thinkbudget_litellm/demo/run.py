@@ -144,7 +144,7 @@ def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) 
                 rows.append(_ask(client, prompt, model, stream, natural))
             _fill_from_records(rows, env["THINKBUDGET_DATABASE_URL"])
         except Exception:
-            console.print(stack.logs())
+            console.print(stack.logs(), markup=False, highlight=False)
             raise
     _print_table(console, rows)
     console.print(f"done in {time.perf_counter() - t_start:.1f}s; all processes stopped.")
