@@ -5,10 +5,13 @@ proxy's router and config path. Everything else in the package sees plain values
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from litellm.types.utils import Usage
 
 from thinkbudget_litellm.policy.budget import BudgetScope, Layers
 from thinkbudget_litellm.settings import (
@@ -270,3 +273,54 @@ def discovered_model_info(router: Any, deployment_id: str | None) -> Mapping[str
     except Exception:
         return {}
     return found if isinstance(found, Mapping) else {}
+
+
+def client_body(request_data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The JSON body exactly as the client sent it."""
+    return _mapping(_mapping(request_data.get("proxy_server_request")).get("body"))
+
+
+def continuation_metadata(request_data: Mapping[str, Any], marks: Mapping[str, Any]) -> dict[str, Any]:
+    """Metadata for our continuation call: the request's (so LiteLLM bills the same key, team and user),
+    with ``marks`` in its spend-log metadata, less what routing put there for the first call."""
+    metadata = dict(_mapping(request_data.get("metadata")))
+    metadata["spend_logs_metadata"] = {**_mapping(metadata.get("spend_logs_metadata")), **marks}
+    for routed in ("model_info", "deployment", "api_base", "deployment_model_name"):
+        metadata.pop(routed, None)
+    return metadata
+
+
+def request_logging_obj(request_data: Mapping[str, Any]) -> Any:
+    return request_data.get("litellm_logging_obj")
+
+
+def stream_logging_obj(stream: Any) -> Any:
+    return getattr(stream, "logging_obj", None)
+
+
+async def close_stream(stream: Any) -> None:
+    """Close an upstream stream at once (engines abort the request on disconnect)."""
+    closer = getattr(stream, "aclose", None)
+    if closer is not None:
+        with contextlib.suppress(Exception):
+            await closer()
+
+
+async def bill_partial_stream(stream: Any, logging_obj: Any, messages: Any) -> Usage | None:
+    """Dispatch LiteLLM's success logging for what a stopped stream generated (what LiteLLM itself
+    does on a client disconnect; it de-duplicates the dispatch); returns its usage."""
+    chunks = getattr(stream, "chunks", None)
+    if logging_obj is None or not isinstance(chunks, list) or not chunks:
+        return None
+    import litellm
+
+    partial = litellm.stream_chunk_builder(
+        chunks=chunks, messages=messages if isinstance(messages, list) else None, logging_obj=logging_obj
+    )
+    if partial is None:
+        return None
+    await logging_obj.dispatch_success_handlers(
+        partial, cache_hit=False, start_time=None, end_time=None, prefer_async_handlers=True
+    )
+    usage = getattr(partial, "usage", None)
+    return usage if isinstance(usage, Usage) else None

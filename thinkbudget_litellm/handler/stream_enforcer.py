@@ -3,9 +3,8 @@ budget, close the upstream, bill what it generated, end the thinking in the clie
 stream a continuation that answers from the partial reasoning.
 
 LiteLLM specifics owned here (research notes §1.4, §10.4, §10.7):
-- A stream that a hook stops early gets no success event, so the partial upstream is billed with
-  ``stream_chunk_builder`` + ``logging_obj.dispatch_success_handlers`` (what LiteLLM itself does on
-  a client disconnect). The dispatch is de-duplicated by LiteLLM.
+- A stream that a hook stops early gets no success event, so the partial upstream is billed
+  (``request_view.bill_partial_stream``: what LiteLLM itself does on a client disconnect).
 - ``response.aclose()`` closes the upstream HTTP stream at once; engines abort on disconnect.
 - The continuation is a separate router call whose metadata carries the caller's
   ``user_api_key_*`` fields, so LiteLLM bills it to the same key, team and user.
@@ -21,7 +20,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import litellm
 from litellm.types.utils import Delta, ModelResponse, ModelResponseStream, StreamingChoices, Usage
 
 from thinkbudget_litellm.enforce.client_budget_fields import neutralise_client_budget_fields
@@ -34,6 +32,15 @@ from thinkbudget_litellm.enforce.continuation import (
 )
 from thinkbudget_litellm.enforce.thinking_stream import StepResult, Style, ThinkingStream
 from thinkbudget_litellm.enforce.token_count import count_tokens
+from thinkbudget_litellm.handler.request_view import (
+    bill_partial_stream,
+    client_answer_room,
+    client_body,
+    close_stream,
+    continuation_metadata,
+    request_logging_obj,
+    stream_logging_obj,
+)
 from thinkbudget_litellm.handler.state import RequestContext
 from thinkbudget_litellm.settings import Enforcement, Engine
 
@@ -117,30 +124,6 @@ def _finish_chunk(template: ModelResponseStream | None, reason: str) -> ModelRes
     return chunk
 
 
-async def _close(stream: Any) -> None:
-    closer = getattr(stream, "aclose", None)
-    if closer is not None:
-        with contextlib.suppress(Exception):
-            await closer()
-
-
-async def bill_partial_stream(stream: Any, logging_obj: Any, messages: Any) -> Usage | None:
-    """Dispatch LiteLLM's success logging for what a stopped stream generated; returns its usage."""
-    chunks = getattr(stream, "chunks", None)
-    if logging_obj is None or not isinstance(chunks, list) or not chunks:
-        return None
-    partial = litellm.stream_chunk_builder(
-        chunks=chunks, messages=messages if isinstance(messages, list) else None, logging_obj=logging_obj
-    )
-    if partial is None:
-        return None
-    await logging_obj.dispatch_success_handlers(
-        partial, cache_hit=False, start_time=None, end_time=None, prefer_async_handlers=True
-    )
-    usage = getattr(partial, "usage", None)
-    return usage if isinstance(usage, Usage) else None
-
-
 def continuation_engine(ctx: RequestContext) -> Engine:
     """The engine family whose continuation flags to use (vLLM's for an unknown OpenAI-compatible one)."""
     return ctx.engine if ctx.engine is not Engine.OTHER else Engine.VLLM
@@ -156,19 +139,12 @@ def continuation_request(
 ) -> dict[str, Any]:
     """Router kwargs for the continuation of ``ctx``'s request."""
     engine = continuation_engine(ctx)
-    body = (request_data.get("proxy_server_request") or {}).get("body") or {}
-    resent = {k: v for k, v in body.items() if k not in _NOT_RESENT} if isinstance(body, Mapping) else {}
-    metadata = dict(request_data.get("metadata") or {})
-    slm = dict(metadata.get("spend_logs_metadata") or {})
-    slm[CONTINUATION_MARK] = ctx.call_id
-    metadata["spend_logs_metadata"] = slm
-    for routed in ("model_info", "deployment", "api_base", "deployment_model_name"):
-        metadata.pop(routed, None)
+    resent = {k: v for k, v in client_body(request_data).items() if k not in _NOT_RESENT}
     kwargs: dict[str, Any] = {
         **resent,
         "model": ctx.model_group,
         "messages": messages,
-        "metadata": metadata,
+        "metadata": continuation_metadata(request_data, {CONTINUATION_MARK: ctx.call_id}),
         "max_tokens": answer_room,
         "litellm_call_id": str(uuid.uuid4()),
         **continuation_params(engine.value),
@@ -185,12 +161,7 @@ def continuation_request(
 
 def answer_room(request_data: Mapping[str, Any], reserve: int) -> int:
     """Tokens the client left for its answer (its own max_tokens), else the configured reserve."""
-    body = (request_data.get("proxy_server_request") or {}).get("body") or {}
-    for field in ("max_completion_tokens", "max_tokens"):
-        asked = body.get(field) if isinstance(body, Mapping) else None
-        if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0:
-            return asked
-    return reserve
+    return client_answer_room(client_body(request_data)) or reserve
 
 
 class StreamEnforcer:
@@ -239,7 +210,7 @@ class StreamEnforcer:
                 return
         finally:
             if cut or not self.ts.finished:
-                await _close(response)
+                await close_stream(response)
         async with contextlib.aclosing(self._after_cut(response, template)) as after:
             async for chunk in after:
                 yield chunk
@@ -252,7 +223,7 @@ class StreamEnforcer:
             await lc.cut()
             try:
                 self.partial_usage = await bill_partial_stream(
-                    response, self.data.get("litellm_logging_obj"), self.data.get("messages")
+                    response, request_logging_obj(self.data), self.data.get("messages")
                 )
             except Exception:
                 log.exception("thinkbudget: billing the cut stream failed (litellm_call_id=%s)", ctx.call_id)
@@ -370,8 +341,8 @@ async def _close_and_bill(stream: Any, messages: Any, call_id: str | None) -> No
     if stream is None:
         return
     try:
-        await _close(stream)
-        await bill_partial_stream(stream, getattr(stream, "logging_obj", None), messages)
+        await close_stream(stream)
+        await bill_partial_stream(stream, stream_logging_obj(stream), messages)
     except Exception:
         log.exception("thinkbudget: billing the cancelled continuation failed (%s)", call_id)
 
