@@ -76,7 +76,7 @@ async def _passthrough(chunks: Sequence[Any]) -> int:
 
 
 async def _enforcer(call_id: str) -> Any:
-    from thinkbudget_litellm.handler.request_view import Caller
+    from thinkbudget_litellm.handler.litellm_io import Caller
     from thinkbudget_litellm.handler.runtime import Runtime
     from thinkbudget_litellm.handler.state import RequestContext
     from thinkbudget_litellm.handler.stream_enforcer import StreamEnforcer

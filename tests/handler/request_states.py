@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from thinkbudget_litellm.handler.request_view import Caller
+from thinkbudget_litellm.handler.litellm_io import Caller
 from thinkbudget_litellm.handler.state import RequestContext
 from thinkbudget_litellm.lifecycle import Admission, MeterPort, RequestLifecycle
 from thinkbudget_litellm.policy.budget import BudgetDecision, BudgetScope

@@ -9,7 +9,7 @@ from litellm.proxy._types import UserAPIKeyAuth
 from thinkbudget_litellm import metrics
 from thinkbudget_litellm.handler import handler as handler_module
 from thinkbudget_litellm.handler.handler import ThinkBudgetHandler
-from thinkbudget_litellm.handler.request_view import caller_from, pop_request_cap, scope_layers
+from thinkbudget_litellm.handler.litellm_io import caller_from, pop_request_cap, scope_layers
 from thinkbudget_litellm.handler.runtime import Runtime
 from thinkbudget_litellm.settings import SettingsError, ThinkBudgetSettings
 from thinkbudget_litellm.tiers import Tier

@@ -23,8 +23,7 @@ from thinkbudget_litellm import metrics
 from thinkbudget_litellm.classify import classify
 from thinkbudget_litellm.enforce.client_budget_fields import neutralise_client_budget_fields
 from thinkbudget_litellm.enforce.context_fit import Fit, context_limits, fit_engine_budget, fit_to_context
-from thinkbudget_litellm.handler.records import admission_figures, energy_headers
-from thinkbudget_litellm.handler.request_view import (
+from thinkbudget_litellm.handler.litellm_io import (
     BUDGETED_CALL_TYPES,
     Caller,
     add_spend_log_metadata,
@@ -37,6 +36,7 @@ from thinkbudget_litellm.handler.request_view import (
     scope_layers,
     set_response_cost,
 )
+from thinkbudget_litellm.handler.records import admission_figures, energy_headers
 from thinkbudget_litellm.handler.runtime import Runtime
 from thinkbudget_litellm.handler.state import Adjustments, RequestContext
 from thinkbudget_litellm.handler.stream_enforcer import (

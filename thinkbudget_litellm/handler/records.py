@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from thinkbudget_litellm.handler.request_view import Caller
+from thinkbudget_litellm.handler.litellm_io import Caller
 from thinkbudget_litellm.handler.state import Adjustments
 from thinkbudget_litellm.lifecycle import Bill, RequestOutcome
 from thinkbudget_litellm.policy.budget import BudgetDecision

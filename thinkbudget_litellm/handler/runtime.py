@@ -14,8 +14,7 @@ from fastapi import HTTPException
 
 from thinkbudget_litellm import metrics
 from thinkbudget_litellm.enforce.engine_registry import infer_engine
-from thinkbudget_litellm.handler.records import build_record, spend_log_figures
-from thinkbudget_litellm.handler.request_view import (
+from thinkbudget_litellm.handler.litellm_io import (
     Caller,
     deployment_info,
     discovered_model_info,
@@ -23,6 +22,7 @@ from thinkbudget_litellm.handler.request_view import (
     llm_router,
     set_logged_cost,
 )
+from thinkbudget_litellm.handler.records import build_record, spend_log_figures
 from thinkbudget_litellm.handler.session_ledger import SessionLedger
 from thinkbudget_litellm.handler.state import ContextStore, RequestContext
 from thinkbudget_litellm.lifecycle import Admission, RequestLifecycle, Step

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from thinkbudget_litellm.enforce.client_budget_fields import FieldChange
 from thinkbudget_litellm.enforce.context_fit import Fit
-from thinkbudget_litellm.handler.request_view import Caller
+from thinkbudget_litellm.handler.litellm_io import Caller
 from thinkbudget_litellm.lifecycle import RequestLifecycle
 from thinkbudget_litellm.policy.budget import BudgetDecision
 from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, Engine

@@ -4,7 +4,7 @@ stream a continuation that answers from the partial reasoning.
 
 LiteLLM specifics owned here (research notes §1.4, §10.4, §10.7):
 - A stream that a hook stops early gets no success event, so the partial upstream is billed
-  (``request_view.bill_partial_stream``: what LiteLLM itself does on a client disconnect).
+  (``litellm_io.bill_partial_stream``: what LiteLLM itself does on a client disconnect).
 - ``response.aclose()`` closes the upstream HTTP stream at once; engines abort on disconnect.
 - The continuation is a separate router call whose metadata carries the caller's
   ``user_api_key_*`` fields, so LiteLLM bills it to the same key, team and user.
@@ -32,7 +32,7 @@ from thinkbudget_litellm.enforce.continuation import (
 )
 from thinkbudget_litellm.enforce.thinking_stream import StepResult, Style, ThinkingStream
 from thinkbudget_litellm.enforce.token_count import count_tokens
-from thinkbudget_litellm.handler.request_view import (
+from thinkbudget_litellm.handler.litellm_io import (
     bill_partial_stream,
     client_answer_room,
     client_body,
