@@ -74,25 +74,6 @@ def build_record(
     baseline = None
     if settings.baseline_thinking_tokens and outcome.tier in settings.baseline_thinking_tokens:
         baseline = max(settings.baseline_thinking_tokens[outcome.tier], outcome.thinking_tokens)
-    extra: dict[str, Any] = {"score": outcome.admission.score}
-    if bill.failed_attempts:
-        extra["failed_attempts"] = bill.failed_attempts
-        if bill.failed_joules is not None:
-            extra["failed_attempt_joules"] = bill.failed_joules
-        if bill.failed_cost_usd is not None:
-            extra["failed_attempt_cost_usd"] = bill.failed_cost_usd
-    if outcome.closed_by is not None:
-        extra["closed_by"] = outcome.closed_by.value
-    if outcome.engine_capped:
-        extra["engine_capped"] = True  # the engine stopped the thinking at the budget (no proxy cut)
-    if adjustments is not None and adjustments.fit is not None:
-        extra["context_fit"] = {"budget": adjustments.fit.budget, "max_tokens": adjustments.fit.max_tokens}
-    if adjustments is not None and adjustments.client_fields:
-        extra["client_budget_fields"] = [c.describe() for c in adjustments.client_fields]
-    if bill.attribution is not None:
-        extra["attribution"] = bill.attribution
-        extra["idle_joules"] = bill.idle_joules
-        extra["estimated_joules"] = bill.estimated_joules
     return RequestRecord(
         litellm_call_id=outcome.call_id,
         created_at=now or datetime.now(UTC),
@@ -121,5 +102,31 @@ def build_record(
         cost_usd=bill.cost_usd,
         baseline_thinking_tokens=baseline,
         latency_ms=outcome.latency_ms,
-        extra=extra,
+        extra=record_extra(outcome, adjustments),
     )
+
+
+def record_extra(outcome: RequestOutcome, adjustments: Adjustments | None) -> dict[str, Any]:
+    """The record's ``extra``: what no column holds (failed attempts, why it was closed, what the
+    deployment hook adjusted, how energy was attributed)."""
+    bill = outcome.bill
+    extra: dict[str, Any] = {"score": outcome.admission.score}
+    if bill.failed_attempts:
+        extra["failed_attempts"] = bill.failed_attempts
+        if bill.failed_joules is not None:
+            extra["failed_attempt_joules"] = bill.failed_joules
+        if bill.failed_cost_usd is not None:
+            extra["failed_attempt_cost_usd"] = bill.failed_cost_usd
+    if outcome.closed_by is not None:
+        extra["closed_by"] = outcome.closed_by.value
+    if outcome.engine_capped:
+        extra["engine_capped"] = True  # the engine stopped the thinking at the budget (no proxy cut)
+    if adjustments is not None and adjustments.fit is not None:
+        extra["context_fit"] = {"budget": adjustments.fit.budget, "max_tokens": adjustments.fit.max_tokens}
+    if adjustments is not None and adjustments.client_fields:
+        extra["client_budget_fields"] = [c.describe() for c in adjustments.client_fields]
+    if bill.attribution is not None:
+        extra["attribution"] = bill.attribution
+        extra["idle_joules"] = bill.idle_joules
+        extra["estimated_joules"] = bill.estimated_joules
+    return extra
