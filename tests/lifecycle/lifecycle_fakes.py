@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from thinkbudget_litellm.lifecycle import Admission, Bill, RequestLifecycle, Step, SweepReason
+from thinkbudget_litellm.lifecycle import Admission, Attempt, Bill, RequestLifecycle, RequestOutcome, Step, SweepReason
 from thinkbudget_litellm.meter.hub import RequestEnergy
 from thinkbudget_litellm.policy.budget import BudgetDecision, BudgetScope
 from thinkbudget_litellm.settings import Enforcement
@@ -225,3 +225,22 @@ async def play(lc: RequestLifecycle, clock: FakeClock, events: Sequence[Ev]) -> 
     for event in events:
         steps.extend(await apply(lc, clock, event))
     return steps
+
+
+async def run(
+    events: Sequence[Ev], *, stream: bool = True, yields: int = 2
+) -> tuple[RequestLifecycle, FakeMeter, list[Step]]:
+    """A fresh request (``admission``) on a fake meter and clock, driven through ``events``; the
+    ``Step`` values they returned."""
+    clock, meter = FakeClock(), FakeMeter(yields=yields)
+    lc = RequestLifecycle(admission(stream=stream), meter, clock)
+    return lc, meter, await play(lc, clock, events)
+
+
+def check_metered_once(meter: FakeMeter, outcome: RequestOutcome) -> list[Attempt]:
+    """Every metered attempt opened one entry and closed it once, nothing is left open, and the
+    meter saw nothing a real one would refuse; the metered attempts."""
+    assert meter.violations == [] and meter.open == {}
+    metered = [a for a in outcome.attempts if a.energy is not None]
+    assert len(meter.opened) == len(meter.closed) == len(metered)
+    return metered

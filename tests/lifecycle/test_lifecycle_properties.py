@@ -18,17 +18,16 @@ from lifecycle_fakes import (
     REQ_FAIL,
     SWEEP,
     Ev,
-    FakeClock,
     FakeMeter,
-    admission,
     advance,
     cend,
+    check_metered_once,
     counts,
     cstart,
     fail,
     issue,
     ok,
-    play,
+    run,
     start,
     swept,
     together,
@@ -134,9 +133,7 @@ def _priced_cost(attempts: Iterable[Attempt]) -> float | None:
 
 
 async def _run(events: list[Ev], stream: bool, yields: int) -> tuple[RequestLifecycle, FakeMeter, RequestOutcome]:
-    clock, meter = FakeClock(), FakeMeter(yields=yields)
-    lc = RequestLifecycle(admission(stream=stream), meter, clock)
-    steps = await play(lc, clock, events)
+    lc, meter, steps = await run(events, stream=stream, yields=yields)
     steps.append(await lc.request_failed())  # whatever is still live ends now
     outcomes = [s.outcome for s in steps if s.outcome is not None]
     assert len(outcomes) == 1 and outcomes[0] is lc.outcome
@@ -144,10 +141,8 @@ async def _run(events: list[Ev], stream: bool, yields: int) -> tuple[RequestLife
 
 
 def _check_meter(meter: FakeMeter, outcome: RequestOutcome) -> None:
-    assert meter.violations == [] and meter.open == {}
-    assert len(meter.opened) == len(meter.closed)
+    metered = check_metered_once(meter, outcome)
     closes = {energy.duration_s: energy for _, _, energy in meter.closed}
-    metered = [a for a in outcome.attempts if a.energy is not None]
     assert sorted(a.energy.duration_s for a in metered if a.energy is not None) == sorted(closes)
     for a in metered:
         assert a.energy is not None

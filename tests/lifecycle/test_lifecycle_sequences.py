@@ -8,7 +8,8 @@ Joules are the fake meter's: 8 + the tokens an entry saw (see ``lifecycle_fakes`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pytest
 from lifecycle_fakes import (
@@ -19,18 +20,16 @@ from lifecycle_fakes import (
     REQ_FAIL,
     SWEEP,
     Ev,
-    FakeClock,
-    FakeMeter,
-    admission,
     advance,
     cend,
+    check_metered_once,
     counts,
     cstart,
     fail,
     fake_bill,
     issue,
     ok,
-    play,
+    run,
     start,
     swept,
     together,
@@ -43,7 +42,6 @@ from thinkbudget_litellm.lifecycle import (
     Bill,
     Event,
     Phase,
-    RequestLifecycle,
     SweepReason,
 )
 from thinkbudget_litellm.record.request_record import RequestStatus
@@ -63,13 +61,16 @@ NOTHING = fake_bill(None, 0)
 
 @dataclass(frozen=True)
 class Row:
+    """One sequence, then what it comes to; what a row leaves out is a plain success: phases (A, T, D),
+    one primary attempt that succeeded on dep-a, streamed, no cut, nothing ignored."""
+
     name: str
     events: tuple[Ev, ...]
-    phases: tuple[Phase, ...]
-    status: RequestStatus
     counts: tuple[int, int, int]  # thinking, answer, prompt
     bill: Bill
-    attempts: tuple[tuple[AttemptKind, AttemptEnd], ...]
+    phases: tuple[Phase, ...] = (A, T, D)
+    status: RequestStatus = RequestStatus.SUCCESS
+    attempts: tuple[tuple[AttemptKind, AttemptEnd], ...] = ((P, OK_),)
     stream: bool = True
     cut: bool = False
     continuation: str | None = None
@@ -78,264 +79,217 @@ class Row:
     ignored: Mapping[Event, int] = field(default_factory=dict)
 
 
+def retried(name: str, events: tuple[Ev, ...], counts: tuple[int, int, int], bill: Bill, **expected: Any) -> Row:
+    """A row whose first attempt failed and a second one succeeded: phases (A, T, B, T, D)."""
+    row = Row(name, events, counts, bill, phases=(A, T, B, T, D), attempts=((P, FAILED), (P, OK_)))
+    return replace(row, **expected)
+
+
+def continued(name: str, events: tuple[Ev, ...], counts: tuple[int, int, int], bill: Bill, **expected: Any) -> Row:
+    """A row whose first attempt was cut and continued as ``CONT``; what it leaves out is both
+    attempts succeeding: phases (A, T, W, C, D), status cut."""
+    row = Row(
+        name,
+        events,
+        counts,
+        bill,
+        phases=(A, T, W, C, D),
+        status=RequestStatus.CUT,
+        attempts=((P, OK_), (K, OK_)),
+        cut=True,
+        continuation=CONT,
+    )
+    return replace(row, **expected)
+
+
 ROWS = [
-    Row(
-        "success",
-        (start(), tok(5), tok(3), counts(6, 2), ok()),
-        (A, T, D),
-        RequestStatus.SUCCESS,
-        (6, 2, 10),
-        fake_bill(16.0, 1),
-        ((P, OK_),),
-    ),
+    Row("success", (start(), tok(5), tok(3), counts(6, 2), ok()), (6, 2, 10), fake_bill(16.0, 1)),
     Row(
         "non-stream success: the close reports the completion tokens",
         (start(), ok(7, 3)),
-        (A, T, D),
-        RequestStatus.SUCCESS,
         (7, 3, 10),
         fake_bill(18.0, 1),
-        ((P, OK_),),
         stream=False,
     ),
-    Row(
+    retried(
         "retry then success: the failed attempt is kept apart, not billed",
         (start(), tok(2), fail(CALL), start(), tok(4), counts(3, 1), ok()),
-        (A, T, B, T, D),
-        RequestStatus.SUCCESS,
         (3, 1, 10),
         fake_bill(12.0, 1, failed=1, failed_joules=10.0),
-        ((P, FAILED), (P, OK_)),
     ),
-    Row(
+    retried(
         "fallback to another deployment: each attempt priced by its own deployment",
         (start("dep-a", priced=False), fail(), start("dep-b", prompt=12), tok(4), ok(3, 1)),
-        (A, T, B, T, D),
-        RequestStatus.SUCCESS,
         (3, 1, 12),
         fake_bill(12.0, 1, failed=1, failed_joules=8.0, failed_priced=False),
-        ((P, FAILED), (P, OK_)),
         deployment="dep-b",
     ),
     Row(
         "all attempts fail, then the proxy's failure hook",
         (start(), tok(1), fail(), start("dep-b"), fail(), REQ_FAIL),
-        (A, T, B, T, B, D),
-        RequestStatus.FAILURE,
         (0, 0, 10),
         fake_bill(None, 0, failed=2, failed_joules=17.0),
-        ((P, FAILED), (P, FAILED)),
+        phases=(A, T, B, T, B, D),
+        status=RequestStatus.FAILURE,
+        attempts=((P, FAILED), (P, FAILED)),
         deployment="dep-b",
     ),
     Row(
         "the proxy fails a stream mid-way: the open attempt fails with it, unbilled",
         (start(), tok(3), REQ_FAIL),
-        (A, T, D),
-        RequestStatus.FAILURE,
         (0, 0, 10),
         fake_bill(None, 0, failed=1, failed_joules=11.0),
-        ((P, FAILED),),
+        status=RequestStatus.FAILURE,
+        attempts=((P, FAILED),),
     ),
     Row(
         "failed with no retry: swept once the grace has passed",
         (start(), tok(1), fail(), advance(300), SWEEP, advance(1), SWEEP),
-        (A, T, B, D),
-        RequestStatus.FAILURE,
         (0, 0, 10),
         fake_bill(None, 0, failed=1, failed_joules=9.0),
-        ((P, FAILED),),
+        phases=(A, T, B, D),
+        status=RequestStatus.FAILURE,
+        attempts=((P, FAILED),),
         closed_by=SweepReason.FAILED_NO_RETRY,
     ),
     Row(
         "idle past the TTL: swept, the open attempt failed with it",
         (start(), tok(2), advance(7200), SWEEP, advance(1), SWEEP),
-        (A, T, D),
-        RequestStatus.FAILURE,
         (0, 0, 10),
         fake_bill(None, 0, failed=1, failed_joules=10.0),
-        ((P, FAILED),),
+        status=RequestStatus.FAILURE,
+        attempts=((P, FAILED),),
         closed_by=SweepReason.IDLE_TIMEOUT,
     ),
-    Row(
+    continued(
         "stream cut, continuation succeeds: status cut, both billed",
         (start(), tok(4), counts(4, 0), CUT, issue(), cstart(), tok(3), counts(4, 3), cend(True)),
-        (A, T, W, C, D),
-        RequestStatus.CUT,
         (4, 3, 10),
         fake_bill(23.0, 2),
-        ((P, OK_), (K, OK_)),
-        cut=True,
-        continuation=CONT,
     ),
-    Row(
+    continued(
         "stream cut, the continuation's first deployment fails, a fallback answers",
         (start(), tok(4), counts(4, 0), CUT, cstart(), tok(1), fail(CONT), cstart("dep-b"), tok(2), cend(True, 2)),
-        (A, T, W, C, D),
-        RequestStatus.CUT,
         (4, 2, 10),
         fake_bill(22.0, 2, failed=1, failed_joules=9.0),
-        ((P, OK_), (K, FAILED), (K, OK_)),
-        cut=True,
-        continuation=CONT,
+        attempts=((P, OK_), (K, FAILED), (K, OK_)),
     ),
-    Row(
+    continued(
         "cut, then the continuation fails",
         (start(), tok(4), counts(4, 0), CUT, issue(), cstart(), fail(CONT), cend(False)),
-        (A, T, W, C, D),
-        RequestStatus.FAILURE,
         (4, 0, 10),
         fake_bill(12.0, 1, failed=1, failed_joules=8.0),
-        ((P, OK_), (K, FAILED)),
-        cut=True,
-        continuation=CONT,
+        status=RequestStatus.FAILURE,
+        attempts=((P, OK_), (K, FAILED)),
     ),
-    Row(
+    continued(
         "cut, then the continuation's stream breaks: what it streamed stays billed",
         (start(), tok(4), CUT, issue(), cstart(), tok(2), cend(False)),
-        (A, T, W, C, D),
-        RequestStatus.FAILURE,
         (0, 0, 10),
         fake_bill(22.0, 2),
-        ((P, OK_), (K, CANCELLED)),
-        cut=True,
-        continuation=CONT,
+        status=RequestStatus.FAILURE,
+        attempts=((P, OK_), (K, CANCELLED)),
     ),
-    Row(
+    continued(
         "cut, the continuation fails and nobody retries it: swept after the grace",
         (start(), tok(4), CUT, cstart(), fail(CONT), advance(301), SWEEP),
-        (A, T, W, C, D),
-        RequestStatus.FAILURE,
         (0, 0, 10),
         fake_bill(12.0, 1, failed=1, failed_joules=8.0),
-        ((P, OK_), (K, FAILED)),
-        cut=True,
-        continuation=CONT,
+        status=RequestStatus.FAILURE,
+        attempts=((P, OK_), (K, FAILED)),
         closed_by=SweepReason.FAILED_NO_RETRY,
     ),
     Row(
         "cut, the client leaves before the continuation: cancelled, the cut part billed",
         (start(), tok(4), counts(4, 0), CUT, LEFT),
-        (A, T, W, D),
-        RequestStatus.CANCELLED,
         (4, 0, 10),
         fake_bill(12.0, 1),
-        ((P, OK_),),
+        phases=(A, T, W, D),
+        status=RequestStatus.CANCELLED,
         cut=True,
     ),
-    Row(
+    continued(
         "cut, the client leaves during the continuation: both billed",
         (start(), tok(4), counts(4, 0), CUT, issue(), cstart(), tok(2), counts(4, 2), LEFT),
-        (A, T, W, C, D),
-        RequestStatus.CANCELLED,
         (4, 2, 10),
         fake_bill(22.0, 2),
-        ((P, OK_), (K, CANCELLED)),
-        cut=True,
-        continuation=CONT,
+        status=RequestStatus.CANCELLED,
+        attempts=((P, OK_), (K, CANCELLED)),
     ),
     Row(
         "the client leaves before any cut: cancelled, what was generated billed",
         (start(), tok(3), counts(3, 0), LEFT),
-        (A, T, D),
-        RequestStatus.CANCELLED,
         (3, 0, 10),
         fake_bill(11.0, 1),
-        ((P, CANCELLED),),
+        status=RequestStatus.CANCELLED,
+        attempts=((P, CANCELLED),),
     ),
-    Row(
+    continued(
         "non-stream two-step, thinking cut: each close reports its own completion tokens",
         (start(), ok(4, 0, continues=True, cut=True), issue(), cstart(prompt=30), cend(True, 5)),
-        (A, T, W, C, D),
-        RequestStatus.CUT,
         (4, 5, 10),
         fake_bill(25.0, 2),
-        ((P, OK_), (K, OK_)),
         stream=False,
-        cut=True,
-        continuation=CONT,
     ),
-    Row(
+    continued(
         "non-stream two-step, only the answer was capped: success, not cut",
         (start(), ok(3, 2, continues=True), issue(), cstart(), cend(True, 4)),
-        (A, T, W, C, D),
-        RequestStatus.SUCCESS,
         (3, 6, 10),
         fake_bill(25.0, 2),
-        ((P, OK_), (K, OK_)),
+        status=RequestStatus.SUCCESS,
         stream=False,
-        continuation=CONT,
+        cut=False,
     ),
     Row(
         "two success events (the stream's end and LiteLLM's logging): the first decides",
         (start(), tok(2), counts(2, 0), ok(), ok(), ok(call_id=CALL)),
-        (A, T, D),
-        RequestStatus.SUCCESS,
         (2, 0, 10),
         fake_bill(10.0, 1),
-        ((P, OK_),),
         ignored={Event.ATTEMPT_SUCCEEDED: 2},
     ),
     Row(
         "the success event and the logging hook race: one close, shared",
         (start(), tok(2), together(ok(), ok(call_id=CALL))),
-        (A, T, D),
-        RequestStatus.SUCCESS,
         (0, 0, 10),
         fake_bill(10.0, 1),
-        ((P, OK_),),
         ignored={Event.ATTEMPT_SUCCEEDED: 1},
     ),
-    Row(
+    retried(
         "the deployment failure hook twice for one attempt: counted once",
         (start(), fail(), fail(), fail(CALL), start(), tok(1), ok(1, 0)),
-        (A, T, B, T, D),
-        RequestStatus.SUCCESS,
         (1, 0, 10),
         fake_bill(9.0, 1, failed=1, failed_joules=8.0),
-        ((P, FAILED), (P, OK_)),
         ignored={Event.ATTEMPT_FAILED: 2},
     ),
-    Row(
+    continued(
         "a failure hook after a cut ends nothing, so the sweep leaves the continuation alone",
         (start(), tok(4), counts(4, 0), CUT, issue(), fail(CALL), advance(301), SWEEP, cstart(), tok(2), cend(True, 2)),
-        (A, T, W, C, D),
-        RequestStatus.CUT,
         (4, 2, 10),
         fake_bill(22.0, 2),
-        ((P, OK_), (K, OK_)),
-        cut=True,
-        continuation=CONT,
         ignored={Event.ATTEMPT_FAILED: 1},
     ),
     Row(
         "a sweep while the cut attempt's entry is closing: it waits for that close",
         (start(), tok(2), together(CUT, swept(SweepReason.IDLE_TIMEOUT))),
-        (A, T, W, D),
-        RequestStatus.FAILURE,
         (0, 0, 10),
         fake_bill(10.0, 1),
-        ((P, OK_),),
+        phases=(A, T, W, D),
+        status=RequestStatus.FAILURE,
         cut=True,
         closed_by=SweepReason.IDLE_TIMEOUT,
     ),
-    Row(
+    retried(
         "a retry starts while the failed attempt's entry is still closing: reopened after the close",
         (start(), tok(2), together(fail(CALL), start("dep-b")), tok(1), ok(1, 0)),
-        (A, T, B, T, D),
-        RequestStatus.SUCCESS,
         (1, 0, 10),
         fake_bill(9.0, 1, failed=1, failed_joules=10.0),
-        ((P, FAILED), (P, OK_)),
         deployment="dep-b",
     ),
-    Row(
+    retried(
         "an attempt still open when the next starts (a stream broke before its first chunk)",
         (start("dep-a"), tok(2), start("dep-b"), tok(1), counts(1, 0), ok()),
-        (A, T, B, T, D),
-        RequestStatus.SUCCESS,
         (1, 0, 10),
         fake_bill(9.0, 1, failed=1, failed_joules=10.0),
-        ((P, FAILED), (P, OK_)),
         deployment="dep-b",
     ),
     Row(
@@ -358,11 +312,8 @@ ROWS = [
             SWEEP,
             swept(SweepReason.IDLE_TIMEOUT),
         ),
-        (A, T, D),
-        RequestStatus.SUCCESS,
         (1, 0, 10),
         fake_bill(9.0, 1),
-        ((P, OK_),),
         ignored={
             Event.ATTEMPT_FAILED: 1,
             Event.ATTEMPT_STARTED: 1,
@@ -380,30 +331,23 @@ ROWS = [
     Row(
         "a cache hit: success without any deployment attempt",
         (ok(),),
-        (A, D),
-        RequestStatus.SUCCESS,
         (0, 0, 0),
         NOTHING,
-        (),
+        (A, D),
+        attempts=(),
         deployment=None,
     ),
     Row(
         "a simulated deployment's energy says so",
         (start(simulated=True), tok(1), ok()),
-        (A, T, D),
-        RequestStatus.SUCCESS,
         (0, 0, 10),
         fake_bill(9.0, 1, source="simulated(measured:dcgm)"),
-        ((P, OK_),),
     ),
     Row(
         "an unknown deployment: the attempt counts, nothing is metered",
         (start(None), tok(3), ok(3, 0)),
-        (A, T, D),
-        RequestStatus.SUCCESS,
         (3, 0, 10),
         NOTHING,
-        ((P, OK_),),
         deployment=None,
     ),
 ]
@@ -411,9 +355,7 @@ ROWS = [
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
 async def test_event_sequence(row: Row) -> None:
-    clock, meter = FakeClock(), FakeMeter()
-    lc = RequestLifecycle(admission(stream=row.stream), meter, clock)
-    steps = await play(lc, clock, row.events)
+    lc, meter, steps = await run(row.events, stream=row.stream)
 
     assert lc.phases == row.phases
     [outcome] = [s.outcome for s in steps if s.outcome is not None]  # exactly one, on one step
@@ -426,8 +368,5 @@ async def test_event_sequence(row: Row) -> None:
     assert outcome.deployment_id == row.deployment
     assert dict(lc.ignored) == dict(row.ignored)
     assert lc.meter_errors == 0
-    # every metered attempt opened one entry and closed it once; nothing is left open
-    assert meter.violations == [] and meter.open == {}
-    metered = [a for a in outcome.attempts if a.energy is not None]
-    assert len(meter.opened) == len(meter.closed) == len(metered)
+    metered = check_metered_once(meter, outcome)
     assert [a.llm_call_id for a in metered] == [entry for entry, _, _ in meter.closed]

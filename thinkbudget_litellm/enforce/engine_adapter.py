@@ -4,7 +4,9 @@ One adapter class per engine family lives in ``enforce/engines/<family>.py`` and
 with ``engine_registry.register``; everything the proxy must know about an engine (which LiteLLM
 model prefixes it serves, how a thinking budget is written into its request, what budget it will
 really give, how a cut answer is continued, which client fields can tell it a budget) is answered
-by its adapter. The vocabulary shared by the adapters (effort levels, budget fields) is here.
+by its adapter. The vocabulary shared by the adapters (effort levels, budget fields) is here, and
+so are the bases of the families that handle a budget alike (``ChatTemplateAdapter``: vLLM, SGLang,
+llama.cpp; ``LitellmThinkingAdapter``: Anthropic, Gemini), so an adapter states only what differs.
 """
 
 from __future__ import annotations
@@ -126,6 +128,16 @@ THINKING = budget_field(FieldKind.THINKING, "thinking")
 REASONING_OBJECT_EFFORT = budget_field(FieldKind.EFFORT, "reasoning", "effort")
 
 
+# The thinking budget LiteLLM 1.106.2 gives the "low", "medium" and "high" reasoning_effort levels
+# wherever it turns a level into a budget (litellm.constants DEFAULT_REASONING_EFFORT_*_THINKING_BUDGET);
+# each engine that LiteLLM translates so adds its own "minimal" (and any higher levels).
+LITELLM_DEFAULT_EFFORT_BUDGETS: tuple[tuple[Effort, int], ...] = (
+    (Effort.LOW, 1024),
+    (Effort.MEDIUM, 2048),
+    (Effort.HIGH, 4096),
+)
+
+
 def thinking_off(budget: int, tier: Tier, no_thinking_tiers: Iterable[Tier]) -> bool:
     """Whether the policy gives this request no thinking at all."""
     return budget == 0 or tier in frozenset(no_thinking_tiers)
@@ -140,6 +152,16 @@ def mapping(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
+def merged_at(request: Mapping[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """``{path[0]: ...}`` with ``value`` at ``path``, keeping what the client's objects along the path
+    hold: ``merged_at({"a": {"x": 1}}, ("a", "b"), 2) == {"a": {"x": 1, "b": 2}}``."""
+    head, *rest = path
+    if not rest:
+        return {head: value}
+    inner = mapping(request.get(head))
+    return {head: {**inner, **merged_at(inner, tuple(rest), value)}}
+
+
 class EngineAdapter:
     """One engine family. Subclasses set the class variables and override what differs.
 
@@ -151,6 +173,13 @@ class EngineAdapter:
     prefixes: ClassVar[tuple[str, ...]] = ()
     # Client fields by which this engine, or LiteLLM's translation for it, can be told a budget.
     budget_fields: ClassVar[tuple[BudgetField, ...]] = ()
+    # The thinking budget each effort level means for this engine, where LiteLLM translates levels
+    # into budgets for it (``effort_cap`` is then the highest level within the limit); empty: the
+    # project's bucketing (``effort_for_budget``).
+    effort_budgets: ClassVar[tuple[tuple[Effort, int], ...]] = ()
+    # Whether a continuation's prefill follows the generation prompt, so a template that pre-opens
+    # ``<think>`` there has already written the tag the prefill would otherwise carry.
+    prefill_follows_generation_prompt: ClassVar[bool] = False
 
     def claim(self, model: str) -> int:
         """How specifically this family claims the (lower-case) LiteLLM model string: the length of
@@ -167,7 +196,12 @@ class EngineAdapter:
         """Fields to set on the request so the engine caps thinking at ``budget`` tokens.
 
         ``request`` is read (never mutated) so nested objects the client sent are merged, not lost.
+        Adapters override ``cap_params``, which sees the tier only as whether thinking is off.
         """
+        return self.cap_params(budget, request, thinking_off(budget, tier, no_thinking_tiers))
+
+    def cap_params(self, budget: int, request: Mapping[str, Any], off: bool) -> dict[str, Any]:
+        """``native_params`` once the tier is reduced to ``off``: whether the policy gives no thinking."""
         return {}
 
     def effective_budget(self, budget: int) -> int:
@@ -181,6 +215,8 @@ class EngineAdapter:
     def effort_cap(self, limit: int) -> Effort | None:
         """The highest effort level a client may ask for when the policy allows ``limit`` thinking
         tokens; ``None`` when no level is within it (the field is then removed)."""
+        if self.effort_budgets:
+            return effort_within(self.effort_budgets, limit)
         return None if limit <= 0 else effort_for_budget(limit)
 
     def continuation_params(self) -> dict[str, Any]:
@@ -189,4 +225,49 @@ class EngineAdapter:
 
     def prefill_open_tag(self, template_preopens: bool) -> bool:
         """Whether a continuation's prefill must carry ``<think>`` itself (see ``enforce.continuation``)."""
-        return True
+        return not (template_preopens and self.prefill_follows_generation_prompt)
+
+
+class ChatTemplateAdapter(EngineAdapter):
+    """An OpenAI-compatible server that renders Qwen3-style chat templates (vLLM, SGLang, llama.cpp).
+
+    The budget is written at ``budget_path`` (merged into the client's objects along it), and on a
+    no-thinking tier ``chat_template_kwargs.enable_thinking`` is turned off as well. A client can
+    tell it a budget by that field, the chat-template ones, ``reasoning_effort`` (gpt-oss) and
+    ``thinking`` (LiteLLM's OpenAI-compatible path turns it into a ``reasoning_effort``); a subclass
+    gets those ``budget_fields`` from its ``budget_path``.
+    """
+
+    budget_path: ClassVar[tuple[str, ...]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = budget_field(FieldKind.TOKENS, *cls.budget_path)
+        cls.budget_fields = (own, *TEMPLATE_FIELDS, REASONING_EFFORT, THINKING)
+
+    def cap_params(self, budget: int, request: Mapping[str, Any], off: bool) -> dict[str, Any]:
+        out = merged_at(request, self.budget_path, budget)
+        if off:
+            out["chat_template_kwargs"] = template_kwargs_off(request)
+        return out
+
+
+class LitellmThinkingAdapter(EngineAdapter):
+    """A provider whose thinking budget LiteLLM builds from ``thinking`` and ``reasoning_effort``
+    (Anthropic, Gemini).
+
+    A client can tell it a budget by those two fields and by the provider's ``own_fields``; a level
+    means the budget LiteLLM gives it (``effort_cap`` is the highest level within the limit):
+    LiteLLM's defaults for low, medium and high, the provider's ``minimal_budget`` and its
+    ``higher_budgets``. A subclass gets ``budget_fields`` and ``effort_budgets`` from those.
+    """
+
+    own_fields: ClassVar[tuple[BudgetField, ...]] = ()
+    minimal_budget: ClassVar[int]
+    higher_budgets: ClassVar[tuple[tuple[Effort, int], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.budget_fields = (THINKING, REASONING_EFFORT, *cls.own_fields)
+        minimal = (Effort.MINIMAL, cls.minimal_budget)
+        cls.effort_budgets = (minimal, *LITELLM_DEFAULT_EFFORT_BUDGETS, *cls.higher_budgets)

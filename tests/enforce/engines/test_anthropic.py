@@ -1,73 +1,51 @@
-"""The Anthropic adapter, table-driven."""
+"""The Anthropic adapter, table-driven (the shared checks are ``EngineContract``'s)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from engine_cases import LIFTS, lifted
+from engine_cases import REMOVED, EngineContract, EngineSpec, Native, expected_lifts, lifted
 
 from thinkbudget_litellm.enforce.context_fit import ContextLimits, fit_engine_budget
 from thinkbudget_litellm.enforce.engine_adapter import Effort
-from thinkbudget_litellm.enforce.engine_registry import adapter_for, infer_engine
-from thinkbudget_litellm.enforce.engines.anthropic import LITELLM_EFFORT_BUDGETS
+from thinkbudget_litellm.enforce.engine_registry import adapter_for
 from thinkbudget_litellm.settings import Enforcement, Engine
-from thinkbudget_litellm.tiers import Tier
 
 ENGINE = Engine.ANTHROPIC
-ADAPTER = adapter_for(ENGINE)
 LIMIT = 1024  # Anthropic gives 1024 thinking tokens for the shared cases' 512
+# policy budget -> the thinking Anthropic gets (below 512 it is disabled, else at least its minimum)
+THINKING = {0: None, 32: None, 511: None, 512: 1024, 600: 1024, 8192: 8192}
 
 
-@pytest.mark.parametrize(
-    ("model", "engine"),
-    [
-        ("anthropic/claude-sonnet-4-5", ENGINE),
-        ("claude-3-7-sonnet-latest", ENGINE),
-        ("bedrock/anthropic.claude-3-7-sonnet-20250219-v1:0", ENGINE),
-        ("bedrock/us.anthropic.claude-sonnet-4", ENGINE),
-        ("bedrock/meta.llama3-70b", Engine.OTHER),
-        ("openai/claude-proxy", Engine.OPENAI),
-    ],
-)
-def test_claims(model: str, engine: Engine) -> None:
-    assert infer_engine(model) is engine
+def _thinking(tokens: int | None) -> dict[str, Any]:
+    return {"type": "disabled"} if tokens is None else {"type": "enabled", "budget_tokens": tokens}
 
 
-@pytest.mark.parametrize(
-    ("budget", "thinking", "effective"),
-    [
-        (0, {"type": "disabled"}, 0),
-        (32, {"type": "disabled"}, 0),
-        (511, {"type": "disabled"}, 0),
-        (512, {"type": "enabled", "budget_tokens": 1024}, 1024),
-        (600, {"type": "enabled", "budget_tokens": 1024}, 1024),
-        (8192, {"type": "enabled", "budget_tokens": 8192}, 8192),
-    ],
-)
-def test_native_params_and_effective_budget(budget: int, thinking: dict[str, Any], effective: int) -> None:
-    assert ADAPTER.native_params(budget, Tier.MODERATE, {}) == {"thinking": thinking}
-    assert ADAPTER.effective_budget(budget) == effective
-
-
-@pytest.mark.parametrize(("limit", "within"), [(0, 0), (511, 0), (1023, 0), (1024, 1024), (3000, 3000)])
-def test_budget_within(limit: int, within: int) -> None:
-    assert ADAPTER.budget_within(limit) == within
-    assert ADAPTER.effective_budget(within) <= limit
-
-
-@pytest.mark.parametrize(
-    ("limit", "cap"),
-    [(0, Effort.NONE), (1023, Effort.NONE), (1024, Effort.LOW), (4096, Effort.HIGH), (16384, Effort.MAX)],
-)
-def test_effort_cap(limit: int, cap: Effort) -> None:
-    assert ADAPTER.effort_cap(limit) is cap
+class TestAnthropic(EngineContract):
+    spec = EngineSpec(
+        ENGINE,
+        claims={
+            "anthropic/claude-sonnet-4-5": ENGINE,
+            "claude-3-7-sonnet-latest": ENGINE,
+            "bedrock/anthropic.claude-3-7-sonnet-20250219-v1:0": ENGINE,
+            "bedrock/us.anthropic.claude-sonnet-4": ENGINE,
+            "bedrock/meta.llama3-70b": Engine.OTHER,
+            "openai/claude-proxy": Engine.OPENAI,
+        },
+        native=[Native(budget, {"thinking": _thinking(tokens)}) for budget, tokens in THINKING.items()],
+        effort_caps={0: Effort.NONE, 1023: Effort.NONE, 1024: Effort.LOW, 4096: Effort.HIGH, 16384: Effort.MAX},
+        lifts=expected_lifts(budget=LIMIT),
+        effective={budget: tokens or 0 for budget, tokens in THINKING.items()},
+        within={0: 0, 511: 0, 1023: 0, 1024: 1024, 3000: 3000},
+        # no continuation flag: a trailing assistant message is a prefill
+    )
 
 
 def test_effort_budgets_are_litellms() -> None:
     from litellm import constants
 
-    assert dict(LITELLM_EFFORT_BUDGETS) == {
+    assert dict(adapter_for(ENGINE).effort_budgets) == {
         Effort.MINIMAL: max(constants.DEFAULT_REASONING_EFFORT_MINIMAL_THINKING_BUDGET, 1024),
         Effort.LOW: constants.DEFAULT_REASONING_EFFORT_LOW_THINKING_BUDGET,
         Effort.MEDIUM: constants.DEFAULT_REASONING_EFFORT_MEDIUM_THINKING_BUDGET,
@@ -78,52 +56,11 @@ def test_effort_budgets_are_litellms() -> None:
     assert constants.ANTHROPIC_MIN_THINKING_BUDGET_TOKENS == 1024
 
 
-def test_continuation() -> None:
-    assert ADAPTER.continuation_params() == {}
-    assert ADAPTER.prefill_open_tag(template_preopens=True) is True
-
-
-EXPECTED: dict[str, Any] = {
-    "thinking_token_budget": LIMIT,
-    "thinking_token_budget@extra_body": LIMIT,
-    "reasoning_effort": "low",
-    "reasoning_effort@extra_body": "low",
-    "reasoning_effort_object": {"effort": "low", "summary": "auto"},
-    "thinking": {"type": "enabled", "budget_tokens": LIMIT},
-    "thinking_adaptive": {"type": "enabled", "budget_tokens": LIMIT, "display": "summarized"},
-    "thinking@extra_body": {"type": "enabled", "budget_tokens": LIMIT},
-    "custom_params": {"thinking_budget": LIMIT, "x": 1},
-    "thinking_budget_tokens": LIMIT,
-    "enable_thinking_on_no_thinking_tier": False,
-    "enable_thinking": True,
-    "template_thinking_on_no_thinking_tier": False,
-    "template_thinking_budget": LIMIT,
-    "think_on_no_thinking_tier": False,
-    "think_level": "low",
-    "output_config": {"effort": "low", "format": {"type": "json_schema"}},
-    "reasoning.effort": {"effort": "low", "summary": "auto"},
-    "reasoning.max_tokens": {"max_tokens": LIMIT},
-    "reasoning.enabled_on_no_thinking_tier": {"enabled": False},
-    "thinkingConfig": {"thinkingBudget": LIMIT, "includeThoughts": True},
-    "thinking_config.thinking_level": {"thinking_level": "low"},
-    "generationConfig@extra_body": {"thinkingConfig": {"thinkingBudget": LIMIT, "thinkingLevel": "low"}},
-}
-
-
-def test_every_case_has_an_expectation() -> None:
-    assert set(EXPECTED) == set(LIFTS)
-
-
-@pytest.mark.parametrize("case", sorted(LIFTS))
-def test_client_budget_fields(case: str) -> None:
-    assert lifted(ENGINE, case) == EXPECTED[case]
-
-
 @pytest.mark.parametrize("case", ["thinking", "thinking_adaptive", "thinking@extra_body"])
 def test_native_thinking_wins(case: str) -> None:
     expected = {"type": "enabled", "budget_tokens": LIMIT}
     got = lifted(ENGINE, case, Enforcement.NATIVE)
-    assert got == (expected if not case.endswith("@extra_body") else "<removed>")
+    assert got == (expected if not case.endswith("@extra_body") else REMOVED)
 
 
 @pytest.mark.parametrize(

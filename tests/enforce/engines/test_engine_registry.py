@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
-from engine_cases import LIFTS
+from engine_cases import LIFTS, EngineContract
 
 from thinkbudget_litellm.enforce.engine_adapter import EngineAdapter
 from thinkbudget_litellm.enforce.engine_registry import (
@@ -30,7 +31,11 @@ def test_every_engine_has_exactly_one_adapter() -> None:
 
 @pytest.mark.parametrize("engine", list(Engine))
 def test_every_engine_has_its_test_file(engine: Engine) -> None:
+    # ... holding the shared checks, with its engine's tables
     assert (Path(__file__).parent / f"test_{engine.value}.py").is_file()
+    module = importlib.import_module(f"test_{engine.value}")
+    contracts = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, EngineContract)]
+    assert [c.spec.engine for c in contracts if c is not EngineContract] == [engine]
 
 
 def test_a_second_adapter_for_an_engine_is_refused() -> None:

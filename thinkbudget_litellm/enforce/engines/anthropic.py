@@ -13,44 +13,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from thinkbudget_litellm.enforce.engine_adapter import (
-    REASONING_EFFORT,
-    THINKING,
-    Effort,
-    EngineAdapter,
-    FieldKind,
-    budget_field,
-    effort_within,
-)
+from thinkbudget_litellm.enforce.engine_adapter import Effort, FieldKind, LitellmThinkingAdapter, budget_field
 from thinkbudget_litellm.enforce.engine_registry import register
 from thinkbudget_litellm.settings import Engine
-from thinkbudget_litellm.tiers import Tier
 
 MIN_BUDGET = 1024
 # Below this, Anthropic's 1024-token minimum would multiply the budget; thinking is disabled instead.
 DISABLE_BELOW = 512
 
-# The thinking budget LiteLLM 1.106.2 gives each reasoning_effort level for Anthropic
-# (litellm.constants DEFAULT_REASONING_EFFORT_*_THINKING_BUDGET; "minimal" is raised to the minimum).
-LITELLM_EFFORT_BUDGETS: tuple[tuple[Effort, int], ...] = (
-    (Effort.MINIMAL, MIN_BUDGET),
-    (Effort.LOW, 1024),
-    (Effort.MEDIUM, 2048),
-    (Effort.HIGH, 4096),
-    (Effort.XHIGH, 8192),
-    (Effort.MAX, 16384),
-)
-
 
 @register
-class AnthropicAdapter(EngineAdapter):
+class AnthropicAdapter(LitellmThinkingAdapter):
     engine = Engine.ANTHROPIC
     prefixes = ("anthropic/", "bedrock/", "claude")
-    budget_fields = (
-        THINKING,
-        REASONING_EFFORT,
-        budget_field(FieldKind.EFFORT, "output_config", "effort", floor=Effort.LOW),
-    )
+    own_fields = (budget_field(FieldKind.EFFORT, "output_config", "effort", floor=Effort.LOW),)
+    # LiteLLM 1.106.2 raises "minimal" to the minimum, and gives "xhigh" and "max" budgets too
+    # (litellm.constants DEFAULT_REASONING_EFFORT_*_THINKING_BUDGET).
+    minimal_budget = MIN_BUDGET
+    higher_budgets = ((Effort.XHIGH, 8192), (Effort.MAX, 16384))
 
     def claim(self, model: str) -> int:
         # Bedrock serves many model families; only its Claude models are Anthropic's.
@@ -58,13 +38,7 @@ class AnthropicAdapter(EngineAdapter):
             return 0
         return super().claim(model)
 
-    def native_params(
-        self,
-        budget: int,
-        tier: Tier,
-        request: Mapping[str, Any],
-        no_thinking_tiers: frozenset[Tier] = frozenset(),
-    ) -> dict[str, Any]:
+    def cap_params(self, budget: int, request: Mapping[str, Any], off: bool) -> dict[str, Any]:
         if budget < DISABLE_BELOW:
             return {"thinking": {"type": "disabled"}}
         return {"thinking": {"type": "enabled", "budget_tokens": max(budget, MIN_BUDGET)}}
@@ -74,6 +48,3 @@ class AnthropicAdapter(EngineAdapter):
 
     def budget_within(self, limit: int) -> int:
         return limit if limit >= MIN_BUDGET else 0
-
-    def effort_cap(self, limit: int) -> Effort | None:
-        return effort_within(LITELLM_EFFORT_BUDGETS, limit)

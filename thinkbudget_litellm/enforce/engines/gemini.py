@@ -15,56 +15,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from thinkbudget_litellm.enforce.engine_adapter import (
-    REASONING_EFFORT,
-    THINKING,
-    Effort,
-    EngineAdapter,
-    FieldKind,
-    budget_field,
-    effort_within,
-)
+from thinkbudget_litellm.enforce.engine_adapter import Effort, FieldKind, LitellmThinkingAdapter, budget_field
 from thinkbudget_litellm.enforce.engine_registry import register
 from thinkbudget_litellm.settings import Engine
-from thinkbudget_litellm.tiers import Tier
 
 _CONFIG = ("thinkingConfig", "thinking_config")
 _GENERATION = ("generationConfig", "generation_config")
 _BUDGET = ("thinkingBudget", "thinking_budget")
 _LEVEL = ("thinkingLevel", "thinking_level")
 
-# The thinkingBudget LiteLLM 1.106.2 gives each reasoning_effort level for Gemini 2.5
-# (litellm.constants; "minimal" depends on the model: 1, 128 or 512, the largest is used here).
-# LiteLLM rejects "xhigh" and "max" for Gemini.
-LITELLM_EFFORT_BUDGETS: tuple[tuple[Effort, int], ...] = (
-    (Effort.MINIMAL, 512),
-    (Effort.LOW, 1024),
-    (Effort.MEDIUM, 2048),
-    (Effort.HIGH, 4096),
-)
-
 
 @register
-class GeminiAdapter(EngineAdapter):
+class GeminiAdapter(LitellmThinkingAdapter):
     engine = Engine.GEMINI
     prefixes = ("gemini/", "vertex_ai/", "gemini")
-    budget_fields = (
-        THINKING,
-        REASONING_EFFORT,
+    own_fields = (
         budget_field(FieldKind.TOKENS, _CONFIG, _BUDGET),
         budget_field(FieldKind.EFFORT, _CONFIG, _LEVEL, floor=Effort.LOW),
         budget_field(FieldKind.TOKENS, _GENERATION, _CONFIG, _BUDGET),
         budget_field(FieldKind.EFFORT, _GENERATION, _CONFIG, _LEVEL, floor=Effort.LOW),
     )
+    # LiteLLM 1.106.2's "minimal" for Gemini 2.5 depends on the model (1, 128 or 512; the largest is
+    # used here); it rejects "xhigh" and "max" for Gemini.
+    minimal_budget = 512
 
-    def native_params(
-        self,
-        budget: int,
-        tier: Tier,
-        request: Mapping[str, Any],
-        no_thinking_tiers: frozenset[Tier] = frozenset(),
-    ) -> dict[str, Any]:
+    def cap_params(self, budget: int, request: Mapping[str, Any], off: bool) -> dict[str, Any]:
         return {"thinking": {"type": "enabled", "budget_tokens": budget}}
-
-    def effort_cap(self, limit: int) -> Effort | None:
-        return effort_within(LITELLM_EFFORT_BUDGETS, limit)

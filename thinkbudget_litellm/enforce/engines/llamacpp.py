@@ -9,53 +9,23 @@
   ``chat_template_kwargs: {enable_thinking: false}``. The prefill is appended after the generation
   prompt: with a template that pre-opens ``<think>`` it must not repeat it.
 * Client budget fields: its own, the chat-template ones, ``reasoning_effort`` and ``thinking``
-  (LiteLLM's OpenAI-compatible path turns it into a ``reasoning_effort``).
+  (see ``ChatTemplateAdapter``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from thinkbudget_litellm.enforce.engine_adapter import (
-    REASONING_EFFORT,
-    TEMPLATE_FIELDS,
-    THINKING,
-    EngineAdapter,
-    FieldKind,
-    budget_field,
-    template_kwargs_off,
-    thinking_off,
-)
+from thinkbudget_litellm.enforce.engine_adapter import ChatTemplateAdapter
 from thinkbudget_litellm.enforce.engine_registry import register
 from thinkbudget_litellm.settings import Engine
-from thinkbudget_litellm.tiers import Tier
 
 
 @register
-class LlamacppAdapter(EngineAdapter):
+class LlamacppAdapter(ChatTemplateAdapter):
     engine = Engine.LLAMACPP
-    budget_fields = (
-        budget_field(FieldKind.TOKENS, "thinking_budget_tokens"),
-        *TEMPLATE_FIELDS,
-        REASONING_EFFORT,
-        THINKING,
-    )
-
-    def native_params(
-        self,
-        budget: int,
-        tier: Tier,
-        request: Mapping[str, Any],
-        no_thinking_tiers: frozenset[Tier] = frozenset(),
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {"thinking_budget_tokens": budget}
-        if thinking_off(budget, tier, no_thinking_tiers):
-            out["chat_template_kwargs"] = template_kwargs_off(request)
-        return out
+    budget_path = ("thinking_budget_tokens",)
+    prefill_follows_generation_prompt = True
 
     def continuation_params(self) -> dict[str, Any]:
         return {"chat_template_kwargs": {"enable_thinking": False}}
-
-    def prefill_open_tag(self, template_preopens: bool) -> bool:
-        return not template_preopens

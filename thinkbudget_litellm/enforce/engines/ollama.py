@@ -18,27 +18,22 @@ from thinkbudget_litellm.enforce.engine_adapter import (
     EngineAdapter,
     FieldKind,
     budget_field,
-    thinking_off,
 )
 from thinkbudget_litellm.enforce.engine_registry import register
 from thinkbudget_litellm.settings import Engine
-from thinkbudget_litellm.tiers import Tier
+
+# Ollama's own field: a bool, a level (gpt-oss) or (proposed upstream) a token count.
+THINK = budget_field(FieldKind.OLLAMA_THINK, "think")
 
 
 @register
 class OllamaAdapter(EngineAdapter):
     engine = Engine.OLLAMA
     prefixes = ("ollama/", "ollama_chat/")
-    budget_fields = (budget_field(FieldKind.OLLAMA_THINK, "think"), REASONING_EFFORT)
+    budget_fields = (THINK, REASONING_EFFORT)
 
-    def native_params(
-        self,
-        budget: int,
-        tier: Tier,
-        request: Mapping[str, Any],
-        no_thinking_tiers: frozenset[Tier] = frozenset(),
-    ) -> dict[str, Any]:
-        return {"think": not thinking_off(budget, tier, no_thinking_tiers)}
+    def cap_params(self, budget: int, request: Mapping[str, Any], off: bool) -> dict[str, Any]:
+        return {"think": not off}
 
     def effort_cap(self, limit: int) -> Effort | None:
         # A level does not bound Ollama's thinking; only "off" is a budget it honours.

@@ -21,7 +21,6 @@ from thinkbudget_litellm.enforce.engine_adapter import (
 )
 from thinkbudget_litellm.enforce.engine_registry import register
 from thinkbudget_litellm.settings import Engine
-from thinkbudget_litellm.tiers import Tier
 
 
 @register
@@ -30,13 +29,7 @@ class OpenaiAdapter(EngineAdapter):
     prefixes = ("openai/", "azure/")
     budget_fields = (REASONING_EFFORT, REASONING_OBJECT_EFFORT)
 
-    def native_params(
-        self,
-        budget: int,
-        tier: Tier,
-        request: Mapping[str, Any],
-        no_thinking_tiers: frozenset[Tier] = frozenset(),
-    ) -> dict[str, Any]:
+    def cap_params(self, budget: int, request: Mapping[str, Any], off: bool) -> dict[str, Any]:
         return {"reasoning_effort": effort_for_budget(budget).value}
 
     def effort_cap(self, limit: int) -> Effort | None:
