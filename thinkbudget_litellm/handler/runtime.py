@@ -74,11 +74,7 @@ class Runtime:
         """Start the meter and the record writer now when an event loop is serving (LiteLLM loads its
         callbacks inside the proxy's startup), so a restarted proxy replays its predecessor's spool
         at once instead of at the first request. False outside a serving proxy (a tool or a test)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return False
-        if litellm_config_path() is None:  # not inside a proxy that loaded its config
+        if not self._in_loop() or litellm_config_path() is None:  # not inside a serving proxy
             return False
         self.background(self.ensure_started(None))
         return True
@@ -119,6 +115,8 @@ class Runtime:
             model_list = self.router().get_model_list() or []
         except Exception:
             return
+        if not model_list:  # the router exists but has not loaded the config's model_list yet
+            return
         self._deployments_seen = True
         ids = []
         for deployment in model_list:
@@ -132,6 +130,14 @@ class Runtime:
                 or [asyncio.ensure_future(asyncio.sleep(0))],
                 timeout=2.0,
             )
+
+    @staticmethod
+    def _in_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
 
     def group_enforcements(self, model_group: Any) -> set[Enforcement]:
         """The enforcement modes of a model group's deployments (empty when the router does not know it)."""
@@ -171,6 +177,9 @@ class Runtime:
         if deployment_id is not None:
             try:
                 self.meter.configure(deployment_id, dep)
+                if self.meter.configured(deployment_id) and self._in_loop():
+                    # its first reading is only a baseline: take it now, not when a request ends
+                    self.background(self.meter.tick(deployment_id))
             except Exception:
                 log.error("thinkbudget: deployment %s energy settings unusable; not metered", key, exc_info=True)
         self._deployments[key] = dep
