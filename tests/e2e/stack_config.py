@@ -44,6 +44,7 @@ def _energy(sim: str) -> dict[str, Any]:
         "url": f"os.environ/SIM_{sim.upper()}_METRICS",
         "simulated": True,
         "tick_s": 0.1,
+        "timeout_s": 2.0,  # the simulators answer slowly when the suite loads both cores
     }
 
 
