@@ -25,6 +25,7 @@ from thinkbudget_litellm.enforce.client_budget_fields import neutralise_client_b
 from thinkbudget_litellm.enforce.context_fit import Fit, context_limits, fit_engine_budget, fit_to_context
 from thinkbudget_litellm.handler.litellm_io import (
     BUDGETED_CALL_TYPES,
+    CHAT_CALL_TYPES,
     Caller,
     add_spend_log_metadata,
     caller_from,
@@ -72,9 +73,10 @@ class ThinkBudgetHandler(CustomLogger):
             drop_internal_markers(data)
             await self.rt.ensure_started(cache)
             self.rt.sweep()
-            refusal = endpoint_refusal(kind, data.get("model"), self.rt.group_enforcements(data.get("model")))
-            if refusal is not None:
-                raise SettingsError(refusal)
+            if kind not in CHAT_CALL_TYPES:  # other endpoints cannot carry every enforcement mode
+                refusal = endpoint_refusal(kind, data.get("model"), self.rt.group_enforcements(data.get("model")))
+                if refusal is not None:
+                    raise SettingsError(refusal)
             caller = caller_from(user_api_key_dict, data)
             ledger_key = caller.session_ledger_key
             used = await self.rt.sessions.used(ledger_key) if ledger_key else None
