@@ -13,7 +13,8 @@ import pytest
 from tests.adversarial import stack_config
 from tests.adversarial.doubles import running_engine_double, running_hostile_dcgm
 from tests.adversarial.harness import AdvStack
-from thinkbudget_litellm.demo.stack import Stack, StackError, start_proxy, start_sim
+from tests.proxy_stack import proxy_env, records_url, start_sims
+from thinkbudget_litellm.demo.stack import Stack, StackError, start_proxy
 
 
 def _postgres() -> tuple[Any, str | None]:
@@ -39,25 +40,14 @@ def adv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdvStack]:
     pg, pg_db = _postgres()
     with running_hostile_dcgm() as dcgm, running_engine_double() as engine:
         try:
-            sims = {}
-            for name, flags in stack_config.SIMS.items():
-                sims[name] = start_sim(f"sim-{name}", [*flags, *stack_config.COMMON_SIM_FLAGS], log_dir)
-                stack.services.append(sims[name])
+            sims = start_sims(stack, stack_config.SIMS, stack_config.COMMON_SIM_FLAGS, log_dir)
             cfg, keys = stack_config.write(log_dir)
             events = log_dir / "events.jsonl"
-            database_url = pg.url(pg_db) if pg is not None else f"sqlite+aiosqlite:///{log_dir / 'records.sqlite'}"
-            env = {
-                "THINKBUDGET_EMULATED_KEYS": str(keys),
-                "THINKBUDGET_TEST_EVENTS": str(events),
-                "THINKBUDGET_DATABASE_URL": database_url,
-                "THINKBUDGET_SPOOL_DIR": str(log_dir / "spool"),
-                stack_config.HOSTILE_DCGM_ENV: dcgm.url,
-                stack_config.ENGINE_DOUBLE_ENV: engine.base + "/v1",
-                stack_config.ENGINE_DOUBLE_METRICS_ENV: engine.base + "/metrics",
-            }
-            for name, svc in sims.items():
-                env[f"ADV_SIM_{name.upper()}_URL"] = svc.base + "/v1"
-                env[f"ADV_SIM_{name.upper()}_METRICS"] = svc.base + "/metrics"
+            database_url = records_url(pg.url(pg_db) if pg is not None else None, log_dir)
+            env = proxy_env(sims, "ADV_SIM_", keys, events, database_url, log_dir)
+            env[stack_config.HOSTILE_DCGM_ENV] = dcgm.url
+            env[stack_config.ENGINE_DOUBLE_ENV] = engine.base + "/v1"
+            env[stack_config.ENGINE_DOUBLE_METRICS_ENV] = engine.base + "/metrics"
             proxy = start_proxy(cfg, log_dir, env=env)
             stack.services.append(proxy)
         except StackError as exc:

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.e2e import stack_config
-from thinkbudget_litellm.demo.stack import Service, Stack, StackError, start_proxy, start_sim
+from tests.proxy_stack import proxy_env, records_url, start_sims
+from thinkbudget_litellm.demo.stack import Service, Stack, StackError, start_proxy
 
 
 @dataclass
@@ -80,19 +81,11 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
     stack = Stack()
     pg, pg_db = _litellm_postgres()
     try:
-        sims = {}
-        for name, flags in stack_config.SIMS.items():
-            sims[name] = start_sim(f"sim-{name}", [*flags, *stack_config.COMMON_SIM_FLAGS], log_dir)
-            stack.services.append(sims[name])
+        sims = start_sims(stack, stack_config.SIMS, stack_config.COMMON_SIM_FLAGS, log_dir)
         cfg, keys = stack_config.write(log_dir)
         events = log_dir / "events.jsonl"
-        env = {"THINKBUDGET_EMULATED_KEYS": str(keys), "THINKBUDGET_TEST_EVENTS": str(events)}
-        for name, svc in sims.items():
-            env[f"SIM_{name.upper()}_URL"] = svc.base + "/v1"
-            env[f"SIM_{name.upper()}_METRICS"] = svc.base + "/metrics"
-        database_url = pg.url(pg_db) if pg is not None else f"sqlite+aiosqlite:///{log_dir / 'records.sqlite'}"
-        env["THINKBUDGET_DATABASE_URL"] = database_url
-        env["THINKBUDGET_SPOOL_DIR"] = str(log_dir / "spool")
+        database_url = records_url(pg.url(pg_db) if pg is not None else None, log_dir)
+        env = proxy_env(sims, "SIM_", keys, events, database_url, log_dir)
         proxy = start_proxy(cfg, log_dir, env=env)
         stack.services.append(proxy)
     except StackError as exc:
