@@ -134,3 +134,23 @@ def test_client_budget_fields_cannot_lift_the_budget():
     assert ctx.adjustments.client_fields
     out, _ = _budget_params({"reasoning_effort": "high", "max_tokens": 10}, enforcement="stream", stream=True)
     assert out.get("reasoning_effort") != "high" and out["max_tokens"] == 512 + 16 + 10
+
+
+def test_the_engine_s_reasoning_count_is_ignored_when_the_template_pre_opens_think():
+    """vLLM counts from the last <think> in the output: a model that writes the tag again mid-reasoning
+    gets a fragment counted (3,507 of 4,056 on the real engine)."""
+    from litellm.types.utils import Choices, CompletionTokensDetailsWrapper, Message, ModelResponse, Usage
+
+    from thinkbudget_litellm.handler.stream_enforcer import count_full_response
+
+    text = "<think>" + "step " * 40 + "</think>the answer"
+    usage = Usage(
+        prompt_tokens=5,
+        completion_tokens=60,
+        total_tokens=65,
+        completion_tokens_details=CompletionTokensDetailsWrapper(reasoning_tokens=7),
+    )
+    response = ModelResponse(choices=[Choices(index=0, message=Message(role="assistant", content=text))], usage=usage)
+    assert count_full_response(response) == (7, 53)
+    thinking, answer = count_full_response(response, trust_engine=False)
+    assert thinking >= 40 and answer > 0

@@ -215,7 +215,7 @@ class ThinkBudgetHandler(CustomLogger):
         try:
             lc = ctx.lifecycle
             if ctx.is_continuation(call_id):
-                answer = lc.answer_tokens + sum(count_full_response(response))
+                answer = lc.answer_tokens + sum(count_full_response(response, trust_engine=_engine_counts(ctx)))
                 step = await lc.attempt_succeeded(answer=answer, call_id=str(call_id))
             elif ctx.enforcement is Enforcement.STREAM:
                 first = ctx.first_call = read_first_call(ctx, response)
@@ -224,7 +224,7 @@ class ThinkBudgetHandler(CustomLogger):
                     thinking, answer, continues=first.needs_continuation, cut=first.thinking_open
                 )
             else:
-                step = await lc.attempt_succeeded(*count_full_response(response))
+                step = await lc.attempt_succeeded(*count_full_response(response, trust_engine=_engine_counts(ctx)))
             self.rt.completed(ctx, step)
             set_response_cost(response, lc.bill_for(str(call_id)).cost_usd)
         except Exception:
@@ -330,6 +330,11 @@ class ThinkBudgetHandler(CustomLogger):
 
 def _call_type(call_type: Any) -> str:
     return str(getattr(call_type, "value", call_type))
+
+
+def _engine_counts(ctx: RequestContext) -> bool:
+    """The engine's own reasoning count is right unless the template pre-opens ``<think>``."""
+    return not (ctx.deployment is not None and ctx.deployment.template_preopens_think)
 
 
 def _priced(dep: DeploymentSettings) -> bool:

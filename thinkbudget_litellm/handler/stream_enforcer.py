@@ -360,15 +360,17 @@ def _message_parts(response: ModelResponse) -> tuple[str | None, str | None, str
     )
 
 
-def count_full_response(response: Any) -> tuple[int, int]:
+def count_full_response(response: Any, *, trust_engine: bool = True) -> tuple[int, int]:
     """(thinking, answer) tokens of a non-streamed response: the engine's reasoning count when it
-    gives one, else counted from the text (R1 templates that pre-open ``<think>`` report 0; a text
-    completion has no message, its thinking is inline in ``text``)."""
+    gives one and can be trusted, else counted from the text. A template that pre-opens ``<think>``
+    makes vLLM count only from the last ``<think>`` in the output (0, or a fragment when the model
+    writes the tag again), so ``trust_engine`` is False there; a text completion has no message, its
+    thinking is inline in ``text``."""
     usage = getattr(response, "usage", None)
     details = getattr(usage, "completion_tokens_details", None)
     reasoning_tokens = getattr(details, "reasoning_tokens", None)
     completion = int(getattr(usage, "completion_tokens", None) or 0)
-    if isinstance(reasoning_tokens, int) and reasoning_tokens > 0:
+    if trust_engine and isinstance(reasoning_tokens, int) and reasoning_tokens > 0:
         return reasoning_tokens, max(completion - reasoning_tokens, 0)
     choices = getattr(response, "choices", None) or []
     message = getattr(choices[0], "message", None) if choices else None
