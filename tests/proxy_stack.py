@@ -7,6 +7,20 @@ from pathlib import Path
 
 from thinkbudget_litellm.demo.stack import Service, Stack, start_sim
 
+# The callbacks every test proxy loads: ours, the emulated keys' spend tracker, LiteLLM's logging
+# events recorder (tests/e2e/recorder.py) and Prometheus.
+TEST_CALLBACKS = (
+    "thinkbudget_litellm.proxy_handler",
+    "thinkbudget_litellm.demo.emulated_keys.spend_tracker",
+    "tests.e2e.recorder.recorder",
+    "prometheus",
+)
+# Keys and teams are emulated (LiteLLM's database mode cannot start here), behind the master key.
+EMULATED_AUTH = {
+    "custom_auth": "thinkbudget_litellm.demo.emulated_keys.user_api_key_auth",
+    "master_key": "os.environ/LITELLM_MASTER_KEY",
+}
+
 
 def start_sims(
     stack: Stack, sims: Mapping[str, Sequence[str]], common_flags: Sequence[str], log_dir: Path

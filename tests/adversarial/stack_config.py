@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from tests.proxy_stack import EMULATED_AUTH, TEST_CALLBACKS
+
 MODEL_NAME = "deepseek-r1-distill-qwen-7b"
 
 # sim name -> sim-backend flags
@@ -91,12 +93,7 @@ def proxy_config() -> dict[str, Any]:
     return {
         "model_list": deployments,
         "litellm_settings": {
-            "callbacks": [
-                "thinkbudget_litellm.proxy_handler",
-                "thinkbudget_litellm.demo.emulated_keys.spend_tracker",
-                "tests.e2e.recorder.recorder",
-                "prometheus",
-            ],
+            "callbacks": list(TEST_CALLBACKS),
         },
         # no retries, and no cooldown: a deployment an attack made fail must stay usable for the next test
         "router_settings": {"num_retries": 0, "disable_cooldowns": True},
@@ -104,10 +101,7 @@ def proxy_config() -> dict[str, Any]:
             "budgets": dict(TIER_BUDGETS),
             "end_users": {WIDE_END_USER: {"max_thinking_tokens": WIDE_END_USER_CAP}},
         },
-        "general_settings": {
-            "custom_auth": "thinkbudget_litellm.demo.emulated_keys.user_api_key_auth",
-            "master_key": "os.environ/LITELLM_MASTER_KEY",
-        },
+        "general_settings": dict(EMULATED_AUTH),
     }
 
 

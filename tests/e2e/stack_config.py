@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from tests.proxy_stack import EMULATED_AUTH, TEST_CALLBACKS
+
 # sim name -> sim-backend flags
 SIMS: dict[str, list[str]] = {
     "native": ["--style", "parser", "--native-budget", "--tokens-per-second", "2000"],
@@ -92,12 +94,7 @@ def proxy_config() -> dict[str, Any]:
     return {
         "model_list": deployments,
         "litellm_settings": {
-            "callbacks": [
-                "thinkbudget_litellm.proxy_handler",
-                "thinkbudget_litellm.demo.emulated_keys.spend_tracker",
-                "tests.e2e.recorder.recorder",
-                "prometheus",
-            ],
+            "callbacks": list(TEST_CALLBACKS),
         },
         "router_settings": {"fallbacks": [{"r1-dead": ["r1-native"]}], "num_retries": 1, "retry_after": 0},
         "thinkbudget": {
@@ -105,10 +102,7 @@ def proxy_config() -> dict[str, Any]:
             "users": {"carol": {"budgets": {"deep": 3000}}},
             "end_users": {"customer-7": {"budgets": {"deep": 2500}}},
         },
-        "general_settings": {
-            "custom_auth": "thinkbudget_litellm.demo.emulated_keys.user_api_key_auth",
-            "master_key": "os.environ/LITELLM_MASTER_KEY",
-        },
+        "general_settings": dict(EMULATED_AUTH),
     }
 
 

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from tests.e2e import stack_config
+from tests.proxy_stack import EMULATED_AUTH
 from thinkbudget_litellm.demo.stack import Service, Stack, StackError, free_port, start_proxy, wait_ready
 
 VLLM_VERSION = "0.32.0"
@@ -176,10 +177,7 @@ def proxy_config() -> dict[str, Any]:
         },
         "router_settings": {"num_retries": 0},
         "thinkbudget": {"budgets": BUDGETS},
-        "general_settings": {
-            "custom_auth": "thinkbudget_litellm.demo.emulated_keys.user_api_key_auth",
-            "master_key": "os.environ/LITELLM_MASTER_KEY",
-        },
+        "general_settings": dict(EMULATED_AUTH),
     }
 
 
