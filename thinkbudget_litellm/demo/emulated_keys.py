@@ -17,13 +17,15 @@ Without a DB, ``custom_auth_run_common_checks`` never compares a key's spend wit
 ``max_budget`` (research notes §10.6). So, as LiteLLM does for DB-backed keys, the auth function
 runs LiteLLM's own ``virtual_key_max_budget_check`` on the spend accumulated from the cost LiteLLM
 recorded: ``spend_tracker`` (register it under ``litellm_settings.callbacks``) adds each success
-event's ``standard_logging_object.response_cost`` to the key's spend.
+event's ``standard_logging_object.response_cost`` to the key's spend. The master key is the
+proxy admin, as with LiteLLM's own auth.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from typing import Any
 import yaml
 from fastapi import HTTPException, Request
 from litellm.integrations.custom_logger import CustomLogger
-from litellm.proxy._types import UserAPIKeyAuth, hash_token
+from litellm.proxy._types import LitellmUserRoles, UserAPIKeyAuth, hash_token
 
 KEYS_ENV = "THINKBUDGET_EMULATED_KEYS"
 
@@ -73,7 +75,17 @@ key_spend: defaultdict[str, float] = defaultdict(float)  # hashed token -> USD r
 team_spend: defaultdict[str, float] = defaultdict(float)
 
 
+def _is_master_key(api_key: str) -> bool:
+    from litellm.proxy import proxy_server
+
+    master = proxy_server.master_key
+    return bool(master) and secrets.compare_digest(str(master), api_key)
+
+
 async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
+    if _is_master_key(api_key):
+        # As LiteLLM's own auth does: the master key is the proxy admin.
+        return UserAPIKeyAuth(api_key=hash_token(api_key), user_role=LitellmUserRoles.PROXY_ADMIN)
     entry = _key_file.get(api_key)
     if entry is None:
         raise HTTPException(status_code=401, detail={"error": "unknown API key"})

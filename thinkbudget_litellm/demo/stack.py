@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,37 +97,77 @@ def _spawn(name: str, argv: Sequence[str], port: int, log_dir: Path, env: Mappin
     return Service(name=name, port=port, proc=proc, log_path=log_path)
 
 
-def wait_ready(svc: Service, path: str, timeout: float) -> None:
+Identify = Callable[[httpx.Response], bool]
+
+
+def wait_ready(
+    svc: Service,
+    path: str,
+    timeout: float,
+    headers: Mapping[str, str] | None = None,
+    is_ours: Identify | None = None,
+) -> None:
+    """Wait until ``svc`` answers ``path``. ``is_ours`` tells its answer from that of another
+    process that took the same port between ``free_port()`` and the bind (parallel test workers
+    do): until it says yes the wait goes on, and a service that exits ends it."""
     deadline = time.monotonic() + timeout
     url = svc.base + path
     while time.monotonic() < deadline:
         if svc.proc.poll() is not None:
             raise StackError(f"{svc.name} exited with {svc.proc.returncode}:\n{svc.log_tail()}")
         try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
+            r = httpx.get(url, timeout=1.0, headers=dict(headers or {}))
+            if r.status_code < 500 and (is_ours is None or is_ours(r)):
                 return
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError):
             pass
         time.sleep(0.2)
     svc.stop()
     raise StackError(f"{svc.name} not ready at {url} after {timeout:.0f}s:\n{svc.log_tail()}")
 
 
-def _await_or_stop(svc: Service, path: str, timeout: float) -> None:
-    """Wait for readiness; on any interruption (Ctrl-C included) stop the half-started service."""
-    try:
-        wait_ready(svc, path, timeout)
-    except BaseException:
-        svc.stop()
-        raise
+_PORT_TAKEN = ("address already in use", "errno 98")
+_START_TRIES = 4
+
+
+def _start(
+    name: str,
+    argv_for: Callable[[int], Sequence[str]],
+    log_dir: Path,
+    env: Mapping[str, str],
+    path: str,
+    timeout: float,
+    headers: Mapping[str, str] | None,
+    is_ours: Callable[[Service], Identify],
+) -> Service:
+    """Spawn on a free port and wait until it answers as itself; when another process took the
+    port first (the service exits saying so), try again on a new one. On any interruption (Ctrl-C
+    included) the half-started service is stopped."""
+    for attempt in range(1, _START_TRIES + 1):
+        port = free_port()
+        svc = _spawn(name, argv_for(port), port, log_dir, env)
+        try:
+            wait_ready(svc, path, timeout, headers, is_ours(svc))
+            return svc
+        except StackError:
+            svc.stop()
+            if attempt < _START_TRIES and any(m in svc.log_tail().lower() for m in _PORT_TAKEN):
+                continue
+            raise
+        except BaseException:
+            svc.stop()
+            raise
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 def start_sim(name: str, args: Sequence[str], log_dir: Path, timeout: float = 30.0) -> Service:
-    port = free_port()
-    argv = [sys.executable, "-m", "thinkbudget_litellm.cli.main", "sim-backend", "--port", str(port), *args]
-    svc = _spawn(name, argv, port, log_dir, _python_env())
-    _await_or_stop(svc, "/v1/models", timeout)
-    return svc
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "-m", "thinkbudget_litellm.cli.main", "sim-backend", "--port", str(port), *args]
+
+    def same_pid(svc: Service) -> Identify:
+        return lambda r: bool(r.json().get("pid") == svc.proc.pid)
+
+    return _start(name, argv, log_dir, _python_env(), "/sim/stats", timeout, None, same_pid)
 
 
 def litellm_executable() -> list[str]:
@@ -141,14 +181,21 @@ def litellm_executable() -> list[str]:
 
 
 def start_proxy(config: Path, log_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 120.0) -> Service:
-    port = free_port()
-    argv = [*litellm_executable(), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+    def argv(port: int) -> list[str]:
+        return [*litellm_executable(), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+
     proxy_env = _python_env(env)
-    # LiteLLM refuses to start without a master key; the emulated keys authenticate through custom_auth.
-    proxy_env.setdefault("LITELLM_MASTER_KEY", "sk-" + secrets.token_hex(32))
-    svc = _spawn("litellm", argv, port, log_dir, proxy_env)
-    _await_or_stop(svc, "/health/liveliness", timeout)
-    return svc
+    # LiteLLM refuses to start without a master key; the emulated keys authenticate through
+    # custom_auth. Unless the caller names one, the key is this proxy's own, so a proxy that
+    # answers on the port but refuses it is another process's.
+    if not (env and "LITELLM_MASTER_KEY" in env):
+        proxy_env["LITELLM_MASTER_KEY"] = "sk-" + secrets.token_hex(32)
+    auth = {"Authorization": f"Bearer {proxy_env['LITELLM_MASTER_KEY']}"}
+
+    def accepts_our_key(svc: Service) -> Identify:
+        return lambda r: r.status_code == 200
+
+    return _start("litellm", argv, log_dir, proxy_env, "/v1/models", timeout, auth, accepts_our_key)
 
 
 @dataclass

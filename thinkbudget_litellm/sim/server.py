@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import signal
 import time
 import uuid
@@ -250,7 +251,8 @@ async def stats(request: web.Request) -> web.Response:
         tokens=s.tokens,
     )
     recent = [dataclasses.asdict(e) for e in s.recent]
-    return web.json_response({**counts, "recent": recent, "last_bodies": list(s.bodies)})
+    # the pid lets a launcher tell its own simulator from another that took the same port
+    return web.json_response({**counts, "pid": os.getpid(), "recent": recent, "last_bodies": list(s.bodies)})
 
 
 async def reset(request: web.Request) -> web.Response:
