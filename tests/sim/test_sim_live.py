@@ -63,7 +63,8 @@ async def test_non_streaming_disconnect_is_counted_too() -> None:
                 timeout=aiohttp.ClientTimeout(total=0.3),
             )
         stats = await wait_for_status(s, sim.url, "disconnected")
-        assert stats["disconnects"] == 1 and 0 < stats["recent"][-1]["think_tokens"] < 5000
+        # generation stopped at the disconnect (how far it got in 0.3 s depends on the machine's load)
+        assert stats["disconnects"] == 1 and stats["recent"][-1]["think_tokens"] < 5000
 
 
 def test_openai_sdk_reads_the_stream_and_the_sim_body_controls() -> None:
