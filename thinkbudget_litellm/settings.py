@@ -214,6 +214,10 @@ class ThinkBudgetSettings(_Strict):
     users: dict[str, ScopeOverrides] = Field(default_factory=dict)
     end_users: dict[str, ScopeOverrides] = Field(default_factory=dict)
     session_max_thinking_tokens: int | None = Field(default=None, ge=0)
+    client_effort_budgets: dict[str, Tokens] | None = Field(
+        default=None,
+        description="reasoning_effort level -> thinking cap (default: LiteLLM's own table, policy/client_controls.py)",
+    )
     session_ttl_s: int = Field(default=86_400, ge=1)
     database_url: str | None = None
     record_prompts: bool = False

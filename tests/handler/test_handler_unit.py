@@ -115,8 +115,9 @@ def _budget_params(kwargs: dict, *, enforcement: str = "native", stream: bool = 
 def test_max_tokens_keeps_the_client_s_answer_room_on_top_of_the_budget():
     assert _budget_params({})[0]["max_tokens"] == 512 + 1024  # the configured reserve
     assert _budget_params({"max_tokens": 100})[0]["max_tokens"] == 612
-    out, _ = _budget_params({"max_completion_tokens": 50})
-    assert out["max_completion_tokens"] == 562 and "max_tokens" not in out
+    # max_completion_tokens bounds thinking and answer together (OpenAI): the client's total is kept
+    out, _ = _budget_params({"max_completion_tokens": 2000})
+    assert out["max_completion_tokens"] == 2000 and "max_tokens" not in out
     assert _budget_params({"max_tokens": True})[0]["max_tokens"] == 1536  # a boolean is no room
 
 

@@ -143,3 +143,30 @@ async def test_a_bad_line_is_set_aside_once_while_the_database_is_unavailable(tm
     assert writer.stats().written == 19
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM request_records").fetchone() == (19,)
+
+
+async def test_the_migrated_checks_admit_every_status_and_scope_and_nothing_else(tmp_path: Path) -> None:
+    """A new RequestStatus or BudgetScope member needs a migration that widens its CHECK: after
+    upgrading to head, every member is storable and an unknown value is refused."""
+    from thinkbudget_litellm.policy.budget import BudgetScope
+    from thinkbudget_litellm.record.request_record import RequestStatus
+
+    db = tmp_path / "checks.sqlite"
+    await upgrade_database(clean_database_url(f"sqlite:///{db}"))
+    insert = (
+        "INSERT INTO request_records (litellm_call_id, created_at, status, budget_scope, extra) "
+        "VALUES (?, ?, ?, ?, '{}')"
+    )
+    with sqlite3.connect(db) as conn:
+        for n, status in enumerate(RequestStatus):
+            conn.execute(insert, (f"s{n}", "2026-12-07", status.value, None))
+        for n, scope in enumerate(BudgetScope):
+            conn.execute(insert, (f"b{n}", "2026-12-07", RequestStatus.SUCCESS.value, scope.value))
+        for column, bogus in (("status", "bogus"), ("budget_scope", "bogus")):
+            values = ["x-" + column, "2026-12-07", RequestStatus.SUCCESS.value, None]
+            values[2 if column == "status" else 3] = bogus
+            try:
+                conn.execute(insert, values)
+            except sqlite3.IntegrityError:
+                continue
+            raise AssertionError(f"{column}={bogus!r} was stored")

@@ -30,6 +30,8 @@ from thinkbudget_litellm.handler.litellm_io import (
     add_spend_log_metadata,
     caller_from,
     client_answer_room,
+    client_output_limits,
+    client_reasoning_fields,
     drop_internal_markers,
     endpoint_refusal,
     pop_request_cap,
@@ -48,6 +50,7 @@ from thinkbudget_litellm.handler.stream_enforcer import (
 )
 from thinkbudget_litellm.lifecycle import Admission
 from thinkbudget_litellm.policy.budget import resolve_budget
+from thinkbudget_litellm.policy.client_controls import DEFAULT_EFFORT_BUDGETS, client_caps, tightest
 from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, SettingsError
 
 log = logging.getLogger("thinkbudget_litellm")
@@ -90,6 +93,13 @@ class ThinkBudgetHandler(CustomLogger):
     def _admit(self, caller: Caller, data: dict, session_used: int | None, call_type: str) -> RequestContext:
         settings = self.rt.settings
         request_cap = pop_request_cap(data)
+        client_cap = tightest(
+            client_caps(
+                client_reasoning_fields(data),
+                settings.answer_reserve_tokens,
+                settings.client_effort_budgets or DEFAULT_EFFORT_BUDGETS,
+            )
+        )
         layers = scope_layers(caller, settings)
         t0 = time.perf_counter()
         result = classify(prompt_messages(data, call_type))
@@ -101,6 +111,7 @@ class ThinkBudgetHandler(CustomLogger):
             request_cap=request_cap,
             session_used=session_used,
             default_session_cap=settings.session_max_thinking_tokens,
+            client_cap=client_cap,
         )
         admission = Admission(
             call_id=str(data.get("litellm_call_id") or ""),
@@ -154,7 +165,7 @@ class ThinkBudgetHandler(CustomLogger):
         if dep.enforcement is Enforcement.OFF:
             return kwargs
         budget, tier = ctx.decision.budget, ctx.decision.tier
-        room = client_answer_room(kwargs) or self.rt.settings.answer_reserve_tokens
+        room = client_answer_room(kwargs, budget) or self.rt.settings.answer_reserve_tokens
         limits = context_limits(self.rt.deployment_limits(ctx.deployment_id, kwargs))
         if dep.enforcement is Enforcement.NATIVE:
             fit = fit_engine_budget(ctx.engine, limits, prompt_tokens, budget, room)
@@ -181,8 +192,7 @@ class ThinkBudgetHandler(CustomLogger):
             out.pop("max_completion_tokens", None)
             out["max_tokens"] = fit.max_tokens
         else:
-            fields = [f for f in ("max_completion_tokens", "max_tokens") if client_answer_room({f: out.get(f)})]
-            for field in fields or ["max_tokens"]:
+            for field in client_output_limits(out) or ["max_tokens"]:
                 out[field] = fit.max_tokens
         return out
 
@@ -263,6 +273,8 @@ class ThinkBudgetHandler(CustomLogger):
                 "X-ThinkBudget-Budget-Scope": ctx.decision.scope.value,
                 "X-ThinkBudget-Enforcement": ctx.enforcement.value,
             }
+            if ctx.decision.client_control is not None:
+                headers["X-ThinkBudget-Client-Control"] = ctx.decision.client_control.value
             if not ctx.stream and response is not None:
                 lc = ctx.lifecycle
                 headers["X-ThinkBudget-Thinking-Tokens"] = str(lc.thinking_tokens)

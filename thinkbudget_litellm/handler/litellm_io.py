@@ -14,6 +14,7 @@ from typing import Any
 from litellm.types.utils import Usage
 
 from thinkbudget_litellm.policy.budget import BudgetScope, Layers
+from thinkbudget_litellm.policy.client_controls import CONTROL_FIELDS
 from thinkbudget_litellm.settings import (
     Enforcement,
     RequestOverrides,
@@ -109,6 +110,13 @@ def pop_request_cap(data: dict[str, Any]) -> int | None:
                 raise SettingsError(f"header {REQUEST_CAP_HEADER}: must be >= 0, got {n}")
             caps.append(n)
     return min(caps) if caps else None
+
+
+def client_reasoning_fields(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    """The client's reasoning controls (``client_controls.CONTROL_FIELDS``) as the request carries
+    them: at the top level and inside ``extra_body`` (which LiteLLM merges into the upstream body)."""
+    places = (data, _mapping(data.get("extra_body")))
+    return tuple({k: place[k] for k in CONTROL_FIELDS if k in place} for place in places)
 
 
 def deployment_info(kwargs: Mapping[str, Any]) -> tuple[str | None, str | None, Mapping[str, Any]]:
@@ -257,13 +265,26 @@ def litellm_config_path() -> str | None:
         return None
 
 
-def client_answer_room(request: Mapping[str, Any]) -> int | None:
-    """The completion room the client asked for (``max_completion_tokens`` or ``max_tokens``)."""
-    for field in ("max_completion_tokens", "max_tokens"):
-        asked = request.get(field)
-        if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0:
-            return asked
-    return None
+OUTPUT_LIMIT_FIELDS = ("max_completion_tokens", "max_tokens")
+
+
+def _positive_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def client_output_limits(request: Mapping[str, Any]) -> list[str]:
+    """The output-limit fields the client set (``OUTPUT_LIMIT_FIELDS``)."""
+    return [f for f in OUTPUT_LIMIT_FIELDS if _positive_int(request.get(f)) is not None]
+
+
+def client_answer_room(request: Mapping[str, Any], thinking_tokens: int) -> int | None:
+    """The room the client left for its answer after ``thinking_tokens`` of thinking, as OpenAI
+    defines its two fields: ``max_completion_tokens`` bounds thinking and answer together (the room
+    is what the thinking leaves, at least 1), the older ``max_tokens`` the visible answer alone."""
+    total = _positive_int(request.get("max_completion_tokens"))
+    if total is not None:
+        return max(total - thinking_tokens, 1)
+    return _positive_int(request.get("max_tokens"))
 
 
 def discovered_model_info(router: Any, deployment_id: str | None) -> Mapping[str, Any]:

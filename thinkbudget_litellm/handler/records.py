@@ -16,12 +16,15 @@ from thinkbudget_litellm.tiers import Task
 
 
 def admission_figures(decision: BudgetDecision, task: Task) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "thinkbudget_tier": decision.tier.value,
         "thinkbudget_task": task.value,
         "thinkbudget_budget": decision.budget,
         "thinkbudget_budget_scope": decision.scope.value,
     }
+    if decision.client_control is not None:
+        out["thinkbudget_client_control"] = decision.client_control.value
+    return out
 
 
 def spend_log_figures(
@@ -111,6 +114,8 @@ def record_extra(outcome: RequestOutcome, adjustments: Adjustments | None) -> di
     deployment hook adjusted, how energy was attributed)."""
     bill = outcome.bill
     extra: dict[str, Any] = {"score": outcome.admission.score}
+    if outcome.admission.decision.client_control is not None:
+        extra["client_control"] = outcome.admission.decision.client_control.value
     if bill.failed_attempts:
         extra["failed_attempts"] = bill.failed_attempts
         if bill.failed_joules is not None:

@@ -159,9 +159,10 @@ def continuation_request(
     ).request
 
 
-def answer_room(request_data: Mapping[str, Any], reserve: int) -> int:
-    """Tokens the client left for its answer (its own max_tokens), else the configured reserve."""
-    return client_answer_room(client_body(request_data)) or reserve
+def answer_room(request_data: Mapping[str, Any], reserve: int, thinking_tokens: int) -> int:
+    """Tokens the client left for its answer after ``thinking_tokens`` (``client_answer_room``),
+    else the configured reserve."""
+    return client_answer_room(client_body(request_data), thinking_tokens) or reserve
 
 
 class StreamEnforcer:
@@ -272,7 +273,10 @@ class StreamEnforcer:
             open_tag=prefill_opens_think(ctx),
         )
         kwargs = continuation_request(
-            ctx, self.data, messages, answer_room(self.data, self.rt.settings.answer_reserve_tokens)
+            ctx,
+            self.data,
+            messages,
+            answer_room(self.data, self.rt.settings.answer_reserve_tokens, self.ts.thinking_tokens),
         )
         kwargs["stream"] = True
         if self.data.get("stream_options"):
@@ -425,7 +429,7 @@ async def enforce_nonstream(
     answer_so_far = "" if thinking_open else (first.step.content_out or "")
     prefill = prefill_text(ts.reasoning_text, transition, open_tag=prefill_opens_think(ctx)) + answer_so_far
     messages = [*list(data.get("messages") or []), {"role": "assistant", "content": prefill}]
-    room = max(answer_room(data, runtime.settings.answer_reserve_tokens) - ts.answer_tokens, 1)
+    room = max(answer_room(data, runtime.settings.answer_reserve_tokens, ts.thinking_tokens) - ts.answer_tokens, 1)
     kwargs = continuation_request(ctx, data, messages, room)
     issue_continuation(runtime, ctx, kwargs["litellm_call_id"])
     message = response.choices[0].message

@@ -4,7 +4,9 @@ Scopes, broadest to narrowest: tier defaults < team < key < user < end user < se
 - A scope's ``budgets[tier]`` replaces the value set by broader scopes (narrowest wins).
 - A scope's ``max_thinking_tokens`` is a ceiling; the narrowest scope that sets one wins.
 - The session scope is an allowance: the remaining part of the session's cumulative cap.
-- The caller may lower the result per request, never raise it.
+- The caller may lower the result per request, never raise it: with our own field or header
+  (scope ``request``) or with its own reasoning controls (``reasoning_effort``, ``thinking``,
+  ``reasoning``, ``max_completion_tokens``: scope ``client_control``, see ``client_controls``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from thinkbudget_litellm.policy.client_controls import ClientCap, ClientControl
 from thinkbudget_litellm.settings import ScopeOverrides
 from thinkbudget_litellm.tiers import Tier
 
@@ -27,6 +30,7 @@ class BudgetScope(StrEnum):
     END_USER = "end_user"
     SESSION = "session"
     REQUEST = "request"
+    CLIENT_CONTROL = "client_control"  # the client's own reasoning control (which one: client_control)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,7 @@ class BudgetDecision:
     budget: int
     scope: BudgetScope  # the scope that determined the final value
     session_cap: int | None  # cumulative cap that applies to the request's session, if any
+    client_control: ClientControl | None = None  # the client's control that set the budget, if one did
 
 
 # Scopes the client names itself (the request's ``user``): they may narrow what the key, team and
@@ -69,6 +74,7 @@ def resolve_budget(
     request_cap: int | None = None,
     session_used: int | None = None,
     default_session_cap: int | None = None,
+    client_cap: ClientCap | None = None,
 ) -> BudgetDecision:
     """Resolve the budget for ``tier``; ``layers`` are (scope, overrides) from broadest to narrowest.
 
@@ -93,5 +99,8 @@ def resolve_budget(
         result = _lower(result, max(session_cap - (session_used or 0), 0), BudgetScope.SESSION)
     if request_cap is not None and request_cap >= 0:
         result = _lower(result, request_cap, BudgetScope.REQUEST)
+    if client_cap is not None:
+        result = _lower(result, client_cap.tokens, BudgetScope.CLIENT_CONTROL)
     budget, scope = result
-    return BudgetDecision(tier=tier, budget=budget, scope=scope, session_cap=session_cap)
+    control = client_cap.control if client_cap is not None and scope is BudgetScope.CLIENT_CONTROL else None
+    return BudgetDecision(tier=tier, budget=budget, scope=scope, session_cap=session_cap, client_control=control)
