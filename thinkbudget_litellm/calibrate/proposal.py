@@ -110,8 +110,7 @@ def propose(
     them. ``defaults``: the configured tier budgets (the last fallback)."""
     tiers: dict[CellKey, list[Mapping[int, Counts]]] = {}
     for cell, counts in cells.items():
-        parent = cell.parent or cell
-        tiers.setdefault(parent, []).append(counts)
+        tiers.setdefault(cell.parent or cell, []).append(counts)
     out: dict[CellKey, Proposal] = {}
     for tier_cell, tables in tiers.items():
         pooled = merge(tables)
@@ -134,11 +133,11 @@ def propose(
             continue
         own = _own(cell, counts, settings)
         if own is None:
-            parent = out[CellKey(cell.model_group, cell.tier)]
+            above = out[CellKey(cell.model_group, cell.tier)]
             curve = kaplan_meier(counts)
-            source = Source.PARENT if parent.adaptive else Source.DEFAULT
+            source = Source.PARENT if above.adaptive else Source.DEFAULT
             own = Proposal(
-                cell, curve.samples, curve.censored, parent.budget, source, None, None, curve if curve.samples else None
+                cell, curve.samples, curve.censored, above.budget, source, None, None, curve if curve.samples else None
             )
         out[cell] = own
     return out
@@ -174,7 +173,7 @@ def censored(obs: Observation) -> bool:
 
 def cell_of(obs: Observation) -> CellKey | None:
     """The task cell of an observation; None when it cannot be calibrated on."""
-    if obs.status not in USABLE_STATUSES or obs.model_group is None or obs.enforcement is None:
+    if obs.status not in USABLE_STATUSES or obs.model_group is None or obs.enforcement is None or obs.tier is None:
         return None
     try:
         tier = Tier(obs.tier)
