@@ -106,8 +106,9 @@ def test_lookup_task_cell_then_tier_cell_then_default():
     table = table_from({math_cell: tally([(100, False)] * 3), chat_cell: tally([(900, False)])})
     policy = AdaptivePolicy(SETTINGS, table)
     assert policy.start("m", D, Task.MATH, 8192) == (100, S.ADAPTIVE)
-    assert policy.start("m", D, Task.CHAT, 8192) == (900, S.ADAPTIVE)  # its parent (4 samples: 100,100,100,900)
-    assert policy.start("m", D, Task.CODE, 8192) == (900, S.ADAPTIVE)  # unseen task: the tier cell
+    # its parent: 100, 100, 100, 900 (S 0.25 after 100, 0 at 900: 0.1 is crossed at 100 + 0.6 x 800)
+    assert policy.start("m", D, Task.CHAT, 8192) == (580, S.ADAPTIVE)
+    assert policy.start("m", D, Task.CODE, 8192) == (580, S.ADAPTIVE)  # unseen task: the tier cell
     assert policy.start("other", D, Task.MATH, 8192) == (8192, S.TIER)
     assert policy.start(None, D, Task.MATH, 8192) == (8192, S.TIER)
     disabled = AdaptivePolicy(SETTINGS.model_copy(update={"enabled": False}), table)

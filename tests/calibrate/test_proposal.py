@@ -27,8 +27,9 @@ def test_few_samples_take_the_parent_which_pools_every_task():
     cells = {MATH: finished(*range(100, 200, 10)), CHAT: finished(1000, 1000)}
     out = propose(cells, DEFAULT_BUDGETS, S)
     assert out[TIER_CELL].samples == 12 and out[TIER_CELL].source is Source.ESTIMATE
-    assert out[TIER_CELL].budget == 1000  # 0.9 x 12 = 10.8: the 11th smallest
-    assert (out[CHAT].source, out[CHAT].budget, out[CHAT].samples) == (Source.PARENT, 1000, 2)
+    # S is 2/12 after 190 and 0 at 1000: the line between them crosses 0.1 at 190 + 0.4 x 810
+    assert out[TIER_CELL].budget == 514
+    assert (out[CHAT].source, out[CHAT].budget, out[CHAT].samples) == (Source.PARENT, 514, 2)
     assert out[MATH].source is Source.ESTIMATE
 
 

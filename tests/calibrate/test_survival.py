@@ -68,6 +68,22 @@ def test_without_censoring_km_is_the_empirical_quantile(values, q):
     assert quantile(kaplan_meier(tally((v, False) for v in values)), q).value == empirical_quantile(values, q)
 
 
+@given(st.lists(st.tuples(st.integers(1, 3000), st.booleans()), min_size=1, max_size=200), qs)
+def test_the_interpolated_quantile_lies_within_its_step(obs, q):
+    curve = kaplan_meier(tally(obs))
+    plain, line = quantile(curve, q), quantile(curve, q, interpolate=True)
+    assert (plain.value is None) == (line.value is None) and plain.lower_bound == line.lower_bound
+    if plain.value is not None:
+        below = [t for t in curve.times if t < plain.value]
+        assert (below[-1] if below else plain.value) <= line.value <= plain.value
+
+
+def test_interpolation_by_hand():
+    curve = kaplan_meier(tally([(100, False)] * 3 + [(900, False)]))  # S: 0.25 after 100, 0 at 900
+    assert quantile(curve, 0.9).value == 900
+    assert quantile(curve, 0.9, interpolate=True).value == 580  # 100 + (0.15 / 0.25) x 800
+
+
 @given(lengths, qs)
 def test_without_censoring_the_restricted_mean_is_the_mean_of_min(values, q):
     limit = empirical_quantile(values, q)

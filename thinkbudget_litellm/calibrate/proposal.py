@@ -3,13 +3,18 @@
 Each cell's natural thinking length is estimated with the Kaplan-Meier product-limit estimator
 (:mod:`.survival`): a request the proxy cut or the engine capped is right-censored at the thinking it
 did. The proposal is the configured quantile (``adaptive.quantile``, e.g. 0.9: enough thinking for
-90% of the cell's requests), within ``adaptive.bounds``.
+90% of the cell's requests; linearly interpolated within the step of the curve that crosses it),
+within ``adaptive.bounds``.
 
 * Fewer than ``min_samples`` records in a task cell: the cell takes its parent's budget (the same
   model group and tier, every task pooled); a tier cell below it takes the configured default.
 * The quantile lies beyond the data (the largest lengths are all censored, so KM cannot reach it):
-  the proposal grows to the largest censoring point x ``growth_factor`` instead of shrinking to what
-  was seen; exploration requests (a larger budget, :mod:`.explore`) then see further next time.
+  the proposal grows instead of shrinking to what was seen: to the quantile of an exponential tail
+  fitted to the curve (:func:`tail_quantile`), past the largest finished length and at most the
+  largest censoring point x ``growth_factor``. (KM stays flat past its last finished length, however
+  few requests are left there, often only exploration ones; the fitted tail does not overshoot on
+  that.) Exploration requests (a larger budget,
+  :mod:`.explore`) then see further next time.
 
 Pure: counts in, proposals out.
 """
@@ -89,14 +94,35 @@ def _own(cell: CellKey, counts: Mapping[int, Counts], settings: AdaptiveSettings
     curve = kaplan_meier(counts)
     if curve.samples < settings.min_samples:
         return None
-    q = quantile(curve, settings.quantile)
+    q = quantile(curve, settings.quantile, interpolate=True)
     if q.value is not None:
         return Proposal(
             cell, curve.samples, curve.censored, _bounded(q.value, settings), Source.ESTIMATE, q.value, None, curve
         )
     bound = q.lower_bound or 0
-    grown = max(bound * settings.growth_factor, bound + 1)
+    cap = max(bound * settings.growth_factor, bound + 1)
+    tail = tail_quantile(curve, settings.quantile)
+    grown = cap if tail is None else min(max(tail, (curve.max_event or 0) + 1), cap)
     return Proposal(cell, curve.samples, curve.censored, _bounded(grown, settings), Source.GROWTH, None, bound, curve)
+
+
+def tail_quantile(curve: SurvivalCurve, q: float) -> float | None:
+    """Beyond the data: the ``q`` quantile of an exponential tail fitted to the curve from its median
+    (or from 0) to its last finished length; None when the curve has no slope to fit. Used as the
+    growth step when it is smaller than the full ``growth_factor`` (when the budget sits just below
+    the quantile a little more is enough, and a full doubling would overshoot)."""
+    if not curve.times:
+        return None
+    t_m, s_m = curve.times[-1], curve.survival[-1]
+    t_a, s_a = 0, 1.0
+    for t, s in zip(curve.times, curve.survival, strict=True):
+        if s <= 0.5 and t < t_m:
+            t_a, s_a = t, s
+            break
+    if t_m <= t_a or s_m <= 0.0 or s_m >= s_a:
+        return None
+    rate = math.log(s_a / s_m) / (t_m - t_a)
+    return t_m + math.log(s_m / (1.0 - q)) / rate
 
 
 def propose(

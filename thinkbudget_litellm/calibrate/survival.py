@@ -129,13 +129,25 @@ class Quantile:
     lower_bound: int | None  # when beyond the data: the quantile is at least this (largest censoring point)
 
 
-def quantile(curve: SurvivalCurve, q: float) -> Quantile:
-    """The smallest length ``t`` with ``1 - S(t) >= q``; None when ``S`` never gets that low."""
+def quantile(curve: SurvivalCurve, q: float, *, interpolate: bool = False) -> Quantile:
+    """The smallest length ``t`` with ``1 - S(t) >= q``; None when ``S`` never gets that low.
+
+    ``interpolate``: within the step of ``S`` that crosses ``1 - q``, the point where the straight
+    line from the previous finished length to this one crosses it (rounded up). In the tail few
+    requests are left at risk and one step can be wide (often to a lone exploration request's
+    length); the line keeps the estimate from jumping to its far end. Between the previous finished
+    length and the plain quantile; the first step is not interpolated (nothing finished before it)."""
     if not 0.0 < q < 1.0:
         raise ValueError(f"quantile must be in (0, 1), got {q}")
+    prev_t: int | None = None
+    prev_s = 1.0
     for t, s in zip(curve.times, curve.survival, strict=True):
         if 1.0 - s >= q - EPS:
-            return Quantile(q, t, None)
+            if not interpolate or prev_t is None or prev_s - s <= EPS:
+                return Quantile(q, t, None)
+            share = min(max((prev_s - (1.0 - q)) / (prev_s - s), 0.0), 1.0)
+            return Quantile(q, min(math.ceil(prev_t + share * (t - prev_t) - EPS), t), None)
+        prev_t, prev_s = t, s
     return Quantile(q, None, curve.max_censored if curve.max_censored is not None else curve.max_event)
 
 
