@@ -200,6 +200,36 @@ class RequestOverrides(_Strict):
     max_thinking_tokens: Tokens | None = None
 
 
+class AdaptiveBounds(_Strict):
+    min: Tokens = 16
+    max: Tokens = 32_768
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AdaptiveBounds:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class AdaptiveSettings(_Strict):
+    """``thinkbudget.adaptive``: budgets calibrated from the records (``calibrate.adaptive``)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    enabled: bool = False
+    quantile: float = Field(default=0.9, gt=0.0, lt=1.0, description="share of natural thinking a budget covers")
+    min_samples: int = Field(default=50, ge=1, description="fewer records in a cell: its parent's budget")
+    bounds: AdaptiveBounds = AdaptiveBounds()
+    growth_factor: float = Field(default=2.0, gt=1.0, description="beyond the data: largest censored x this")
+    explore_share: float = Field(default=0.02, ge=0.0, le=0.5, description="requests given a larger budget")
+    explore_factor: float = Field(default=2.0, ge=1.0, description="their budget: the cell's x this")
+    explore_seed: str | None = Field(
+        default=None, description="hash seed for choosing them; unset: random per process (clients cannot aim)"
+    )
+    refresh_s: float = Field(default=300.0, ge=1.0, description="how often a proxy recomputes its budgets")
+    window_s: float = Field(default=7 * 86_400.0, gt=0.0, description="records older than this are ignored")
+
+
 class ThinkBudgetSettings(_Strict):
     """The top-level ``thinkbudget:`` block of LiteLLM's config.yaml."""
 
@@ -221,6 +251,14 @@ class ThinkBudgetSettings(_Strict):
     session_ttl_s: int = Field(default=86_400, ge=1)
     database_url: str | None = None
     record_prompts: bool = False
+    adaptive: AdaptiveSettings = AdaptiveSettings()
+    cut_grace_share: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="stream cut: up to this share of the budget more to finish the sentence or line",
+    )
     baseline_thinking_tokens: dict[Tier, int] | None = Field(
         default=None,
         description="measured unbudgeted thinking per tier (benchmarks/run_benchmark.py), for tokens-saved reports",

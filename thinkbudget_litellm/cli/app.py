@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from thinkbudget_litellm.cli import check_cmd, classify_cmd, db_cmd, demo_cmd, sim_cmd
+from thinkbudget_litellm.cli import calibrate_cmd, check_cmd, classify_cmd, db_cmd, demo_cmd, sim_cmd
 
 app = typer.Typer(
     name="thinkbudget-litellm",
@@ -14,5 +14,5 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (demo_cmd, sim_cmd, classify_cmd, db_cmd, check_cmd):
+for module in (demo_cmd, sim_cmd, classify_cmd, db_cmd, check_cmd, calibrate_cmd):
     module.register(app)

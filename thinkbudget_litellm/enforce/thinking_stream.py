@@ -41,7 +41,15 @@ fragment is truncated to its longest prefix that keeps the count within ``limit`
 (found by bisection with the counter), the prefix is forwarded, and nothing after it
 (the rest of the chunk, any held-back text) is. So ``thinking_tokens <= limit``
 always, and exactly ``limit`` thinking tokens can pass without a cut: a model that
-closes its thinking right at the limit is not cut. After a cut ``feed()`` raises; the
+closes its thinking right at the limit is not cut.
+
+Grace (``grace`` tokens, default 0; NVIDIA NIM grants ~10% of the budget the same way). When the
+thinking reaches ``limit`` mid-sentence, up to ``grace`` more tokens pass so that it can finish the
+sentence or line: the cut then falls just after the first sentence end (``.``, ``!`` or ``?``
+before whitespace or the end of the fragment) or line break, or at ``limit + grace`` if none comes.
+Thinking that already ends a sentence at ``limit`` is cut there; thinking that closes within the
+grace is not cut at all. ``grace_tokens`` counts the thinking past ``limit``; always
+``thinking_tokens <= limit + grace``. After a cut ``feed()`` raises; the
 caller closes upstream, emits ``continuation.closing_output(...)``, and forwards the
 continuation's deltas through ``feed_continuation()``.
 
@@ -122,6 +130,23 @@ def _check_text(name: str, value: object) -> None:
 
 
 _DONE_STATES = (State.ANSWER, State.CUT)
+_SENTENCE_ENDS = ".!?"
+
+
+def _ends_sentence(text: str) -> bool:
+    """``text`` ends a sentence or a line (trailing spaces allowed)."""
+    if text.endswith("\n"):
+        return True
+    stripped = text.rstrip(" \t")
+    return bool(stripped) and stripped[-1] in _SENTENCE_ENDS
+
+
+def _sentence_end(text: str) -> int:
+    """The index just past the first sentence end or line break in ``text``; -1 if none."""
+    for i, ch in enumerate(text):
+        if ch == "\n" or (ch in _SENTENCE_ENDS and (i + 1 == len(text) or text[i + 1].isspace())):
+            return i + 1
+    return -1
 
 
 class ThinkingStream:
@@ -133,7 +158,9 @@ class ThinkingStream:
         "_close",
         "_counter",
         "_finished",
+        "_grace",
         "_hint",
+        "_in_grace",
         "_limit",
         "_open",
         "_parts",
@@ -154,8 +181,9 @@ class ThinkingStream:
         *,
         open_tag: str = OPEN_TAG,
         close_tag: str = CLOSE_TAG,
+        grace: int = 0,
     ) -> None:
-        for name, value in (("budget", budget), ("slack", slack)):
+        for name, value in (("budget", budget), ("slack", slack), ("grace", grace)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name} must be an int, got {type(value).__name__}")
             if value < 0:
@@ -172,6 +200,8 @@ class ThinkingStream:
         self._budget = budget
         self._slack = slack
         self._limit = budget + slack
+        self._grace = grace
+        self._in_grace = False  # the limit was reached mid-sentence: waiting for its end
         self._counter = counter
         self._hint = style_hint
         self._open = open_tag
@@ -197,8 +227,17 @@ class ThinkingStream:
 
     @property
     def limit(self) -> int:
-        """``budget + slack``: the most thinking tokens ever forwarded."""
+        """``budget + slack``: the most thinking tokens forwarded without grace."""
         return self._limit
+
+    @property
+    def grace(self) -> int:
+        return self._grace
+
+    @property
+    def grace_tokens(self) -> int:
+        """Thinking tokens let past ``limit`` to finish a sentence (part of ``thinking_tokens``)."""
+        return max(self._thinking - self._limit, 0)
 
     @property
     def thinking_tokens(self) -> int:
@@ -343,23 +382,60 @@ class ThinkingStream:
             raise ValueError(f"token counter returned {n} (< 0) for {text[:20]!r}")
         return n
 
-    def _take_thinking(self, text: str) -> tuple[str, bool]:
-        """Count a thinking fragment; return (text to forward, cut)."""
+    def _take_thinking(self, text: str, closing: bool = False) -> tuple[str, bool]:
+        """Count a thinking fragment; return (text to forward, cut). ``closing``: the closing tag
+        follows the fragment (the thinking ends with it unless it is cut)."""
         n = self._counter(text)
         if n < 0:
             self._count(text)  # raises the clear error
         total = self._thinking + n
-        if total <= self._limit:
+        if total <= self._limit and not self._in_grace:
             self._thinking = total
             self._parts.append(text)
             return text, False
+        if not self._grace:
+            return self._cut(text[: self._fit(text, self._limit - self._thinking)])
+        if self._in_grace:
+            return self._take_grace(text, n, closing)
+        if closing and total <= self._limit + self._grace:
+            self._accept(text, n)  # the model finishes its thinking within the grace
+            return text, False
         kept = text[: self._fit(text, self._limit - self._thinking)]
         if kept:
-            self._thinking += self._count(kept)
-            self._parts.append(kept)
+            self._accept(kept, self._count(kept))
+        if not self._parts or _ends_sentence(self._parts[-1]):
+            return self._cut("", kept)
+        self._in_grace = True
+        rest = text[len(kept) :]
+        more, cut = self._take_grace(rest, self._count(rest), closing)
+        return kept + more, cut
+
+    def _take_grace(self, text: str, n: int, closing: bool) -> tuple[str, bool]:
+        """In the grace: forward up to the first sentence end (then cut) within ``limit + grace``."""
+        room = self._limit + self._grace - self._thinking
+        if closing and n <= room:
+            self._accept(text, n)
+            return text, False
+        end = _sentence_end(text)
+        piece = text if end < 0 else text[:end]
+        m = n if end < 0 else self._count(piece)
+        if m <= room:
+            self._accept(piece, m)
+            return (piece, False) if end < 0 else self._cut("", piece)
+        return self._cut(piece[: self._fit(piece, room)])
+
+    def _accept(self, text: str, n: int) -> None:
+        if text:
+            self._thinking += n
+            self._parts.append(text)
+
+    def _cut(self, kept: str, forwarded: str = "") -> tuple[str, bool]:
+        """Cut after ``kept`` (counted here) and ``forwarded`` (counted already)."""
+        if kept:
+            self._accept(kept, self._count(kept))
         self._state = State.CUT
         self._pending = ""
-        return kept, True
+        return forwarded + kept, True
 
     def _fit(self, text: str, room: int) -> int:
         """Largest prefix length whose count is <= room (the whole text is known not to fit)."""
@@ -397,7 +473,7 @@ class ThinkingStream:
                 idx = buf.find(close)
                 if idx >= 0:
                     if idx:
-                        kept, cut = self._take_thinking(buf[:idx])
+                        kept, cut = self._take_thinking(buf[:idx], closing=True)
                         if cut:
                             return out + kept, True
                     out += buf[: idx + len(close)]

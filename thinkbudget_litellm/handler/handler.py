@@ -104,6 +104,9 @@ class ThinkBudgetHandler(CustomLogger):
         t0 = time.perf_counter()
         result = classify(prompt_messages(data, call_type))
         metrics.CLASSIFY_SECONDS.observe(time.perf_counter() - t0)
+        call_id = str(data.get("litellm_call_id") or "")
+        adaptive = self.rt.adaptive
+        base = adaptive.start(data.get("model"), result.tier, result.task, settings.budgets[result.tier])
         decision = resolve_budget(
             result.tier,
             settings.budgets,
@@ -112,9 +115,11 @@ class ThinkBudgetHandler(CustomLogger):
             session_used=session_used,
             default_session_cap=settings.session_max_thinking_tokens,
             client_cap=client_cap,
+            base=base,
+            explore_to=adaptive.explore_to(call_id, base[0]),
         )
         admission = Admission(
-            call_id=str(data.get("litellm_call_id") or ""),
+            call_id=call_id,
             decision=decision,
             task=result.task,
             score=result.score,
@@ -275,6 +280,8 @@ class ThinkBudgetHandler(CustomLogger):
             }
             if ctx.decision.client_control is not None:
                 headers["X-ThinkBudget-Client-Control"] = ctx.decision.client_control.value
+            if ctx.decision.exploration:
+                headers["X-ThinkBudget-Exploration"] = "true"
             if not ctx.stream and response is not None:
                 lc = ctx.lifecycle
                 headers["X-ThinkBudget-Thinking-Tokens"] = str(lc.thinking_tokens)

@@ -24,6 +24,8 @@ def admission_figures(decision: BudgetDecision, task: Task) -> dict[str, Any]:
     }
     if decision.client_control is not None:
         out["thinkbudget_client_control"] = decision.client_control.value
+    if decision.exploration:
+        out["thinkbudget_exploration"] = True
     return out
 
 
@@ -71,6 +73,8 @@ def build_record(
     settings: ThinkBudgetSettings,
     adjustments: Adjustments | None = None,
     now: datetime | None = None,
+    *,
+    grace_tokens: int = 0,
 ) -> RequestRecord:
     """One row per client request: a cut request's continuation is folded into it."""
     bill = outcome.bill
@@ -105,6 +109,8 @@ def build_record(
         cost_usd=bill.cost_usd,
         baseline_thinking_tokens=baseline,
         latency_ms=outcome.latency_ms,
+        exploration=outcome.admission.decision.exploration,
+        grace_tokens=grace_tokens,
         extra=record_extra(outcome, adjustments),
     )
 
@@ -122,6 +128,8 @@ def record_extra(outcome: RequestOutcome, adjustments: Adjustments | None) -> di
             extra["failed_attempt_joules"] = bill.failed_joules
         if bill.failed_cost_usd is not None:
             extra["failed_attempt_cost_usd"] = bill.failed_cost_usd
+    if outcome.admission.decision.explore_base is not None:
+        extra["explore_base_budget"] = outcome.admission.decision.explore_base
     if outcome.closed_by is not None:
         extra["closed_by"] = outcome.closed_by.value
     if outcome.engine_capped:

@@ -13,6 +13,8 @@ from typing import Any
 from fastapi import HTTPException
 
 from thinkbudget_litellm import metrics
+from thinkbudget_litellm.calibrate.budgets import AdaptivePolicy
+from thinkbudget_litellm.calibrate.refresher import AdaptiveRefresher
 from thinkbudget_litellm.enforce.engine_registry import infer_engine
 from thinkbudget_litellm.handler.litellm_io import (
     Caller,
@@ -58,6 +60,7 @@ class Runtime:
         self._tasks: set[asyncio.Future[Any]] = set()
         self.meter = MeterHub()
         self.writer: RecordWriter | None = None
+        self._adaptive: AdaptivePolicy | None = None
 
     # ------------------------------------------------------------------ settings
     @property
@@ -69,6 +72,13 @@ class Runtime:
                 log.error("thinkbudget: invalid configuration; using defaults", exc_info=True)
                 self._settings = ThinkBudgetSettings()
         return self._settings
+
+    @property
+    def adaptive(self) -> AdaptivePolicy:
+        """The adaptive budgets in force (none until the first refresh, or when disabled)."""
+        if self._adaptive is None:
+            self._adaptive = AdaptivePolicy(self.settings.adaptive)
+        return self._adaptive
 
     def start_in_background(self) -> bool:
         """Start the meter and the record writer now when an event loop is serving (LiteLLM loads its
@@ -106,6 +116,12 @@ class Runtime:
             except Exception:
                 self.writer = None
                 log.exception("thinkbudget: the record writer failed to start; no request records are written")
+            if settings.adaptive.enabled:
+                try:
+                    target = resolve_database_target(os.environ, settings.database_url)
+                    self.background(AdaptiveRefresher(self.adaptive, settings.budgets, target).run())
+                except Exception:
+                    log.exception("thinkbudget: adaptive budgets cannot start; the configured budgets apply")
             self._started = True
 
     async def _configure_deployments(self) -> None:
@@ -254,7 +270,9 @@ class Runtime:
         if session and outcome.thinking_tokens:
             self.background(self.sessions.add(session, outcome.thinking_tokens))
         if self.writer is not None:
-            self.writer.submit(build_record(outcome, ctx.caller, self.settings, ctx.adjustments))
+            self.writer.submit(
+                build_record(outcome, ctx.caller, self.settings, ctx.adjustments, grace_tokens=ctx.grace_tokens)
+            )
 
     def end(self, ctx: RequestContext, event: Coroutine[Any, Any, Step]) -> None:
         """Deliver a terminal event from a task of its own: a client that left cancels the caller's

@@ -44,6 +44,7 @@ class RequestContext:
     first_call: FirstCall | None = None  # a two-step request's capped first call, for the continuation
     adjustments: Adjustments = Adjustments()
     ending: asyncio.Future[None] | None = None  # a terminal event being delivered (Runtime.end)
+    grace_tokens: int = 0  # thinking let past the budget to finish a sentence before a stream cut
 
     @property
     def call_id(self) -> str:

@@ -74,18 +74,21 @@ _NOT_RESENT = frozenset(
 )
 
 
-def new_thinking_stream(ctx: RequestContext) -> ThinkingStream:
-    """The ctx machine for one request: cuts at the budget for ``stream`` enforcement, at budget +
-    slack for ``native`` (a safety net when the engine overshoots), never for ``off``."""
+def new_thinking_stream(ctx: RequestContext, grace_share: float = 0.0) -> ThinkingStream:
+    """The ctx machine for one request: cuts at the budget for ``stream`` enforcement (up to
+    ``grace_share`` of it more to finish a sentence), at budget + slack for ``native`` (a safety net
+    when the engine overshoots), never for ``off``."""
     dep = ctx.deployment
     hint = Style(dep.think_style) if dep is not None and dep.think_style else None
+    grace = 0
     if ctx.enforcement is Enforcement.STREAM:
         budget, slack = ctx.decision.budget, 0
+        grace = int(budget * grace_share)
     elif ctx.enforcement is Enforcement.NATIVE and dep is not None:
         budget, slack = ctx.decision.budget, dep.slack_tokens
     else:
         budget, slack = UNLIMITED, 0
-    return ThinkingStream(budget=budget, counter=count_tokens, style_hint=hint, slack=slack)
+    return ThinkingStream(budget=budget, counter=count_tokens, style_hint=hint, slack=slack, grace=grace)
 
 
 def _delta_fields(chunk: Any) -> tuple[str | None, str | None] | None:
@@ -174,7 +177,7 @@ class StreamEnforcer:
         self.ctx = ctx
         self.lc = ctx.lifecycle
         self.data = request_data
-        self.ts = new_thinking_stream(ctx)
+        self.ts = new_thinking_stream(ctx, runtime.settings.cut_grace_share)
         self.partial_usage: Usage | None = None
 
     async def run(self, response: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
@@ -263,6 +266,7 @@ class StreamEnforcer:
 
     def _sync_counts(self) -> None:
         self.lc.thinking_counts(self.ts.thinking_tokens, self.ts.answer_tokens)
+        self.ctx.grace_tokens = self.ts.grace_tokens
 
     def _continuation_kwargs(self) -> dict[str, Any]:
         ctx = self.ctx

@@ -1,6 +1,7 @@
 """Budget resolution: which thinking budget applies to one request, and which scope set it.
 
-Scopes, broadest to narrowest: tier defaults < team < key < user < end user < session.
+Scopes, broadest to narrowest: tier defaults (or the adaptive budget calibrated for the request's
+model, tier and task) < team < key < user < end user < session.
 - A scope's ``budgets[tier]`` replaces the value set by broader scopes (narrowest wins).
 - A scope's ``max_thinking_tokens`` is a ceiling; the narrowest scope that sets one wins.
 - The session scope is an allowance: the remaining part of the session's cumulative cap.
@@ -12,7 +13,7 @@ Scopes, broadest to narrowest: tier defaults < team < key < user < end user < se
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from thinkbudget_litellm.policy.client_controls import ClientCap, ClientControl
@@ -24,6 +25,7 @@ class BudgetScope(StrEnum):
     """The scope whose setting determined a request's budget."""
 
     TIER = "tier"
+    ADAPTIVE = "adaptive"  # calibrated from the records (thinkbudget.adaptive); a key or team override wins
     TEAM = "team"
     KEY = "key"
     USER = "user"
@@ -40,6 +42,11 @@ class BudgetDecision:
     scope: BudgetScope  # the scope that determined the final value
     session_cap: int | None  # cumulative cap that applies to the request's session, if any
     client_control: ClientControl | None = None  # the client's control that set the budget, if one did
+    explore_base: int | None = None  # an exploration request: the budget it had without exploring
+
+    @property
+    def exploration(self) -> bool:
+        return self.explore_base is not None
 
 
 # Scopes the client names itself (the request's ``user``): they may narrow what the key, team and
@@ -75,18 +82,47 @@ def resolve_budget(
     session_used: int | None = None,
     default_session_cap: int | None = None,
     client_cap: ClientCap | None = None,
+    base: tuple[int, BudgetScope] | None = None,
+    explore_to: int | None = None,
 ) -> BudgetDecision:
     """Resolve the budget for ``tier``; ``layers`` are (scope, overrides) from broadest to narrowest.
 
     Among the key, team and user scopes the narrowest ``budgets[tier]`` sets the value and every
     ``max_thinking_tokens`` is a ceiling (a key cannot lift its team's). Client-named scopes, the
     session allowance and the request's own cap can only lower the result.
+
+    ``base``: the starting value and its scope instead of ``tier_budgets[tier]`` (an adaptive budget).
+    ``explore_to``: an exploration request's larger budget; it replaces the base only when no trusted
+    scope set ``budgets[tier]``, and every ceiling and lowering above still applies to it. The decision's
+    ``explore_base`` is set only when exploring actually raised the final budget.
     """
-    result = (tier_budgets[tier], BudgetScope.TIER)
+    start = base if base is not None else (tier_budgets[tier], BudgetScope.TIER)
+    plain = _resolve(tier, start, layers, request_cap, session_used, default_session_cap, client_cap, None)
+    if explore_to is None or explore_to <= start[0]:
+        return plain
+    explored = _resolve(tier, start, layers, request_cap, session_used, default_session_cap, client_cap, explore_to)
+    if explored.budget <= plain.budget:
+        return plain
+    return replace(explored, explore_base=plain.budget)
+
+
+def _resolve(
+    tier: Tier,
+    start: tuple[int, BudgetScope],
+    layers: Layers,
+    request_cap: int | None,
+    session_used: int | None,
+    default_session_cap: int | None,
+    client_cap: ClientCap | None,
+    explore_to: int | None,
+) -> BudgetDecision:
+    result = start
     trusted = [(s, o) for s, o in layers if s not in CLIENT_NAMED_SCOPES]
     for scope, overrides in trusted:
         if overrides.budgets is not None and tier in overrides.budgets:
             result = (overrides.budgets[tier], scope)
+    if explore_to is not None and result is start:  # no trusted scope set this tier's budget
+        result = (explore_to, start[1])
     for scope, overrides in trusted:
         result = _lower(result, overrides.max_thinking_tokens, scope)
     for scope, overrides in layers:

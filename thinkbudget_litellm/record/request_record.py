@@ -95,7 +95,7 @@ class RequestRecord:
     becomes the enum; any other string is kept, and the database's CHECK constraint refuses the row
     (the writer sets it aside in ``rejected.jsonl``). ``budget_scope`` is one of
     :class:`thinkbudget_litellm.policy.budget.BudgetScope` (tier, team, key, user, end_user, session,
-    request), also checked by the database.
+    request, adaptive), also checked by the database.
     """
 
     litellm_call_id: str = field(metadata=_text(128, varchar=True))
@@ -127,6 +127,8 @@ class RequestRecord:
     baseline_thinking_tokens: int | None = field(default=None, metadata=_of(ColumnKind.INTEGER))  # unbudgeted
     latency_ms: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))
     prompt_text: str | None = field(default=None, metadata=_text(PROMPT_MAX_CHARS))  # only when opted in
+    exploration: bool = field(default=False, metadata=_of(ColumnKind.BOOLEAN))  # adaptive: a larger budget
+    grace_tokens: int = field(default=0, metadata=_of(ColumnKind.INTEGER))  # thinking past the budget before a cut
     extra: dict[str, Any] = field(default_factory=dict, metadata=_of(ColumnKind.JSON))
 
     def __post_init__(self) -> None:
