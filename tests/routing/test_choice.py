@@ -7,7 +7,7 @@ import pytest
 from thinkbudget_litellm.routing.budget_left import UNLIMITED, BudgetLimit, LimitScope, remaining
 from thinkbudget_litellm.routing.config import Strategy
 from thinkbudget_litellm.routing.guard import GuardStep, Refusal, RouteChoice, plan
-from thinkbudget_litellm.routing.prices import PriceSource, Prices
+from thinkbudget_litellm.routing.prices import Prices, PriceSource
 from thinkbudget_litellm.routing.strategy import Ask, Candidate, estimate_usd, rank
 from thinkbudget_litellm.tiers import Task, Tier
 

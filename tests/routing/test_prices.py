@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from thinkbudget_litellm.routing.prices import PriceBook, PriceSource, Prices, configured_prices
+from thinkbudget_litellm.routing.prices import PriceBook, Prices, PriceSource, configured_prices
 
 CONFIGURED = configured_prices(1e-7, 4e-7)
 

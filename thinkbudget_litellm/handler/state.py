@@ -24,6 +24,7 @@ from thinkbudget_litellm.tiers import Task
 
 if TYPE_CHECKING:
     from thinkbudget_litellm.handler.stream_enforcer import FirstCall
+    from thinkbudget_litellm.routing.service import RoutePlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class RequestContext:
     first_call: FirstCall | None = None  # a two-step request's capped first call, for the continuation
     adjustments: Adjustments = Adjustments()
     ending: asyncio.Future[None] | None = None  # a terminal event being delivered (Runtime.end)
+    route: RoutePlan | None = None  # where the request is routed and what the guard decided
 
     @property
     def call_id(self) -> str:

@@ -127,6 +127,11 @@ class RequestRecord:
     baseline_thinking_tokens: int | None = field(default=None, metadata=_of(ColumnKind.INTEGER))  # unbudgeted
     latency_ms: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))
     prompt_text: str | None = field(default=None, metadata=_text(PROMPT_MAX_CHARS))  # only when opted in
+    route: str | None = field(default=None, metadata=_text(IDENTIFIER_MAX_CHARS))  # model group routed to
+    route_reason: str | None = field(default=None, metadata=_text(4096))  # strategy and guard, in words
+    estimated_cost_usd: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))  # before the call
+    budget_remaining_usd: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))  # tightest budget
+    baseline_cost_usd: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))  # same tokens, baseline
     extra: dict[str, Any] = field(default_factory=dict, metadata=_of(ColumnKind.JSON))
 
     def __post_init__(self) -> None:
