@@ -55,7 +55,7 @@ class DeploymentRouting(_Strict):
 class GuardSettings(_Strict):
     """``thinkbudget.routing.guard``: the pre-flight budget guard."""
 
-    enabled: bool = True
+    enabled: bool = Field(default=False, description="off: LiteLLM's own budget checks alone, as before")
     min_thinking_tokens: _Count = Field(default=32, description="the guard never lowers a budget below this")
     answer_tokens: _Count = Field(default=256, description="answer estimate when the client names no max_tokens")
     soft_budgets: bool = Field(default=True, description="a soft budget counts as a limit too")
