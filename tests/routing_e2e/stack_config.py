@@ -19,7 +19,9 @@ SIZES: dict[str, tuple[float, float, int, dict[str, float]]] = {
     "medium": (400.0, 1.8, 3, {"code": 2.0}),
     "large": (200.0, 7.2, 5, {}),
 }
-SIMS = {name: ["--style", "parser", "--native-budget", "--tokens-per-second", str(tps)] for name, (tps, *_) in SIZES.items()}
+SIMS = {
+    name: ["--style", "parser", "--native-budget", "--tokens-per-second", str(tps)] for name, (tps, *_) in SIZES.items()
+}
 COMMON_SIM_FLAGS = ["--model-name", "sim-r1", "--joules-per-token", "0.5", "--idle-watts", "60"]
 
 
@@ -28,7 +30,11 @@ def _deployment(name: str) -> dict[str, Any]:
     per_token = per_hour / 3600 / tps
     return {
         "model_name": f"qwen-{name}",
-        "litellm_params": {"model": "hosted_vllm/sim-r1", "api_base": f"os.environ/RSIM_{name.upper()}_URL", "api_key": "sim"},
+        "litellm_params": {
+            "model": "hosted_vllm/sim-r1",
+            "api_base": f"os.environ/RSIM_{name.upper()}_URL",
+            "api_key": "sim",
+        },
         "model_info": {
             "input_cost_per_token": per_token / 10,
             "output_cost_per_token": per_token,

@@ -3,6 +3,8 @@ the records and LiteLLM's spend logs say about it (a few smoke tests through the
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.proxy
@@ -29,16 +31,24 @@ def test_auto_routes_by_tier_and_records_route_reason_and_saving(routing):
     after = routing.sim_requests()
     assert after["small"] - before["small"] == 2 and after["large"] - before["large"] == 1
 
+    streamed = routing.post("sk-balanced", PROOF, stream=True)
+    assert streamed.status_code == 200 and "data: [DONE]" in streamed.text
+    assert streamed.headers["x-thinkbudget-route"] == "qwen-large"
+    assert float(streamed.headers["x-thinkbudget-estimated-cost"]) > 0
+
     r = routing.post("sk-balanced", "hi")
     call_id = r.headers["x-litellm-call-id"]
     row = routing.record(call_id)
     assert row["route"] == "qwen-small" and row["route_reason"].startswith("balanced")
     assert row["cost_usd"] > 0 and row["baseline_cost_usd"] > row["cost_usd"]  # the saving vs qwen-large
-    events = routing.events(call_id)
-    md = events[-1]["spend_log_payload"]["metadata"]
-    slm = events[-1]["spend_logs_metadata"]
-    assert slm["thinkbudget_route"] == "qwen-small" and slm["thinkbudget_route_strategy"] == "balanced"
-    assert "routing_decision" in str(md) or "classifier_plugin" in str(events[-1]), md
+    event = routing.events(call_id)[-1]
+    spend_log = json.loads(event["spend_log_payload"]["metadata"])  # LiteLLM's SpendLogs row
+    decision = spend_log["routing_decision"]
+    assert decision["cause"] == "classifier_plugin" and decision["tier"] == "NON_REASONING"
+    assert decision["routed_model"] == "qwen-small"
+    ours = spend_log["spend_logs_metadata"]
+    assert ours["thinkbudget_route"] == "qwen-small" and ours["thinkbudget_route_strategy"] == "balanced"
+    assert ours["thinkbudget_estimated_cost_usd"] > 0
 
 
 @pytest.mark.parametrize(
