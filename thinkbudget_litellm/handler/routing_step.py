@@ -52,7 +52,7 @@ def route_admission(
     if pools is None and not settings.guard.enabled:
         return decision, None
     strategy = resolve_strategy(settings, layers)
-    room = client_answer_room(data)
+    room = client_answer_room(data, decision.budget)
     answer = min(room, settings.guard.answer_tokens) if room else settings.guard.answer_tokens
     ask = Ask(decision.tier, task, prompt_tokens, decision.budget, answer)
     left = remaining(caller.budget_limits, soft_budgets=settings.guard.soft_budgets)
