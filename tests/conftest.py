@@ -16,7 +16,8 @@ if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
     settings.load_profile("ci")
 
 
-_STACK_TIERS = ("e2e", "adversarial", "real_engine")  # test folders whose tests share one proxy stack each
+# test folders whose tests share one proxy stack each
+_STACK_TIERS = ("e2e", "adversarial", "real_engine", "routing_e2e")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

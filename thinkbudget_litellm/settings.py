@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 
 from thinkbudget_litellm.meter.validate import DEFAULT_MAX_WATTS_PER_GPU, device_indices_problem, metrics_url_problem
+from thinkbudget_litellm.routing.config import DeploymentRouting, RoutingSettings, ScopeRouting
 from thinkbudget_litellm.tiers import DEFAULT_BUDGETS, Tier
 
 
@@ -175,6 +176,7 @@ class DeploymentSettings(_Strict):
     gpu: GpuSettings = GpuSettings()
     energy: EnergySettings = EnergySettings()
     tokens: TokenCounterSettings = TokenCounterSettings()
+    routing: DeploymentRouting = DeploymentRouting()
 
 
 class ScopeOverrides(_Strict):
@@ -183,6 +185,7 @@ class ScopeOverrides(_Strict):
     budgets: dict[Tier, Tokens] | None = None
     max_thinking_tokens: Tokens | None = None
     session_max_thinking_tokens: Tokens | None = None
+    routing: ScopeRouting | None = None
 
     @field_validator("budgets")
     @classmethod
@@ -263,6 +266,7 @@ class ThinkBudgetSettings(_Strict):
         default=None,
         description="measured unbudgeted thinking per tier (benchmarks/run_benchmark.py), for tokens-saved reports",
     )
+    routing: RoutingSettings = RoutingSettings()
 
     @field_validator("budgets")
     @classmethod

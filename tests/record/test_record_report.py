@@ -24,6 +24,7 @@ from thinkbudget_litellm.record.report import (
     render_chart_png,
     render_html,
     render_table,
+    table_columns,
 )
 
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
@@ -297,3 +298,53 @@ def test_cli_report_prints_a_lone_surrogate_as_an_escape(tmp_path: Path, monkeyp
     result = CliRunner().invoke(app, ["report", "--url", f"sqlite:///{tmp_path / 'x.sqlite'}"])
     assert result.exit_code == 0, (result.output, result.exception)
     assert "sur\\udc80gate" in result.output and "\x1b" not in result.output
+
+
+def test_routing_saving_is_summed_per_group_and_shown_only_when_known() -> None:
+    with_saving = ReportData(
+        **{
+            **{f: getattr(DATA, f) for f in ("by", "since", "until", "database", "joined_litellm", "days")},
+            "groups": (
+                _totals("t1", "t1", 2, 10, cost_usd=0.1, route_saving_usd=0.4),
+                _totals("t2", "t2", 1, 10, cost_usd=0.1, route_saving_usd=0.1),
+                _totals("t3", "t3", 1, 10),
+            ),
+        }
+    )
+    report = build_report(with_saving)
+    assert report.total.route_saving_usd == pytest.approx(0.5)
+    assert "routing saved $" in table_columns(report)
+    assert "routing saved $" not in table_columns(build_report(DATA))
+
+
+def test_cli_report_sums_the_routing_saving(tmp_path: Path) -> None:
+    from tests.record.record_builders import make_record
+    from thinkbudget_litellm.record.database_url import clean_database_url
+    from thinkbudget_litellm.record.migrate import upgrade_database
+    from thinkbudget_litellm.record.writer import RecordWriter
+
+    db = tmp_path / "routed.sqlite"
+    now = datetime.now(UTC) - timedelta(hours=1)
+    records = [
+        make_record(1, created_at=now, team_id="t", cost_usd=0.25, baseline_cost_usd=1.5, route="qwen-small"),
+        make_record(2, created_at=now, team_id="t", cost_usd=0.5, baseline_cost_usd=1.0, route="qwen-medium"),
+        make_record(3, created_at=now, team_id="t", cost_usd=0.5),  # not routed: no baseline
+    ]
+
+    async def write() -> None:
+        target = clean_database_url(f"sqlite:///{db}")
+        await upgrade_database(target)
+        writer = RecordWriter(target, spool_dir=tmp_path / "spool")
+        await writer.start()
+        for record in records:
+            writer.submit(record)
+        assert await writer.wait_idle(30)
+        await writer.stop()
+
+    asyncio.run(write())
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["report", "--url", f"sqlite:///{db}", "--since", "2d"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "routing saved $" in result.output, result.output
+    assert "1.75" in result.output, result.output  # (1.5 - 0.25) + (1.0 - 0.5); the unrouted one adds nothing

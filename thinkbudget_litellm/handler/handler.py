@@ -40,6 +40,7 @@ from thinkbudget_litellm.handler.litellm_io import (
     set_response_cost,
 )
 from thinkbudget_litellm.handler.records import admission_figures, energy_headers
+from thinkbudget_litellm.handler.routing_step import BudgetRefused, route_admission
 from thinkbudget_litellm.handler.runtime import Runtime
 from thinkbudget_litellm.handler.state import Adjustments, RequestContext
 from thinkbudget_litellm.handler.stream_enforcer import (
@@ -86,6 +87,8 @@ class ThinkBudgetHandler(CustomLogger):
             self._admit(caller, data, used, kind)
         except SettingsError as exc:
             raise HTTPException(status_code=400, detail={"error": f"thinkbudget: {exc}"}) from None
+        except BudgetRefused as exc:
+            raise HTTPException(status_code=429, detail={"error": str(exc)}) from None
         except Exception:
             self.rt.internal_error("pre_call", data.get("litellm_call_id"), may_refuse=True)
         return data
@@ -118,6 +121,8 @@ class ThinkBudgetHandler(CustomLogger):
             base=base,
             explore_to=adaptive.explore_to(call_id, base[0]),
         )
+        prompt_tokens = _approx_prompt_tokens(prompt_messages(data, call_type))
+        decision, route = route_admission(self.rt, caller, layers, data, decision, result.task, prompt_tokens)
         admission = Admission(
             call_id=call_id,
             decision=decision,
@@ -128,7 +133,9 @@ class ThinkBudgetHandler(CustomLogger):
         )
         metrics.BUDGET_TOKENS.labels(tier=decision.tier.value).observe(decision.budget)
         add_spend_log_metadata(data, admission_figures(decision, result.task))
-        return self.rt.admit(caller, admission)
+        ctx = self.rt.admit(caller, admission)
+        ctx.route = route
+        return ctx
 
     # ------------------------------------------------------------------ one deployment call starts
     async def async_pre_call_deployment_hook(self, kwargs: dict, call_type: Any) -> dict | None:
@@ -282,6 +289,8 @@ class ThinkBudgetHandler(CustomLogger):
                 headers["X-ThinkBudget-Client-Control"] = ctx.decision.client_control.value
             if ctx.decision.exploration:
                 headers["X-ThinkBudget-Exploration"] = "true"
+            if ctx.route is not None:
+                headers.update(ctx.route.headers())
             if not ctx.stream and response is not None:
                 lc = ctx.lifecycle
                 headers["X-ThinkBudget-Thinking-Tokens"] = str(lc.thinking_tokens)

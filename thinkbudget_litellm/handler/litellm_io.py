@@ -15,6 +15,7 @@ from litellm.types.utils import Usage
 
 from thinkbudget_litellm.policy.budget import BudgetScope, Layers
 from thinkbudget_litellm.policy.client_controls import CONTROL_FIELDS
+from thinkbudget_litellm.routing.budget_left import BudgetLimit, LimitScope
 from thinkbudget_litellm.settings import (
     Enforcement,
     RequestOverrides,
@@ -38,6 +39,7 @@ class Caller:
     session_id: str | None
     key_metadata: Mapping[str, Any]
     team_metadata: Mapping[str, Any]
+    budget_limits: tuple[BudgetLimit, ...] = ()  # LiteLLM's max/soft budgets and spend, for the guard
 
     @property
     def session_ledger_key(self) -> str | None:
@@ -66,7 +68,37 @@ def caller_from(auth: Any, data: Mapping[str, Any]) -> Caller:
         session_id=str(session) if session else None,
         key_metadata=_mapping(getattr(auth, "metadata", None)),
         team_metadata=_mapping(getattr(auth, "team_metadata", None)),
+        budget_limits=budget_limits(auth),
     )
+
+
+# (scope, limit field, spend field, soft) on UserAPIKeyAuth; LiteLLM carries no end user's spend there
+_BUDGET_FIELDS = (
+    (LimitScope.KEY, "max_budget", "spend", False),
+    (LimitScope.KEY, "soft_budget", "spend", True),
+    (LimitScope.TEAM, "team_max_budget", "team_spend", False),
+    (LimitScope.TEAM, "team_soft_budget", "team_spend", True),
+    (LimitScope.USER, "user_max_budget", "user_spend", False),
+    (LimitScope.END_USER, "end_user_max_budget", None, False),
+)
+
+
+def budget_limits(auth: Any) -> tuple[BudgetLimit, ...]:
+    """The caller's LiteLLM budgets (``max_budget``, soft budgets) with what each has spent."""
+    out = []
+    for scope, limit_field, spend_field, soft in _BUDGET_FIELDS:
+        limit = _number(getattr(auth, limit_field, None))
+        if limit is None:
+            continue
+        spend = _number(getattr(auth, spend_field, None)) if spend_field else None
+        out.append(BudgetLimit(scope, limit, spend or 0.0, soft))
+    return tuple(out)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if value == value and value not in (float("inf"), float("-inf")) else None
 
 
 def scope_layers(caller: Caller, settings: ThinkBudgetSettings) -> Layers:
@@ -345,3 +377,71 @@ async def bill_partial_stream(stream: Any, logging_obj: Any, messages: Any) -> U
     )
     usage = getattr(partial, "usage", None)
     return usage if isinstance(usage, Usage) else None
+
+
+# ---------------------------------------------------------------------------- routing
+ROUTE_MARKER = "thinkbudget_route_call"  # metadata key: our call id, written after the client's metadata
+COMPLEXITY_ROUTER_PREFIX = "auto_router/complexity_router"
+
+
+def mark_route(data: dict[str, Any], call_id: str) -> None:
+    """Name the request to our routing plugin. Written by the pre-call hook after it dropped every
+    ``thinkbudget*`` key the client sent (``drop_internal_markers``), so only we set it."""
+    md = data.setdefault("metadata", {})
+    if isinstance(md, dict):
+        md[ROUTE_MARKER] = call_id
+
+
+def route_marker(metadata: Mapping[str, Any]) -> str | None:
+    value = metadata.get(ROUTE_MARKER)
+    return value if isinstance(value, str) and value else None
+
+
+def complexity_router_pools(router: Any, model_group: Any) -> dict[str, list[str]] | None:
+    """The tier pools (rung name -> model groups) of ``model_group`` when it is a complexity router."""
+    try:
+        deployments = router.get_model_list(model_name=str(model_group)) or []
+    except Exception:
+        return None
+    for d in deployments:
+        params = _mapping(d.get("litellm_params"))
+        if not str(params.get("model") or "").startswith(COMPLEXITY_ROUTER_PREFIX):
+            continue
+        config = params.get("complexity_router_config")
+        tiers = _mapping(config.get("tiers") if isinstance(config, Mapping) else getattr(config, "tiers", None))
+        return {str(k): [v] if isinstance(v, str) else [str(m) for m in v] for k, v in tiers.items()}
+    return None
+
+
+def group_deployments(router: Any, model_group: str) -> list[tuple[str | None, Mapping[str, Any]]]:
+    """(deployment id, model_info) of each deployment of a model group."""
+    try:
+        deployments = router.get_model_list(model_name=model_group) or []
+    except Exception:
+        return []
+    out = []
+    for d in deployments:
+        info = _mapping(d.get("model_info"))
+        out.append((str(info["id"]) if info.get("id") is not None else None, info))
+    return out
+
+
+def routed_model_group(kwargs: Mapping[str, Any]) -> str | None:
+    """The model group the router sent a deployment call to."""
+    for bucket in ("metadata", "litellm_metadata"):
+        md = kwargs.get(bucket)
+        if isinstance(md, Mapping) and isinstance(md.get("model_group"), str):
+            return str(md["model_group"])
+    return None
+
+
+def routing_context_parts(context: Any) -> tuple[list[str], Mapping[str, Any], list[Any]]:
+    """(candidate models, metadata, structured messages) of a LiteLLM ``RoutingContext``."""
+    candidates = [str(m) for m in getattr(context, "candidate_models", None) or []]
+    messages = list(getattr(context, "structured_messages", None) or [])
+    return candidates, _mapping(getattr(context, "metadata", None)), messages
+
+
+def narrow_candidates(context: Any, models: list[str]) -> Any:
+    context.candidate_models = list(models)
+    return context

@@ -4,7 +4,7 @@ our record row. Nothing here sums anything: the bill is ``lifecycle.Bill``'s."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thinkbudget_litellm.handler.litellm_io import Caller
 from thinkbudget_litellm.handler.state import Adjustments
@@ -13,6 +13,9 @@ from thinkbudget_litellm.policy.budget import BudgetDecision
 from thinkbudget_litellm.record.request_record import RequestRecord
 from thinkbudget_litellm.settings import Enforcement, ThinkBudgetSettings
 from thinkbudget_litellm.tiers import Task
+
+if TYPE_CHECKING:
+    from thinkbudget_litellm.routing.service import RoutePlan
 
 
 def admission_figures(decision: BudgetDecision, task: Task) -> dict[str, Any]:
@@ -73,6 +76,7 @@ def build_record(
     settings: ThinkBudgetSettings,
     adjustments: Adjustments | None = None,
     now: datetime | None = None,
+    route: RoutePlan | None = None,
     *,
     grace_tokens: int = 0,
 ) -> RequestRecord:
@@ -112,7 +116,24 @@ def build_record(
         exploration=outcome.admission.decision.exploration,
         grace_tokens=grace_tokens,
         extra=record_extra(outcome, adjustments),
+        **route_columns(route, outcome),
     )
+
+
+def route_columns(route: RoutePlan | None, outcome: RequestOutcome) -> dict[str, Any]:
+    """The record's routing columns: where the request went and why, the guard's estimate, what was left
+    of the caller's budget, and what the same tokens would have cost on the baseline deployment."""
+    if route is None:
+        return {}
+    return {
+        "route": route.choice.model,
+        "route_reason": route.choice.reason,
+        "estimated_cost_usd": route.choice.estimate_usd,
+        "budget_remaining_usd": route.choice.remaining.usd,
+        "baseline_cost_usd": route.baseline_cost(
+            outcome.prompt_tokens, outcome.thinking_tokens + outcome.answer_tokens
+        ),
+    }
 
 
 def record_extra(outcome: RequestOutcome, adjustments: Adjustments | None) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from thinkbudget_litellm.meter.provenance import EnergyLabel
 from thinkbudget_litellm.policy.config_file import load_settings
 from thinkbudget_litellm.record.database_url import resolve_database_target
 from thinkbudget_litellm.record.writer import RecordWriter
+from thinkbudget_litellm.routing.service import RouteService
 from thinkbudget_litellm.settings import (
     DeploymentSettings,
     Enforcement,
@@ -61,6 +62,7 @@ class Runtime:
         self.meter = MeterHub()
         self.writer: RecordWriter | None = None
         self._adaptive: AdaptivePolicy | None = None
+        self.routing = RouteService()  # strategies, budget guard, measured prices per deployment
 
     # ------------------------------------------------------------------ settings
     @property
@@ -266,12 +268,26 @@ class Runtime:
             metrics.ENERGY_JOULES.labels(**labels, source=_provenance(bill.energy_source)).inc(bill.joules)
         if bill.cost_usd:
             metrics.COST_USD.labels(**labels).inc(bill.cost_usd)
+        if outcome.deployment_id is not None:  # what this deployment's tokens cost, for routing
+            self.routing.prices.observe(
+                outcome.deployment_id,
+                bill.cost_usd,
+                outcome.prompt_tokens,
+                outcome.thinking_tokens + outcome.answer_tokens,
+            )
         session = ctx.caller.session_ledger_key
         if session and outcome.thinking_tokens:
             self.background(self.sessions.add(session, outcome.thinking_tokens))
         if self.writer is not None:
             self.writer.submit(
-                build_record(outcome, ctx.caller, self.settings, ctx.adjustments, grace_tokens=ctx.grace_tokens)
+                build_record(
+                    outcome,
+                    ctx.caller,
+                    self.settings,
+                    ctx.adjustments,
+                    route=ctx.route,
+                    grace_tokens=ctx.grace_tokens,
+                )
             )
 
     def end(self, ctx: RequestContext, event: Coroutine[Any, Any, Step]) -> None:

@@ -24,6 +24,7 @@ from thinkbudget_litellm.tiers import Task
 
 if TYPE_CHECKING:
     from thinkbudget_litellm.handler.stream_enforcer import FirstCall
+    from thinkbudget_litellm.routing.service import RoutePlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class RequestContext:
     adjustments: Adjustments = Adjustments()
     ending: asyncio.Future[None] | None = None  # a terminal event being delivered (Runtime.end)
     grace_tokens: int = 0  # thinking let past the budget to finish a sentence before a stream cut
+    route: RoutePlan | None = None  # where the request is routed and what the guard decided
 
     @property
     def call_id(self) -> str:

@@ -89,6 +89,7 @@ class GroupTotals:
     energy_j: float | None
     cost_usd: float | None
     litellm_spend_usd: float | None
+    route_saving_usd: float | None = None  # baseline deployment's cost - ours, over routed requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,7 @@ class ReportRow:
     energy_wh: float | None
     cost_usd: float | None
     litellm_spend_usd: float | None
+    route_saving_usd: float | None = None  # routing's saving against the baseline deployment
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,7 @@ _COLUMNS = (
     "cut",
     "energy_j",
     "cost_usd",
+    "baseline_cost_usd",
 )
 
 
@@ -203,6 +206,7 @@ async def _fetch(
     has_baseline = c.baseline_thinking_tokens.is_not(None)
     saved_expr = c.baseline_thinking_tokens - c.thinking_tokens
     spend = func.sum(c.litellm_spend_usd) if enriched else cast(null(), Float)
+    routed = c.baseline_cost_usd.is_not(None) & c.cost_usd.is_not(None)
     window = (c.created_at >= since) & (c.created_at <= now)
     group_query = (
         select(
@@ -218,6 +222,7 @@ async def _fetch(
             func.sum(c.energy_j),
             func.sum(c.cost_usd),
             spend,
+            func.sum(c.baseline_cost_usd - c.cost_usd).filter(routed),
         )
         .where(window)
         .group_by(key)
@@ -255,6 +260,7 @@ async def _fetch(
             energy_j=_float_or_none(row[9]),
             cost_usd=_float_or_none(row[10]),
             litellm_spend_usd=_float_or_none(row[11]),
+            route_saving_usd=_float_or_none(row[12]),
         )
         for row in group_rows
     )
@@ -299,6 +305,7 @@ def _row(label: str, totals: list[GroupTotals]) -> ReportRow:
     energy = [t.energy_j for t in totals if t.energy_j is not None]
     costs = [t.cost_usd for t in totals if t.cost_usd is not None]
     spends = [t.litellm_spend_usd for t in totals if t.litellm_spend_usd is not None]
+    route_savings = [t.route_saving_usd for t in totals if t.route_saving_usd is not None]
     return ReportRow(
         label=label,
         requests=requests,
@@ -311,6 +318,7 @@ def _row(label: str, totals: list[GroupTotals]) -> ReportRow:
         energy_wh=sum(energy) / JOULES_PER_WH if energy else None,
         cost_usd=sum(costs) if costs else None,
         litellm_spend_usd=sum(spends) if spends else None,
+        route_saving_usd=sum(route_savings) if route_savings else None,
     )
 
 
@@ -374,6 +382,7 @@ _CELLS: dict[str, Callable[[ReportRow], str]] = {
     "Wh": lambda r: _wh(r.energy_wh),
     "cost $": lambda r: _money(r.cost_usd),
     "LiteLLM $": lambda r: _money(r.litellm_spend_usd),
+    "routing saved $": lambda r: _money(r.route_saving_usd),
 }
 HEADERS: tuple[str, ...] = tuple(_CELLS)
 
@@ -385,6 +394,8 @@ def table_columns(report: Report) -> tuple[str, ...]:
         hidden.add("cut")
     if not report.joined_litellm:
         hidden.add("LiteLLM $")
+    if report.total.route_saving_usd is None:
+        hidden.add("routing saved $")
     return tuple(h for h in HEADERS if h not in hidden)
 
 
@@ -455,6 +466,7 @@ def _merge_rows(label: str, rows: list[ReportRow]) -> ReportRow:
         energy_wh=_sum_optional([r.energy_wh for r in rows]),
         cost_usd=_sum_optional([r.cost_usd for r in rows]),
         litellm_spend_usd=_sum_optional([r.litellm_spend_usd for r in rows]),
+        route_saving_usd=_sum_optional([r.route_saving_usd for r in rows]),
     )
 
 

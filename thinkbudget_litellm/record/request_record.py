@@ -129,6 +129,11 @@ class RequestRecord:
     prompt_text: str | None = field(default=None, metadata=_text(PROMPT_MAX_CHARS))  # only when opted in
     exploration: bool = field(default=False, metadata=_of(ColumnKind.BOOLEAN))  # adaptive: a larger budget
     grace_tokens: int = field(default=0, metadata=_of(ColumnKind.INTEGER))  # thinking past the budget before a cut
+    route: str | None = field(default=None, metadata=_text(IDENTIFIER_MAX_CHARS))  # model group routed to
+    route_reason: str | None = field(default=None, metadata=_text(4096))  # strategy and guard, in words
+    estimated_cost_usd: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))  # before the call
+    budget_remaining_usd: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))  # tightest budget
+    baseline_cost_usd: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))  # same tokens, baseline
     extra: dict[str, Any] = field(default_factory=dict, metadata=_of(ColumnKind.JSON))
 
     def __post_init__(self) -> None:

@@ -77,6 +77,7 @@ SELECT
   r.baseline_thinking_tokens,
   r.baseline_thinking_tokens - r.thinking_tokens AS tokens_saved,
   r.energy_j, r.energy_source, r.gpu_seconds, r.cost_usd, r.latency_ms,
+  r.route, r.route_reason, r.estimated_cost_usd, r.budget_remaining_usd, r.baseline_cost_usd,
   sl.spend AS litellm_spend_usd,
   r.extra
 FROM {s}.{quote_ident(TABLE)} r
