@@ -9,8 +9,14 @@ Ticks
     some point in it; each participant's *weight* in the tick is the tokens it generated there plus
     ``prefill_weight`` x its prompt tokens when its prefill is placed there. The tick's energy and
     its GPU-seconds (``gpu_count x duration``) are split with ``tick_shares.split_tick``: by weight,
-    with uncovered time going to the idle bucket, or over the engine's own token count when the
-    vLLM denominator is configured (the rest then belongs to other proxy instances).
+    with uncovered time going to the idle bucket.
+
+Shared engines (a tick that carries the engine's own token weight, ``tokens.source: vllm``)
+    Such ticks are not split one by one: they join a settlement window (``window_s``) and our
+    requests pay the window's per-token price, ``energy / max(our weight, engine weight)``, the
+    rest being other proxy instances'; idle windows are split by this instance's recent token share
+    (``window_price``, which states the method and its error bound). A tick whose engine reading
+    failed falls back to the proxy's own denominator.
 
 Prefill placement
     A streaming request's prompt weight goes to the tick where its first token is reported (prefill
@@ -64,6 +70,7 @@ from typing import Literal
 from thinkbudget_litellm.meter.provenance import EnergyLabel, EnergyProvenance
 from thinkbudget_litellm.meter.tick_shares import Participant, coverage, split_tick
 from thinkbudget_litellm.meter.validate import finite_non_negative
+from thinkbudget_litellm.meter.window_price import WindowBook
 
 NONE = EnergyLabel(EnergyProvenance.NONE)
 
@@ -109,6 +116,8 @@ class LedgerConfig:
     source_label: EnergyProvenance = EnergyProvenance.MEASURED_NVML  # provenance of measured energy
     busy_watts: float | None = None  # per GPU, for fallback estimates
     idle_watts: float = 0.0  # per GPU
+    window_s: float = 0.0  # shared engines: settlement window (0: one per tick)
+    idle_horizon_s: float = 300.0  # shared engines: horizon of the token share that splits idle
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "source_label", EnergyProvenance(self.source_label))  # also from its text
@@ -120,6 +129,10 @@ class LedgerConfig:
             raise ValueError(f"busy_watts must be > 0, got {self.busy_watts}")
         if self.idle_watts < 0:
             raise ValueError(f"idle_watts must be >= 0, got {self.idle_watts}")
+        if not 0 <= self.window_s < float("inf"):
+            raise ValueError(f"window_s must be a finite number >= 0, got {self.window_s}")
+        if not 0 < self.idle_horizon_s < float("inf"):
+            raise ValueError(f"idle_horizon_s must be a finite number > 0, got {self.idle_horizon_s}")
 
 
 # ----------------------------------------------------------------------------- results
@@ -157,7 +170,7 @@ class LedgerTotals:
     idle_bucket_gpu_s: float
     others_j: float  # other proxy instances' share (engine denominator)
     others_gpu_s: float
-    carry_j: float  # estimate corrections not yet handed on (signed)
+    carry_j: float  # estimate and window-price corrections not yet handed on (signed)
     estimated_j: float  # estimated energy in settled ticks
     pending_s: float  # age of the oldest tick whose energy waits for the counter (0 if none)
     open_ticks: int
@@ -165,6 +178,10 @@ class LedgerTotals:
     settled_ticks: int
     forced_ticks: int
     abandoned_requests: int
+    carry_gpu_s: float = 0.0  # window-price corrections of GPU-seconds not yet handed on (signed)
+    held_j: float = 0.0  # shared engines: settled energy not handed out yet (windows not priced)
+    held_gpu_s: float = 0.0
+    idle_share: float | None = None  # shared engines: this instance's recent token share
 
 
 # ----------------------------------------------------------------------------- internal state
@@ -200,6 +217,7 @@ class _Req:
         "start",
         "streaming",
         "weight",
+        "windows",
     )
 
     def __init__(self, call_id: str, start: float, prompt_weight: float, streaming: bool | None) -> None:
@@ -214,6 +232,7 @@ class _Req:
         self.reported = 0.0  # generated tokens in closed ticks
         self.weight = 0.0
         self.open_ticks: list[_Tick] = []
+        self.windows: dict[int, float] = {}  # shared engines: weight per settlement window, not credited
         self.acc = _Acc()
 
     @property
@@ -246,6 +265,7 @@ class _Tick:
         "start",
         "state",
         "unknown",
+        "window",
     )
 
     def __init__(self, start: float, end: float, engine_weight: float | None) -> None:
@@ -260,6 +280,7 @@ class _Tick:
         self.estimated = False
         self.label = NONE
         self.settled = False
+        self.window: int | None = None  # shared engines: its settlement window
 
     @property
     def duration(self) -> float:
@@ -290,6 +311,8 @@ class Ledger:
         self._idle_bucket_j = 0.0
         self._idle_bucket_gpu_s = 0.0
         self._carry = 0.0
+        self._carry_gpu = 0.0
+        self._book = WindowBook(config.window_s, config.idle_horizon_s)
         self._metered = 0.0
         self._attributed = 0.0
         self._attributed_gpu = 0.0
@@ -396,7 +419,9 @@ class Ledger:
                 self._settle(tick, forced=True)
         self._open = [t for t in self._open if not t.settled]
         self._settle_ready()
+        self._close_windows()
         del self._reqs[call_id]
+        self._credit_windows(req)
         return self._share(req)
 
     # ------------------------------------------------------------------ ticks
@@ -406,6 +431,8 @@ class Ledger:
         start = self._cur_start
         end = max(now, start)
         tick = _Tick(start, end, engine_weight)
+        if engine_weight is not None:
+            tick.window = self._book.assign(end)
         tokens, prompts = self._cur_tokens, self._cur_prompt
         self._cur_tokens, self._cur_prompt = {}, {}
         self._cur_start = end
@@ -437,6 +464,7 @@ class Ledger:
         self._apply_energy(tick, energy)
         self._open.append(tick)
         self._settle_ready()
+        self._close_windows()
 
     def running_requests(self) -> int:
         """Requests started and not finished."""
@@ -484,6 +512,10 @@ class Ledger:
             others_j=self._others_j,
             others_gpu_s=self._others_gpu,
             carry_j=self._carry,
+            carry_gpu_s=self._carry_gpu,
+            held_j=self._book.held_j,
+            held_gpu_s=self._book.held_gpu_s,
+            idle_share=self._book.idle_share,
             estimated_j=self._estimated,
             pending_s=0.0 if since is None or now is None else max(0.0, now - since),
             open_ticks=len(self._open),
@@ -563,6 +595,7 @@ class Ledger:
             else:
                 keep.append(tick)
         self._open = keep
+        self._close_windows()
 
     def _unknown_rate(self, tick: _Tick) -> float:
         tokens = 0.0
@@ -598,9 +631,23 @@ class Ledger:
             weight = part.gen + part.prompt if part.known else rate * max(0.0, part.end - part.start) + part.prompt
             part.req.weight += weight
             participants.append(Participant(cid, weight, part.start, part.end))
-        shares = split_tick(tick.start, tick.end, participants, tick.engine_weight)
         energy = tick.energy
         gpu_s = self._cfg.gpu_count * tick.duration
+        if tick.window is not None:
+            self._settle_shared(tick, tick.window, participants, gpu_s)
+        else:
+            self._split(tick, participants, gpu_s)
+        tick.settled = True
+        self._settled += 1
+        if forced:
+            self._forced += 1
+        for part in tick.parts.values():
+            part.req.open_ticks.remove(tick)
+
+    def _split(self, tick: _Tick, participants: list[Participant], gpu_s: float) -> None:
+        """The proxy's own denominator: the tick's energy split by ``tick_shares.split_tick``."""
+        shares = split_tick(tick.start, tick.end, participants, tick.engine_weight)
+        energy = tick.energy
         used_engine = tick.engine_weight is not None
         for cid, frac in shares.requests.items():
             acc = tick.parts[cid].req.acc
@@ -628,12 +675,80 @@ class Ledger:
         self._others_gpu += shares.others * gpu_s
         if ours > 0:
             self._spread(tick, shares.requests, ours, energy)
-        tick.settled = True
-        self._settled += 1
-        if forced:
-            self._forced += 1
-        for part in tick.parts.values():
-            part.req.open_ticks.remove(tick)
+
+    def _settle_shared(self, tick: _Tick, window: int, participants: list[Participant], gpu_s: float) -> None:
+        """A shared engine's tick: its figures join its window; requests are credited when settled."""
+        ours = 0.0
+        new_users = 0
+        for p in participants:
+            req = tick.parts[p.call_id].req
+            req.acc.labels.add(tick.label)
+            req.acc.used_engine = True
+            if p.weight > 0:
+                if window not in req.windows:
+                    req.windows[window] = 0.0
+                    new_users += 1
+                req.windows[window] += p.weight
+                ours += p.weight
+        assert tick.engine_weight is not None
+        self._book.settle_tick(
+            window, tick.energy, tick.estimated, tick.label, gpu_s, tick.engine_weight, ours, new_users
+        )
+        if tick.energy is not None:
+            self._metered += tick.energy
+            if tick.estimated:
+                self._estimated += tick.energy
+
+    def _close_windows(self) -> None:
+        """Price the shared-engine windows that are complete."""
+        for closed in self._book.close_ready():
+            self._idle_j += closed.idle_j
+            self._idle_bucket_j += closed.idle_j
+            self._idle_gpu += closed.idle_gpu_s
+            self._idle_bucket_gpu_s += closed.idle_gpu_s
+            self._others_j += closed.others_j
+            self._others_gpu += closed.others_gpu_s
+            self._carry += closed.carry_j
+            self._carry_gpu += closed.carry_gpu_s
+
+    def _credit_windows(self, req: _Req) -> None:
+        """Price a settled request's weight in its windows; a credited request takes the spread idle
+        bucket and the carry, as a busy tick's participants do."""
+        if not req.windows:
+            return
+        self._close_windows()
+        acc = req.acc
+        credited = 0.0
+        for window, weight in req.windows.items():
+            credit = self._book.credit(window, weight)
+            acc.joules += credit.joules
+            acc.gpu_s += credit.gpu_seconds
+            acc.est_j += credit.estimated_joules
+            acc.unknown = acc.unknown or credit.unknown
+            acc.labels |= credit.labels
+            credited += credit.joules + credit.gpu_seconds
+            self._attributed += credit.joules
+            self._attributed_gpu += credit.gpu_seconds
+        req.windows.clear()
+        if credited <= 0:
+            return
+        if self._cfg.spread_idle:
+            idle_j, idle_gpu = self._idle_bucket_j, self._idle_bucket_gpu_s
+            self._idle_bucket_j = self._idle_bucket_gpu_s = 0.0
+            acc.joules += idle_j
+            acc.idle_j += idle_j
+            acc.gpu_s += idle_gpu
+            acc.idle_gpu_s += idle_gpu
+            self._attributed += idle_j
+            self._attributed_gpu += idle_gpu
+        carry = max(self._carry, -acc.joules)
+        carry_gpu = max(self._carry_gpu, -acc.gpu_s)
+        self._carry -= carry
+        self._carry_gpu -= carry_gpu
+        acc.joules += carry
+        acc.gpu_s += carry_gpu
+        self._attributed += carry
+        self._attributed_gpu += carry_gpu
 
     def _spread(self, tick: _Tick, fractions: Mapping[str, float], ours: float, energy: float | None) -> None:
         idle_j = idle_gpu = 0.0
@@ -644,16 +759,18 @@ class Ledger:
         if self._carry != 0.0 and energy is not None:
             carry = max(self._carry, -ours * energy)  # never push the tick's requests below zero
             self._carry -= carry
-        if idle_j == 0.0 and idle_gpu == 0.0 and carry == 0.0:
+        carry_gpu = max(self._carry_gpu, -ours * self._cfg.gpu_count * tick.duration)
+        self._carry_gpu -= carry_gpu
+        if idle_j == 0.0 and idle_gpu == 0.0 and carry == 0.0 and carry_gpu == 0.0:
             return
         self._attributed += idle_j + carry
-        self._attributed_gpu += idle_gpu
+        self._attributed_gpu += idle_gpu + carry_gpu
         for cid, frac in fractions.items():
             k = frac / ours
             acc = tick.parts[cid].req.acc
             acc.joules += k * (idle_j + carry)
             acc.idle_j += k * idle_j
-            acc.gpu_s += k * idle_gpu
+            acc.gpu_s += k * (idle_gpu + carry_gpu)
             acc.idle_gpu_s += k * idle_gpu
 
     def _share(self, req: _Req) -> RequestShare:
@@ -677,7 +794,8 @@ class Ledger:
 
 def conservation_gap(totals: LedgerTotals, counter_j: float) -> float:
     """``counter_j`` minus everything booked (settled ticks only); 0 when the books balance."""
-    return counter_j - (totals.attributed_j + totals.idle_bucket_j + totals.others_j + totals.carry_j)
+    booked = totals.attributed_j + totals.idle_bucket_j + totals.others_j + totals.carry_j + totals.held_j
+    return counter_j - booked
 
 
 def weights_of(parts: Iterable[tuple[float, float]], prefill_weight: float) -> list[float]:
