@@ -207,8 +207,10 @@ class _Req:
     __slots__ = (
         "acc",
         "call_id",
+        "deferred",
         "end",
         "first_token_seen",
+        "guessed",
         "open_ticks",
         "prompt_placed",
         "prompt_weight",
@@ -230,9 +232,11 @@ class _Req:
         self.prompt_placed = False
         self.resolved = False  # finished with its final token count spread
         self.reported = 0.0  # generated tokens in closed ticks
+        self.guessed = 0.0  # generated tokens forced ticks gave it (rate x time) while its count was unknown
         self.weight = 0.0
         self.open_ticks: list[_Tick] = []
         self.windows: dict[int, float] = {}  # shared engines: weight per settlement window, not credited
+        self.deferred: list[tuple[int, float]] = []  # shared engines: (window, active s) whose tokens come at finish
         self.acc = _Acc()
 
     @property
@@ -362,14 +366,13 @@ class Ledger:
         end = max(at, req.start, self._cur_start if call_id in self._active else req.start)
         req.end = end
         in_current = call_id in self._active
-        slots: list[tuple[_Tick | None, float]] = [
-            (t, max(0.0, t.parts[call_id].end - t.parts[call_id].start)) for t in req.open_ticks if not t.settled
-        ]
+        slots: list[tuple[_Tick | int | None, float]] = [(w, s) for w, s in req.deferred]
+        slots += [(t, max(0.0, t.parts[call_id].end - t.parts[call_id].start)) for t in req.open_ticks if not t.settled]
         if in_current:
             slots.append((None, max(0.0, end - max(req.start, self._cur_start))))
         reported = req.reported + self._cur_tokens.get(call_id, 0.0)
         if completion_tokens is not None:
-            residual = max(0.0, float(completion_tokens) - reported)
+            residual = max(0.0, float(completion_tokens) - reported - req.guessed)
             total = sum(o for _, o in slots)
             for tick, overlap in slots:
                 part_tokens = residual * overlap / total if total > 0 else residual / len(slots)
@@ -377,6 +380,9 @@ class Ledger:
                     continue
                 if tick is None:
                     self._cur_tokens[call_id] = self._cur_tokens.get(call_id, 0.0) + part_tokens
+                elif isinstance(tick, int):
+                    self._add_window_weight(req, tick, part_tokens)
+                    req.weight += part_tokens
                 else:
                     tick.parts[call_id].gen += part_tokens
             duration = end - req.start
@@ -390,6 +396,9 @@ class Ledger:
             first_tick = slots[0][0]
             if first_tick is None:
                 self._cur_prompt[call_id] = self._cur_prompt.get(call_id, 0.0) + req.prompt_weight
+            elif isinstance(first_tick, int):
+                self._add_window_weight(req, first_tick, req.prompt_weight)
+                req.weight += req.prompt_weight
             else:
                 first_tick.parts[call_id].prompt += req.prompt_weight
             req.prompt_placed = True
@@ -397,6 +406,7 @@ class Ledger:
             for tick in req.open_ticks:
                 if not tick.settled:
                     self._mark_known(tick, tick.parts[call_id])
+            self._undefer(req, 0.0)
         self._settle_ready()
         return True
 
@@ -417,6 +427,7 @@ class Ledger:
         for tick in list(req.open_ticks):
             if not tick.settled:
                 self._settle(tick, forced=True)
+        self._undefer(req, self._rate if self._rate is not None else 1.0)  # never told its count
         self._open = [t for t in self._open if not t.settled]
         self._settle_ready()
         self._close_windows()
@@ -452,6 +463,7 @@ class Ledger:
                     for earlier in req.open_ticks:
                         if not earlier.settled:
                             self._mark_known(earlier, earlier.parts[cid])
+                    self._undefer(req, 0.0)
             part = _Part(req, gen, prompt, lo, hi, req.known)
             tick.parts[cid] = part
             if not part.known:
@@ -556,7 +568,16 @@ class Ledger:
         wsum = sum(weights)
         forced_w = sum(w for t, w in zip(run, weights, strict=True) if t.state == "forced")
         forced_j = joules * forced_w / wsum
-        self._carry += forced_j - sum(t.estimate or 0.0 for t in run if t.state == "forced")
+        for tick, w in zip(run, weights, strict=True):
+            if tick.state != "forced":
+                continue
+            correction = joules * w / wsum - (tick.estimate or 0.0)
+            if tick.window is None:
+                self._carry += correction
+            else:  # a shared engine's tick: the correction is split as its window is
+                ours, others = self._book.correct(tick.window, correction)
+                self._carry += ours
+                self._others_j += others
         pending_w = wsum - forced_w
         for tick, w in zip(run, weights, strict=True):
             if tick.state == "pending":
@@ -586,11 +607,11 @@ class Ledger:
         return watts * tick.duration
 
     def _settle_ready(self) -> None:
-        if not any(t.state != "pending" and t.unknown == 0 for t in self._open):
+        if not any(t.state != "pending" and (t.unknown == 0 or t.window is not None) for t in self._open):
             return
         keep = []
         for tick in self._open:
-            if tick.state != "pending" and tick.unknown == 0:
+            if tick.state != "pending" and (tick.unknown == 0 or tick.window is not None):
                 self._settle(tick, forced=False)
             else:
                 keep.append(tick)
@@ -625,10 +646,19 @@ class Ledger:
             else:
                 tick.label = EnergyLabel.fallback(f"{self._cfg.source_name} no reading yet")
             tick.state = "forced"
-        rate = self._unknown_rate(tick) if tick.unknown else 0.0
+        rate = self._unknown_rate(tick) if tick.unknown and tick.window is None else 0.0
         participants = []
         for cid, part in tick.parts.items():
-            weight = part.gen + part.prompt if part.known else rate * max(0.0, part.end - part.start) + part.prompt
+            if part.known:
+                weight = part.gen + part.prompt
+            elif tick.window is not None:  # its tokens join this window when it finishes
+                part.req.deferred.append((tick.window, max(0.0, part.end - part.start)))
+                self._book.defer(tick.window, 1)
+                weight = part.gen + part.prompt
+            else:
+                guess = rate * max(0.0, part.end - part.start)
+                part.req.guessed += guess
+                weight = guess + part.prompt
             part.req.weight += weight
             participants.append(Participant(cid, weight, part.start, part.end))
         energy = tick.energy
@@ -698,6 +728,24 @@ class Ledger:
             self._metered += tick.energy
             if tick.estimated:
                 self._estimated += tick.energy
+
+    def _add_window_weight(self, req: _Req, window: int, weight: float) -> None:
+        """Weight of a finished request that joins a window after its tick settled."""
+        if weight <= 0:
+            return
+        new = window not in req.windows
+        req.windows[window] = req.windows.get(window, 0.0) + weight
+        self._book.add_weight(window, weight, 1 if new else 0)
+
+    def _undefer(self, req: _Req, rate: float) -> None:
+        """Release the request's deferred window parts, with ``rate x active time`` tokens each."""
+        deferred, req.deferred = req.deferred, []
+        for window, seconds in deferred:
+            guess = rate * seconds
+            req.guessed += guess
+            req.weight += guess
+            self._add_window_weight(req, window, guess)
+            self._book.defer(window, -1)
 
     def _close_windows(self) -> None:
         """Price the shared-engine windows that are complete."""

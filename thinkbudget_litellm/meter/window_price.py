@@ -11,7 +11,8 @@ Why not tick by tick
 
 The method
     Ticks are grouped into windows of ``window_s`` seconds (by the tick's end on the instance's
-    clock; ``window_s = 0``: one window per tick). A window ``w`` sums, over its ticks, the energy
+    clock; ``window_s = 0``: one window per tick; a window is complete when a tick ends on or past
+    its edge). A window ``w`` sums, over its ticks, the energy
     ``E``, the GPU-seconds ``G``, the engine's token weight ``T`` (its cumulative counter's delta) and
     this instance's weight ``O``. Once every tick of the window is settled, the window is *priced*:
     each unit of our weight costs ``E / max(O, T)`` joules and ``G / max(O, T)`` GPU-seconds. So the
@@ -83,10 +84,12 @@ class _Win:
     engine: float = 0.0
     ours: float = 0.0
     open_ticks: int = 0
+    deferred: int = 0  # parts of requests whose tokens join the window when they finish
     sealed: bool = False  # no further tick will join it
     users: int = 0  # requests with weight here not yet credited
     labels: set[EnergyLabel] = field(default_factory=set)
     price_j: float | None = None  # per unit of our weight, once priced
+    take: float = 0.0  # the part of the window's energy that was ours, once priced
     price_g: float = 0.0
     prepaid_w: float = 0.0  # weight credited before pricing, and what it got
     prepaid_j: float = 0.0
@@ -120,9 +123,13 @@ class WindowBook:
     # ------------------------------------------------------------------ ticks
 
     def assign(self, tick_end: float) -> int:
-        """The window of a tick that closed at ``tick_end`` (earlier windows take no more ticks)."""
+        """The window of a tick that closed at ``tick_end``: window ``k`` takes the ticks ending in
+        ``((k-1) window_s, k window_s]``; earlier windows take no more ticks, nor does this one
+        when the tick ends on its edge."""
+        edge = False
         if self._window_s > 0:
-            index = math.floor(tick_end / self._window_s)
+            index = math.ceil(tick_end / self._window_s)
+            edge = tick_end >= index * self._window_s
         else:
             self._seq += 1
             index = self._seq
@@ -133,6 +140,7 @@ class WindowBook:
         if win is None:
             win = self._wins[index] = _Win(index)
         win.open_ticks += 1
+        win.sealed = win.sealed or edge
         return index
 
     def settle_tick(
@@ -163,11 +171,33 @@ class WindowBook:
         win.ours += ours
         win.users += new_users
 
+    def defer(self, index: int, n: int) -> None:
+        """``n`` more (or, negative, fewer) request parts whose weight the window must wait for."""
+        self._wins[index].deferred += n
+
+    def add_weight(self, index: int, weight: float, new_users: int) -> None:
+        """A deferred part's weight (the window is not priced while it waits for it)."""
+        win = self._wins[index]
+        win.ours += weight
+        win.users += new_users
+
+    def correct(self, index: int, joules: float) -> tuple[float, float]:
+        """A forced tick's estimate was off by ``joules`` (signed): an unpriced window's energy takes
+        it; for a priced one, returns (ours, others) split as the window was (a forgotten window as
+        the idle share)."""
+        win = self._wins.get(index)
+        if win is not None and not win.priced:
+            win.energy += joules
+            win.booked_j += 0.0
+            return 0.0, 0.0
+        frac = win.take if win is not None else (self.idle_share or 0.0)
+        return joules * frac, joules * (1.0 - frac)
+
     def close_ready(self) -> Iterator[Closed]:
         """Price every sealed window whose ticks are all settled, oldest first."""
         for index in sorted(self._wins):
             win = self._wins[index]
-            if win.priced or not win.sealed or win.open_ticks:
+            if win.priced or not win.sealed or win.open_ticks or win.deferred:
                 continue
             yield self._price(win)
             self._forget(win)
@@ -235,6 +265,8 @@ class WindowBook:
         else:
             pj = pg = take_j = take_g = 0.0
         win.price_j, win.price_g = pj, pg
+        if win.energy > 0:
+            win.take = take_j / win.energy
         rest_j, rest_g = win.energy - take_j, win.gpu_s - take_g
         if win.engine > 0:
             others_j, others_g = rest_j, rest_g
@@ -268,5 +300,5 @@ class WindowBook:
         return sigma * idle_j, sigma * idle_g, (1 - sigma) * idle_j, (1 - sigma) * idle_g
 
     def _forget(self, win: _Win) -> None:
-        if win.priced and win.users <= 0 and not win.open_ticks:
+        if win.priced and win.users <= 0 and not win.open_ticks and not win.deferred:
             del self._wins[win.index]
