@@ -235,8 +235,10 @@ class _Req:
         self.guessed = 0.0  # generated tokens forced ticks gave it (rate x time) while its count was unknown
         self.weight = 0.0
         self.open_ticks: list[_Tick] = []
-        self.windows: dict[int, float] = {}  # shared engines: weight per settlement window, not credited
-        self.deferred: list[tuple[int, float]] = []  # shared engines: (window, active s) whose tokens come at finish
+        # shared engines: [weight, value J, value GPU-s] per settlement window, not credited yet, and
+        # (window, active s, J and GPU-s per token of its tick) of parts whose tokens come at finish
+        self.windows: dict[int, list[float]] = {}
+        self.deferred: list[tuple[int, float, float, float]] = []
         self.acc = _Acc()
 
     @property
@@ -366,7 +368,7 @@ class Ledger:
         end = max(at, req.start, self._cur_start if call_id in self._active else req.start)
         req.end = end
         in_current = call_id in self._active
-        slots: list[tuple[_Tick | int | None, float]] = [(w, s) for w, s in req.deferred]
+        slots: list[tuple[_Tick | int | None, float]] = [(i, s) for i, (_, s, _, _) in enumerate(req.deferred)]
         slots += [(t, max(0.0, t.parts[call_id].end - t.parts[call_id].start)) for t in req.open_ticks if not t.settled]
         if in_current:
             slots.append((None, max(0.0, end - max(req.start, self._cur_start))))
@@ -381,8 +383,7 @@ class Ledger:
                 if tick is None:
                     self._cur_tokens[call_id] = self._cur_tokens.get(call_id, 0.0) + part_tokens
                 elif isinstance(tick, int):
-                    self._add_window_weight(req, tick, part_tokens)
-                    req.weight += part_tokens
+                    self._add_deferred_weight(req, tick, part_tokens)
                 else:
                     tick.parts[call_id].gen += part_tokens
             duration = end - req.start
@@ -397,8 +398,7 @@ class Ledger:
             if first_tick is None:
                 self._cur_prompt[call_id] = self._cur_prompt.get(call_id, 0.0) + req.prompt_weight
             elif isinstance(first_tick, int):
-                self._add_window_weight(req, first_tick, req.prompt_weight)
-                req.weight += req.prompt_weight
+                self._add_deferred_weight(req, first_tick, req.prompt_weight)
             else:
                 first_tick.parts[call_id].prompt += req.prompt_weight
             req.prompt_placed = True
@@ -649,11 +649,7 @@ class Ledger:
         rate = self._unknown_rate(tick) if tick.unknown and tick.window is None else 0.0
         participants = []
         for cid, part in tick.parts.items():
-            if part.known:
-                weight = part.gen + part.prompt
-            elif tick.window is not None:  # its tokens join this window when it finishes
-                part.req.deferred.append((tick.window, max(0.0, part.end - part.start)))
-                self._book.defer(tick.window, 1)
+            if part.known or tick.window is not None:
                 weight = part.gen + part.prompt
             else:
                 guess = rate * max(0.0, part.end - part.start)
@@ -661,7 +657,6 @@ class Ledger:
                 weight = guess + part.prompt
             part.req.weight += weight
             participants.append(Participant(cid, weight, part.start, part.end))
-        energy = tick.energy
         gpu_s = self._cfg.gpu_count * tick.duration
         if tick.window is not None:
             self._settle_shared(tick, tick.window, participants, gpu_s)
@@ -708,43 +703,59 @@ class Ledger:
 
     def _settle_shared(self, tick: _Tick, window: int, participants: list[Participant], gpu_s: float) -> None:
         """A shared engine's tick: its figures join its window; requests are credited when settled."""
-        ours = 0.0
+        assert tick.engine_weight is not None
+        ours = sum(p.weight for p in participants)
+        denom = max(ours, tick.engine_weight)
+        price_j = (tick.energy or 0.0) / denom if denom > 0 else 0.0  # the tick's own prices (today's rule)
+        price_g = gpu_s / denom if denom > 0 else 0.0
         new_users = 0
         for p in participants:
-            req = tick.parts[p.call_id].req
+            part = tick.parts[p.call_id]
+            req = part.req
             req.acc.labels.add(tick.label)
             req.acc.used_engine = True
+            if not part.known:
+                req.deferred.append((window, max(0.0, part.end - part.start), price_j, price_g))
+                self._book.defer(window, 1)
             if p.weight > 0:
-                if window not in req.windows:
-                    req.windows[window] = 0.0
-                    new_users += 1
-                req.windows[window] += p.weight
-                ours += p.weight
-        assert tick.engine_weight is not None
+                new_users += self._window_weight(req, window, p.weight, price_j, price_g)
+        weight = (ours, ours * price_j, ours * price_g)
         self._book.settle_tick(
-            window, tick.energy, tick.estimated, tick.label, gpu_s, tick.engine_weight, ours, new_users
+            window, tick.energy, tick.estimated, tick.label, gpu_s, tick.engine_weight, weight, new_users
         )
         if tick.energy is not None:
             self._metered += tick.energy
             if tick.estimated:
                 self._estimated += tick.energy
 
-    def _add_window_weight(self, req: _Req, window: int, weight: float) -> None:
-        """Weight of a finished request that joins a window after its tick settled."""
+    @staticmethod
+    def _window_weight(req: _Req, window: int, weight: float, price_j: float, price_g: float) -> int:
+        """Add to the request's weight in a window; 1 when it is its first there."""
+        held = req.windows.get(window)
+        if held is None:
+            req.windows[window] = [weight, weight * price_j, weight * price_g]
+            return 1
+        held[0] += weight
+        held[1] += weight * price_j
+        held[2] += weight * price_g
+        return 0
+
+    def _add_deferred_weight(self, req: _Req, slot: int, weight: float) -> None:
+        """Weight of a finished request for one of its deferred parts (its tick settled already)."""
         if weight <= 0:
             return
-        new = window not in req.windows
-        req.windows[window] = req.windows.get(window, 0.0) + weight
-        self._book.add_weight(window, weight, 1 if new else 0)
+        window, _, price_j, price_g = req.deferred[slot]
+        req.weight += weight
+        new = self._window_weight(req, window, weight, price_j, price_g)
+        self._book.add_weight(window, (weight, weight * price_j, weight * price_g), new)
 
     def _undefer(self, req: _Req, rate: float) -> None:
         """Release the request's deferred window parts, with ``rate x active time`` tokens each."""
+        for slot, (_, seconds, _, _) in enumerate(req.deferred):
+            req.guessed += rate * seconds
+            self._add_deferred_weight(req, slot, rate * seconds)
         deferred, req.deferred = req.deferred, []
-        for window, seconds in deferred:
-            guess = rate * seconds
-            req.guessed += guess
-            req.weight += guess
-            self._add_window_weight(req, window, guess)
+        for window, _, _, _ in deferred:
             self._book.defer(window, -1)
 
     def _close_windows(self) -> None:
@@ -768,7 +779,7 @@ class Ledger:
         acc = req.acc
         credited = 0.0
         for window, weight in req.windows.items():
-            credit = self._book.credit(window, weight)
+            credit = self._book.credit(window, (weight[0], weight[1], weight[2]))
             acc.joules += credit.joules
             acc.gpu_s += credit.gpu_seconds
             acc.est_j += credit.estimated_joules

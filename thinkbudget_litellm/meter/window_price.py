@@ -83,23 +83,30 @@ class _Win:
     gpu_s: float = 0.0
     engine: float = 0.0
     ours: float = 0.0
+    val_j: float = 0.0  # our weight valued at its ticks' own prices (distributes the take among requests)
+    val_g: float = 0.0
     open_ticks: int = 0
     deferred: int = 0  # parts of requests whose tokens join the window when they finish
     sealed: bool = False  # no further tick will join it
     users: int = 0  # requests with weight here not yet credited
     labels: set[EnergyLabel] = field(default_factory=set)
-    price_j: float | None = None  # per unit of our weight, once priced
-    take: float = 0.0  # the part of the window's energy that was ours, once priced
-    price_g: float = 0.0
-    prepaid_w: float = 0.0  # weight credited before pricing, and what it got
-    prepaid_j: float = 0.0
+    take_j: float | None = None  # our part of the window's energy, once priced
+    take_g: float = 0.0
+    prepaid: tuple[float, float, float] = (0.0, 0.0, 0.0)  # (weight, value J, value GPU-s) credited early
+    prepaid_j: float = 0.0  # and what it got
     prepaid_g: float = 0.0
     booked_j: float = 0.0  # energy of the window handed out (credits, idle, others, carry)
     booked_g: float = 0.0
 
     @property
     def priced(self) -> bool:
-        return self.price_j is not None
+        return self.take_j is not None
+
+    def part(self, take_j: float, take_g: float, weight: float, vj: float, vg: float) -> tuple[float, float]:
+        """A request's part of the take: by its valued weight (by weight when nothing was valued)."""
+        j = take_j * (vj / self.val_j if self.val_j > 0 else weight / self.ours if self.ours > 0 else 0.0)
+        g = take_g * (vg / self.val_g if self.val_g > 0 else weight / self.ours if self.ours > 0 else 0.0)
+        return j, g
 
 
 class WindowBook:
@@ -133,6 +140,7 @@ class WindowBook:
         else:
             self._seq += 1
             index = self._seq
+            edge = True
         for win in self._wins.values():
             if win.index < index:
                 win.sealed = True
@@ -151,12 +159,12 @@ class WindowBook:
         label: EnergyLabel,
         gpu_s: float,
         engine: float,
-        ours: float,
+        weight: tuple[float, float, float],
         new_users: int,
     ) -> None:
         """A tick of window ``index`` is final: its energy (None: unknown), GPU-seconds, the engine's
-        weight in it, our weight in it and how many requests got weight in this window for the
-        first time."""
+        weight in it, our ``(weight, value J, value GPU-s)`` in it and how many requests got weight
+        in this window for the first time."""
         win = self._wins[index]
         win.open_ticks -= 1
         if energy is None:
@@ -168,17 +176,18 @@ class WindowBook:
         win.labels.add(label)
         win.gpu_s += gpu_s
         win.engine += engine
-        win.ours += ours
-        win.users += new_users
+        self.add_weight(index, weight, new_users)
 
     def defer(self, index: int, n: int) -> None:
         """``n`` more (or, negative, fewer) request parts whose weight the window must wait for."""
         self._wins[index].deferred += n
 
-    def add_weight(self, index: int, weight: float, new_users: int) -> None:
-        """A deferred part's weight (the window is not priced while it waits for it)."""
+    def add_weight(self, index: int, weight: tuple[float, float, float], new_users: int) -> None:
+        """Our ``(weight, value J, value GPU-s)`` joining the window (a deferred part's, at finish)."""
         win = self._wins[index]
-        win.ours += weight
+        win.ours += weight[0]
+        win.val_j += weight[1]
+        win.val_g += weight[2]
         win.users += new_users
 
     def correct(self, index: int, joules: float) -> tuple[float, float]:
@@ -188,9 +197,12 @@ class WindowBook:
         win = self._wins.get(index)
         if win is not None and not win.priced:
             win.energy += joules
-            win.booked_j += 0.0
             return 0.0, 0.0
-        frac = win.take if win is not None else (self.idle_share or 0.0)
+        if win is not None:
+            frac = (win.take_j or 0.0) / win.energy if win.energy > 0 else 0.0
+        else:
+            frac = self.idle_share or 0.0
+        frac = min(1.0, max(0.0, frac))
         return joules * frac, joules * (1.0 - frac)
 
     def close_ready(self) -> Iterator[Closed]:
@@ -204,20 +216,21 @@ class WindowBook:
 
     # ------------------------------------------------------------------ requests
 
-    def credit(self, index: int, weight: float) -> Credit:
-        """Price a request's ``weight`` in window ``index`` (exactly when the window is priced, else
-        at the window's price so far) and release the request's hold on the window."""
+    def credit(self, index: int, weight: tuple[float, float, float]) -> Credit:
+        """Price a request's ``(weight, value J, value GPU-s)`` in window ``index`` (exactly when the
+        window is priced, else at its take so far) and release the request's hold on the window."""
         win = self._wins[index]
         win.users -= 1
         if win.priced:
-            assert win.price_j is not None
-            pj, pg = win.price_j, win.price_g
+            assert win.take_j is not None
+            j, g = win.part(win.take_j, win.take_g, *weight)
         else:
-            pj, pg = self._provisional(win)
-            win.prepaid_w += weight
-            win.prepaid_j += weight * pj
-            win.prepaid_g += weight * pg
-        j, g = weight * pj, weight * pg
+            take_j, take_g = self._take(win)
+            j, g = win.part(take_j, take_g, *weight)
+            w, vj, vg = win.prepaid
+            win.prepaid = (w + weight[0], vj + weight[1], vg + weight[2])
+            win.prepaid_j += j
+            win.prepaid_g += g
         win.booked_j += j
         win.booked_g += g
         est = j * (win.estimated / win.energy) if win.energy > 0 else 0.0
@@ -245,36 +258,31 @@ class WindowBook:
 
     # ------------------------------------------------------------------ internals
 
-    def _provisional(self, win: _Win) -> tuple[float, float]:
-        denom = max(win.ours, win.engine)
-        if denom > 0:
-            return win.energy / denom, win.gpu_s / denom
-        return self._last_price or (0.0, 0.0)
-
-    def _price(self, win: _Win) -> Closed:
-        idle_j = idle_g = others_j = others_g = 0.0
+    def _take(self, win: _Win) -> tuple[float, float]:
+        """Our part of the window's energy and GPU-seconds with its sums so far."""
         if win.engine > 0:
             denom = max(win.ours, win.engine)
-            pj, pg = win.energy / denom, win.gpu_s / denom
-            take_j, take_g = win.ours * pj, win.ours * pg
-            self._last_price = (pj, pg)
-        elif win.ours > 0:  # our tokens arrived after the engine counted them: last window's price
-            pj, pg = self._last_price or (win.energy / win.ours, win.gpu_s / win.ours)
-            pj, pg = min(pj, win.energy / win.ours), min(pg, win.gpu_s / win.ours)
-            take_j, take_g = win.ours * pj, win.ours * pg
-        else:
-            pj = pg = take_j = take_g = 0.0
-        win.price_j, win.price_g = pj, pg
-        if win.energy > 0:
-            win.take = take_j / win.energy
+            return win.energy * win.ours / denom, win.gpu_s * win.ours / denom
+        if win.ours > 0:  # our tokens arrived after the engine counted them: last window's price
+            pj, pg = self._last_price or (math.inf, math.inf)
+            return min(win.energy, win.ours * pj), min(win.gpu_s, win.ours * pg)
+        return 0.0, 0.0
+
+    def _price(self, win: _Win) -> Closed:
+        take_j, take_g = self._take(win)
+        if win.engine > 0:
+            denom = max(win.ours, win.engine)
+            self._last_price = (win.energy / denom, win.gpu_s / denom)
+        win.take_j, win.take_g = take_j, take_g
         rest_j, rest_g = win.energy - take_j, win.gpu_s - take_g
+        idle_j = idle_g = 0.0
         if win.engine > 0:
             others_j, others_g = rest_j, rest_g
         else:
             idle_j, idle_g, others_j, others_g = self._split_idle(rest_j, rest_g)
         self._observe(win)
-        carry_j = win.prepaid_w * pj - win.prepaid_j
-        carry_g = win.prepaid_w * pg - win.prepaid_g
+        exact_j, exact_g = win.part(take_j, take_g, *win.prepaid)
+        carry_j, carry_g = exact_j - win.prepaid_j, exact_g - win.prepaid_g
         win.booked_j += rest_j + carry_j  # the rest went to others, idle or the held idle
         win.booked_g += rest_g + carry_g
         return Closed(idle_j, idle_g, others_j, others_g, carry_j, carry_g)
