@@ -70,7 +70,7 @@ from typing import Literal
 from thinkbudget_litellm.meter.provenance import EnergyLabel, EnergyProvenance
 from thinkbudget_litellm.meter.tick_shares import Participant, coverage, split_tick
 from thinkbudget_litellm.meter.validate import finite_non_negative
-from thinkbudget_litellm.meter.window_price import WindowBook
+from thinkbudget_litellm.meter.window_price import Closed, WindowBook
 
 NONE = EnergyLabel(EnergyProvenance.NONE)
 
@@ -705,6 +705,15 @@ class Ledger:
         """A shared engine's tick: its figures join its window; requests are credited when settled."""
         assert tick.engine_weight is not None
         ours = sum(p.weight for p in participants)
+        if ours == 0 and tick.engine_weight == 0:  # nobody made a token: idle time
+            for p in participants:
+                tick.parts[p.call_id].req.acc.used_engine = True
+            if tick.energy is not None:
+                self._metered += tick.energy
+                if tick.estimated:
+                    self._estimated += tick.energy
+            self._apply_closed(self._book.idle_tick(window, tick.energy, gpu_s))
+            return
         denom = max(ours, tick.engine_weight)
         price_j = (tick.energy or 0.0) / denom if denom > 0 else 0.0  # the tick's own prices (today's rule)
         price_g = gpu_s / denom if denom > 0 else 0.0
@@ -761,14 +770,18 @@ class Ledger:
     def _close_windows(self) -> None:
         """Price the shared-engine windows that are complete."""
         for closed in self._book.close_ready():
-            self._idle_j += closed.idle_j
-            self._idle_bucket_j += closed.idle_j
-            self._idle_gpu += closed.idle_gpu_s
-            self._idle_bucket_gpu_s += closed.idle_gpu_s
-            self._others_j += closed.others_j
-            self._others_gpu += closed.others_gpu_s
-            self._carry += closed.carry_j
-            self._carry_gpu += closed.carry_gpu_s
+            self._apply_closed(closed)
+
+    def _apply_closed(self, closed: Closed) -> None:
+        """Book what pricing a window (or an idle tick) decided besides the requests' credits."""
+        self._idle_j += closed.idle_j
+        self._idle_bucket_j += closed.idle_j
+        self._idle_gpu += closed.idle_gpu_s
+        self._idle_bucket_gpu_s += closed.idle_gpu_s
+        self._others_j += closed.others_j
+        self._others_gpu += closed.others_gpu_s
+        self._carry += closed.carry_j
+        self._carry_gpu += closed.carry_gpu_s
 
     def _credit_windows(self, req: _Req) -> None:
         """Price a settled request's weight in its windows; a credited request takes the spread idle

@@ -35,8 +35,9 @@ Requests that finish before their window is priced
     still add up.
 
 Idle
-    A window with no engine tokens at all is idle. Every instance sees the same idle windows, so
-    each takes only its share ``sigma`` of them (the rest is ``others``): ``sigma = sum O / sum T``
+    A tick in which neither the engine nor we made a token is idle (it does not join its window),
+    and so is a window with no engine tokens at all. Every instance sees the same idle time, so
+    each takes only its share ``sigma`` of it (the rest is ``others``): ``sigma = sum O / sum T``
     over the recent past (exponentially weighted, ``idle_horizon_s``), at most 1. With one instance
     whose counts match the engine's, sigma is 1 and nothing changes. Idle seen before any token
     waits (``held``) until sigma is known.
@@ -141,9 +142,9 @@ class WindowBook:
             self._seq += 1
             index = self._seq
             edge = True
-        for win in self._wins.values():
-            if win.index < index:
-                win.sealed = True
+        for earlier in self._wins.values():
+            if earlier.index < index:
+                earlier.sealed = True
         win = self._wins.get(index)
         if win is None:
             win = self._wins[index] = _Win(index)
@@ -176,7 +177,17 @@ class WindowBook:
         win.labels.add(label)
         win.gpu_s += gpu_s
         win.engine += engine
+        self._sum_engine += engine
         self.add_weight(index, weight, new_users)
+
+    def idle_tick(self, index: int, energy: float | None, gpu_s: float) -> Closed:
+        """A tick of window ``index`` in which neither the engine nor we made a token: idle, split
+        at once by the token share (held while it is unknown), not pooled into the window."""
+        win = self._wins[index]
+        win.open_ticks -= 1
+        idle_j, idle_g, others_j, others_g = self._split_idle(energy or 0.0, gpu_s)
+        self._forget(win)
+        return Closed(idle_j, idle_g, others_j, others_g, 0.0, 0.0)
 
     def defer(self, index: int, n: int) -> None:
         """``n`` more (or, negative, fewer) request parts whose weight the window must wait for."""
@@ -186,6 +197,7 @@ class WindowBook:
         """Our ``(weight, value J, value GPU-s)`` joining the window (a deferred part's, at finish)."""
         win = self._wins[index]
         win.ours += weight[0]
+        self._sum_ours += weight[0]
         win.val_j += weight[1]
         win.val_g += weight[2]
         win.users += new_users
@@ -288,11 +300,11 @@ class WindowBook:
         return Closed(idle_j, idle_g, others_j, others_g, carry_j, carry_g)
 
     def _observe(self, win: _Win) -> None:
-        """Fold the window's counts into the decayed sums behind sigma."""
-        span = self._window_s if self._window_s > 0 else 0.0
-        decay = math.exp(-span / self._horizon_s) if span > 0 else 1.0
-        self._sum_ours = self._sum_ours * decay + win.ours
-        self._sum_engine = self._sum_engine * decay + win.engine
+        """Age the sums behind sigma by one window (they take every tick's counts as it settles)."""
+        if self._window_s > 0:
+            decay = math.exp(-self._window_s / self._horizon_s)
+            self._sum_ours *= decay
+            self._sum_engine *= decay
 
     def _split_idle(self, idle_j: float, idle_g: float) -> tuple[float, float, float, float]:
         """(ours idle J, ours idle GPU-s, others J, others GPU-s) of idle energy; held while sigma is

@@ -71,6 +71,7 @@ class Outcome:
     meter_j: float  # the energy counter's delta over the run (what the GPU used)
     wall_gpu_s: float  # the GPU bill's seconds (1 GPU)
     truth_j: dict[str, float] = field(default_factory=dict)  # exact energy per request
+    truth_weight: dict[str, float] = field(default_factory=dict)  # generated + prefill_weight x prompt
     truth_idle_j: float = 0.0
 
     @property
@@ -238,8 +239,8 @@ def run(sc: Scenario) -> Outcome:
             assert isinstance(payload, _Plan)
             inst.ledger.start_request(payload.call_id, t, payload.prompt, payload.streaming)
         elif kind == "tokens":
-            cid, n = payload  # type: ignore[misc]
-            inst.ledger.add_tokens(cid, n)
+            assert isinstance(payload, tuple)
+            inst.ledger.add_tokens(str(payload[0]), float(payload[1]))
         else:
             assert isinstance(payload, _Plan)
             completion = None if payload.cancelled and payload.streaming else len(payload.token_times)
@@ -261,6 +262,7 @@ def run(sc: Scenario) -> Outcome:
         wall_gpu_s=stop,
     )
     out.truth_j, out.truth_idle_j = _truth(sc, plans, stop)
+    out.truth_weight = {p.call_id: len(p.token_times) + sc.prefill_weight * p.prompt for p in plans}
     return out
 
 
