@@ -276,8 +276,8 @@ class Runtime:
                 outcome.thinking_tokens + outcome.answer_tokens,
             )
         session = ctx.caller.session_ledger_key
-        if session and outcome.thinking_tokens:
-            self.background(self.sessions.add(session, outcome.thinking_tokens))
+        if session and (outcome.thinking_tokens or ctx.session_reserved):  # commit it, release the rest
+            self.background(self.sessions.settle(session, outcome.thinking_tokens, ctx.session_reserved))
         if self.writer is not None:
             self.writer.submit(
                 build_record(
