@@ -108,3 +108,16 @@ async def test_reserve_and_settle_without_redis(steps, committed):
         grant = await ledger.reserve("s", want, 1_000)
         await ledger.settle("s", min(thought, grant) if thought <= want else thought, grant)
     assert await ledger.used("s") == committed
+
+
+async def test_litellm_coordination_redis_is_used_when_the_auth_cache_has_none(redis_port):
+    """LiteLLM's auth cache gets Redis only with enable_redis_auth_cache; its coordination Redis
+    (rate limits, spend counters) is there whenever Redis is configured: the ledger uses that."""
+    a, b = SessionLedger(), SessionLedger()
+    for ledger in (a, b):
+        ledger.bind(DualCache(in_memory_cache=InMemoryCache()), 60, redis=RedisCache(host="127.0.0.1", port=redis_port))
+    session = f"s-{uuid.uuid4()}"
+    assert await a.reserve(session, 600, 1_000) == 600
+    assert await b.reserve(session, 600, 1_000) == 400
+    await a.settle(session, 100, 600)
+    assert await b.used(session) == 500 and a.shared and b.shared

@@ -1,5 +1,6 @@
-"""Cumulative thinking tokens per session in LiteLLM's shared cache (Redis when configured),
-so several proxy instances agree on a session's remaining allowance.
+"""Cumulative thinking tokens per session in LiteLLM's Redis (the coordination Redis LiteLLM uses
+for rate limits and spend counters, else the auth cache's), so several proxy instances agree on a
+session's remaining allowance.
 
 A session's counter holds its *committed* tokens: thinking tokens of finished requests plus the
 budgets reserved by requests still running. Admission reserves atomically (one Lua script on
@@ -45,6 +46,7 @@ class SessionLedger:
         self._local: OrderedDict[str, int] = OrderedDict()
         self._max_local = max_local
         self._reserve_script: ScriptRunner | None = None
+        self._redis: Any = None
 
     @property
     def bound(self) -> bool:
@@ -53,12 +55,14 @@ class SessionLedger:
     @property
     def shared(self) -> bool:
         """True when the counts live in Redis (shared by every proxy instance)."""
-        return getattr(self._cache, "redis_cache", None) is not None
+        return self._redis is not None
 
-    def bind(self, cache: Any, ttl_s: int) -> None:
-        """Use the proxy's ``DualCache`` (handed to ``async_pre_call_hook``)."""
+    def bind(self, cache: Any, ttl_s: int, redis: Any = None) -> None:
+        """Use the proxy's ``DualCache`` (handed to ``async_pre_call_hook``) and LiteLLM's
+        coordination ``RedisCache`` (``redis``; else the cache's own Redis, if any)."""
         self._cache = cache
         self._ttl_s = ttl_s
+        self._redis = redis if redis is not None else getattr(cache, "redis_cache", None)
         self._reserve_script = None
 
     async def used(self, session_id: str) -> int:
@@ -66,7 +70,7 @@ class SessionLedger:
         key = KEY_PREFIX + session_id
         cache = self._cache
         try:
-            redis = getattr(cache, "redis_cache", None)
+            redis = self._redis
             if redis is not None:  # read Redis directly: the in-memory layer may be stale across instances
                 value = await redis.async_get_cache(key)
             elif cache is not None:
@@ -83,7 +87,7 @@ class SessionLedger:
         returns what was granted (0 when the cap is reached). Settle it with ``settle``."""
         want = max(0, int(want))
         key = KEY_PREFIX + session_id
-        redis = getattr(self._cache, "redis_cache", None)
+        redis = self._redis
         if redis is not None:
             try:
                 if self._reserve_script is None:
@@ -121,7 +125,10 @@ class SessionLedger:
 
     async def _increment(self, key: str, tokens: int) -> None:
         try:
-            await self._cache.async_increment_cache(key=key, value=tokens, ttl=self._ttl_s)
+            if self._redis is not None:
+                await self._redis.async_increment(key=key, value=tokens, ttl=self._ttl_s)
+            else:
+                await self._cache.async_increment_cache(key=key, value=tokens, ttl=self._ttl_s)
         except Exception:
             log.warning("thinkbudget: session ledger write failed for %s", key, exc_info=True)
 
