@@ -1,5 +1,9 @@
 """Hot-path costs of the meter hub: ``tokens_generated`` per stream chunk, a tick close and a
-request finish, with N concurrent streaming requests (fake clock, estimate source; CPU only).
+request finish, with N concurrent streaming requests (fake clock, estimate source; CPU only); then
+the attribution error with 1, 2 and 3 proxy instances sharing one engine (``sim.shared_meter``:
+unaligned ticks, observation lag, merged chunks, a DCGM-style counter refreshed every second,
+streaming, non-streaming and cancelled requests, up to 64 at once), per tick (``window_s = 0``,
+close to the old per-tick rule) and per settlement window.
 
     PYTHONPATH=. python benchmarks/attribution_bench.py
 """
@@ -17,6 +21,7 @@ if str(ROOT) not in sys.path:
 
 from thinkbudget_litellm.meter.config import MeterConfig  # noqa: E402
 from thinkbudget_litellm.meter.hub import MeterHub  # noqa: E402
+from thinkbudget_litellm.sim.shared_meter import Scenario, run  # noqa: E402
 
 
 class Clock:
@@ -54,12 +59,35 @@ async def bench(n: int, chunks: int = 200_000, ticks: int = 300) -> dict[str, fl
     return {"chunk_us": per_chunk * 1e6, "tick_us": per_tick * 1e6, "finish_us": per_finish * 1e6}
 
 
+def shared_engine(seeds: int = 5) -> None:
+    """Errors of the books (records + carry + every instance's idle vs the meter delta, energy and
+    GPU-seconds), of the records against each request's exact energy (all of it, and per request)."""
+    print()
+    print("shared engine: error vs the meter (worst of", seeds, "seeds; per-request: mean)")
+    head = f"{'window':>8} | {'instances':>9} | {'energy':>8} | {'GPU-s':>8} | {'busy J':>8} | {'per request':>11}"
+    print(head)
+    print("-" * len(head))
+    for window in (0.0, 2.0):
+        for n in (1, 2, 3):
+            outs = [run(Scenario(instances=n, window_s=window, requests=240, seed=s)) for s in range(1, seeds + 1)]
+
+            def worst(xs: list[float]) -> float:
+                return max(xs, key=abs)
+
+            print(
+                f"{window:>7.1f}s | {n:>9} | {worst([o.energy_error for o in outs]):>+8.2%} | "
+                f"{worst([o.gpu_error for o in outs]):>+8.2%} | {worst([o.busy_error for o in outs]):>+8.2%} | "
+                f"{sum(o.request_error for o in outs) / len(outs):>11.2%}"
+            )
+
+
 def main() -> None:
     print(f"{'requests':>8} | {'tokens_generated us':>19} | {'tick close us':>13} | {'request_finished us':>19}")
     print("-" * 70)
     for n in (1, 16, 64, 256):
         r = asyncio.run(bench(n))
         print(f"{n:>8} | {r['chunk_us']:>19.2f} | {r['tick_us']:>13.1f} | {r['finish_us']:>19.1f}")
+    shared_engine()
 
 
 if __name__ == "__main__":

@@ -144,6 +144,7 @@ class TokenSource(StrEnum):
 class TokenCounterSettings(_Strict):
     source: TokenSource = TokenSource.PROXY
     url: str | None = None  # vLLM /metrics
+    window_s: float = Field(default=2.0, ge=0, le=3600, description="vllm: settlement window (meter/window_price.py)")
 
     @field_validator("url")
     @classmethod

@@ -323,7 +323,7 @@ def test_engine_denominator_leaves_other_instances_their_share() -> None:
     a = ledger.settle_request("a", 2.0)
     assert a is not None and a.joules == pytest.approx(100.0) and a.engine_denominator
     totals = ledger.totals()
-    assert totals.others_j == pytest.approx(700.0) and totals.idle_j == 0.0
+    assert totals.others_j == pytest.approx(700.0) and totals.idle_j == 0.0 and totals.held_j == 0.0
 
 
 def test_duplicate_and_unknown_ids_are_harmless() -> None:

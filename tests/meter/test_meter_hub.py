@@ -232,14 +232,27 @@ async def test_slow_meter_does_not_hold_the_request() -> None:
     await hub.stop()
 
 
-async def test_engine_counters_are_the_denominator() -> None:
+@pytest.mark.parametrize(
+    ("window_s", "expected_j"),
+    [
+        (0.0, 100.0 + 400.0),  # per tick: 25 of 100 tokens, then 50 of 50
+        (2.0, 800.0 * 75 / 150),  # both ticks in one 2 s window: 75 of its 150 tokens
+    ],
+)
+async def test_engine_counters_are_the_denominator(window_s: float, expected_j: float) -> None:
     clock = FakeClock()
     source = FakeSource()
     engine = FakeTokenReader()
     hub = MeterHub(clock, source_factory=fixed_source_factory(source), token_reader_factory=lambda _d, _c: engine)
     hub.configure(
         "d",
-        MeterConfig(source="nvml", token_source="vllm", token_url="http://127.0.0.1:1/metrics", prefill_weight=0.0),
+        MeterConfig(
+            source="nvml",
+            token_source="vllm",
+            token_url="http://127.0.0.1:1/metrics",
+            token_window_s=window_s,
+            prefill_weight=0.0,
+        ),
     )
     await hub.tick("d")
     hub.request_started("a", "d", 0, streaming=True)
@@ -254,8 +267,8 @@ async def test_engine_counters_are_the_denominator() -> None:
     hub.tokens_generated("a", 50)
     a = await hub.request_finished("a", 75)
     assert a.attribution == "token_share:vllm"
-    assert a.joules == pytest.approx(100.0 + 400.0)
-    assert hub.snapshot()["d"].others_j == pytest.approx(300.0)
+    assert a.joules == pytest.approx(expected_j)
+    assert hub.snapshot()["d"].others_j == pytest.approx(800.0 - expected_j)
 
 
 async def test_configure_is_idempotent_and_validates() -> None:

@@ -11,6 +11,7 @@ when the operator set ``thinkbudget.fail_closed: true``. Observation hooks never
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncGenerator
@@ -50,7 +51,7 @@ from thinkbudget_litellm.handler.stream_enforcer import (
     read_first_call,
 )
 from thinkbudget_litellm.lifecycle import Admission
-from thinkbudget_litellm.policy.budget import resolve_budget
+from thinkbudget_litellm.policy.budget import BudgetScope, resolve_budget
 from thinkbudget_litellm.policy.client_controls import DEFAULT_EFFORT_BUDGETS, client_caps, tightest
 from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, SettingsError
 
@@ -84,7 +85,7 @@ class ThinkBudgetHandler(CustomLogger):
             caller = caller_from(user_api_key_dict, data)
             ledger_key = caller.session_ledger_key
             used = await self.rt.sessions.used(ledger_key) if ledger_key else None
-            self._admit(caller, data, used, kind)
+            await self._admit(caller, data, used, kind)
         except SettingsError as exc:
             raise HTTPException(status_code=400, detail={"error": f"thinkbudget: {exc}"}) from None
         except BudgetRefused as exc:
@@ -93,7 +94,7 @@ class ThinkBudgetHandler(CustomLogger):
             self.rt.internal_error("pre_call", data.get("litellm_call_id"), may_refuse=True)
         return data
 
-    def _admit(self, caller: Caller, data: dict, session_used: int | None, call_type: str) -> RequestContext:
+    async def _admit(self, caller: Caller, data: dict, session_used: int | None, call_type: str) -> RequestContext:
         settings = self.rt.settings
         request_cap = pop_request_cap(data)
         client_cap = tightest(
@@ -123,6 +124,12 @@ class ThinkBudgetHandler(CustomLogger):
         )
         prompt_tokens = _approx_prompt_tokens(prompt_messages(data, call_type))
         decision, route = route_admission(self.rt, caller, layers, data, decision, result.task, prompt_tokens)
+        reserved = 0
+        ledger_key = caller.session_ledger_key
+        if ledger_key and decision.session_cap is not None:  # reserve the budget: atomic across instances
+            reserved = await self.rt.sessions.reserve(ledger_key, decision.budget, decision.session_cap)
+            if reserved < decision.budget:  # concurrent requests of the session took the allowance meanwhile
+                decision = dataclasses.replace(decision, budget=reserved, scope=BudgetScope.SESSION)
         admission = Admission(
             call_id=call_id,
             decision=decision,
@@ -135,6 +142,7 @@ class ThinkBudgetHandler(CustomLogger):
         add_spend_log_metadata(data, admission_figures(decision, result.task))
         ctx = self.rt.admit(caller, admission)
         ctx.route = route
+        ctx.session_reserved = reserved
         return ctx
 
     # ------------------------------------------------------------------ one deployment call starts

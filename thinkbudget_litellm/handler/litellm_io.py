@@ -287,6 +287,18 @@ def llm_router() -> Any:
     return router
 
 
+def coordination_redis() -> Any:
+    """The Redis LiteLLM coordinates its instances through (``general_settings.coordination_redis``,
+    a Redis ``litellm_settings.cache_params`` or ``REDIS_*``: rate limits, spend counters), or None.
+    The ``cache`` handed to ``async_pre_call_hook`` has it only with ``enable_redis_auth_cache``."""
+    try:
+        from litellm.proxy import proxy_server
+
+        return getattr(proxy_server, "redis_usage_cache", None)
+    except Exception:
+        return None
+
+
 def litellm_config_path() -> str | None:
     try:
         from litellm.proxy import proxy_server

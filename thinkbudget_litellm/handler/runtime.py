@@ -18,6 +18,7 @@ from thinkbudget_litellm.calibrate.refresher import AdaptiveRefresher
 from thinkbudget_litellm.enforce.engine_registry import infer_engine
 from thinkbudget_litellm.handler.litellm_io import (
     Caller,
+    coordination_redis,
     deployment_info,
     discovered_model_info,
     litellm_config_path,
@@ -94,7 +95,7 @@ class Runtime:
     async def ensure_started(self, cache: Any) -> None:
         """Idempotent; the proxy's ``DualCache`` (for the session ledger) is bound when first given."""
         if cache is not None and not self.sessions.bound:
-            self.sessions.bind(cache, self.settings.session_ttl_s)
+            self.sessions.bind(cache, self.settings.session_ttl_s, redis=coordination_redis())
         if self._started:
             if not self._deployments_seen:  # started before LiteLLM's router existed
                 async with self._start_lock:
@@ -276,8 +277,8 @@ class Runtime:
                 outcome.thinking_tokens + outcome.answer_tokens,
             )
         session = ctx.caller.session_ledger_key
-        if session and outcome.thinking_tokens:
-            self.background(self.sessions.add(session, outcome.thinking_tokens))
+        if session and (outcome.thinking_tokens or ctx.session_reserved):  # commit it, release the rest
+            self.background(self.sessions.settle(session, outcome.thinking_tokens, ctx.session_reserved))
         if self.writer is not None:
             self.writer.submit(
                 build_record(

@@ -47,6 +47,7 @@ class RequestContext:
     ending: asyncio.Future[None] | None = None  # a terminal event being delivered (Runtime.end)
     grace_tokens: int = 0  # thinking let past the budget to finish a sentence before a stream cut
     route: RoutePlan | None = None  # where the request is routed and what the guard decided
+    session_reserved: int = 0  # thinking tokens reserved in the session ledger at admission
 
     @property
     def call_id(self) -> str:

@@ -9,8 +9,14 @@ Ticks
     some point in it; each participant's *weight* in the tick is the tokens it generated there plus
     ``prefill_weight`` x its prompt tokens when its prefill is placed there. The tick's energy and
     its GPU-seconds (``gpu_count x duration``) are split with ``tick_shares.split_tick``: by weight,
-    with uncovered time going to the idle bucket, or over the engine's own token count when the
-    vLLM denominator is configured (the rest then belongs to other proxy instances).
+    with uncovered time going to the idle bucket.
+
+Shared engines (a tick that carries the engine's own token weight, ``tokens.source: vllm``)
+    Such ticks are not split one by one: they join a settlement window (``window_s``) and our
+    requests pay the window's per-token price, ``energy / max(our weight, engine weight)``, the
+    rest being other proxy instances'; idle windows are split by this instance's recent token share
+    (``window_price``, which states the method and its error bound). A tick whose engine reading
+    failed falls back to the proxy's own denominator.
 
 Prefill placement
     A streaming request's prompt weight goes to the tick where its first token is reported (prefill
@@ -64,6 +70,7 @@ from typing import Literal
 from thinkbudget_litellm.meter.provenance import EnergyLabel, EnergyProvenance
 from thinkbudget_litellm.meter.tick_shares import Participant, coverage, split_tick
 from thinkbudget_litellm.meter.validate import finite_non_negative
+from thinkbudget_litellm.meter.window_price import Closed, WindowBook
 
 NONE = EnergyLabel(EnergyProvenance.NONE)
 
@@ -109,6 +116,8 @@ class LedgerConfig:
     source_label: EnergyProvenance = EnergyProvenance.MEASURED_NVML  # provenance of measured energy
     busy_watts: float | None = None  # per GPU, for fallback estimates
     idle_watts: float = 0.0  # per GPU
+    window_s: float = 0.0  # shared engines: settlement window (0: one per tick)
+    idle_horizon_s: float = 300.0  # shared engines: horizon of the token share that splits idle
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "source_label", EnergyProvenance(self.source_label))  # also from its text
@@ -120,6 +129,10 @@ class LedgerConfig:
             raise ValueError(f"busy_watts must be > 0, got {self.busy_watts}")
         if self.idle_watts < 0:
             raise ValueError(f"idle_watts must be >= 0, got {self.idle_watts}")
+        if not 0 <= self.window_s < float("inf"):
+            raise ValueError(f"window_s must be a finite number >= 0, got {self.window_s}")
+        if not 0 < self.idle_horizon_s < float("inf"):
+            raise ValueError(f"idle_horizon_s must be a finite number > 0, got {self.idle_horizon_s}")
 
 
 # ----------------------------------------------------------------------------- results
@@ -157,7 +170,7 @@ class LedgerTotals:
     idle_bucket_gpu_s: float
     others_j: float  # other proxy instances' share (engine denominator)
     others_gpu_s: float
-    carry_j: float  # estimate corrections not yet handed on (signed)
+    carry_j: float  # estimate and window-price corrections not yet handed on (signed)
     estimated_j: float  # estimated energy in settled ticks
     pending_s: float  # age of the oldest tick whose energy waits for the counter (0 if none)
     open_ticks: int
@@ -165,6 +178,10 @@ class LedgerTotals:
     settled_ticks: int
     forced_ticks: int
     abandoned_requests: int
+    carry_gpu_s: float = 0.0  # window-price corrections of GPU-seconds not yet handed on (signed)
+    held_j: float = 0.0  # shared engines: settled energy not handed out yet (windows not priced)
+    held_gpu_s: float = 0.0
+    idle_share: float | None = None  # shared engines: this instance's recent token share
 
 
 # ----------------------------------------------------------------------------- internal state
@@ -190,8 +207,10 @@ class _Req:
     __slots__ = (
         "acc",
         "call_id",
+        "deferred",
         "end",
         "first_token_seen",
+        "guessed",
         "open_ticks",
         "prompt_placed",
         "prompt_weight",
@@ -200,6 +219,7 @@ class _Req:
         "start",
         "streaming",
         "weight",
+        "windows",
     )
 
     def __init__(self, call_id: str, start: float, prompt_weight: float, streaming: bool | None) -> None:
@@ -212,8 +232,13 @@ class _Req:
         self.prompt_placed = False
         self.resolved = False  # finished with its final token count spread
         self.reported = 0.0  # generated tokens in closed ticks
+        self.guessed = 0.0  # generated tokens forced ticks gave it (rate x time) while its count was unknown
         self.weight = 0.0
         self.open_ticks: list[_Tick] = []
+        # shared engines: [weight, value J, value GPU-s] per settlement window, not credited yet, and
+        # (window, active s, J and GPU-s per token of its tick) of parts whose tokens come at finish
+        self.windows: dict[int, list[float]] = {}
+        self.deferred: list[tuple[int, float, float, float]] = []
         self.acc = _Acc()
 
     @property
@@ -246,6 +271,7 @@ class _Tick:
         "start",
         "state",
         "unknown",
+        "window",
     )
 
     def __init__(self, start: float, end: float, engine_weight: float | None) -> None:
@@ -260,6 +286,7 @@ class _Tick:
         self.estimated = False
         self.label = NONE
         self.settled = False
+        self.window: int | None = None  # shared engines: its settlement window
 
     @property
     def duration(self) -> float:
@@ -290,6 +317,8 @@ class Ledger:
         self._idle_bucket_j = 0.0
         self._idle_bucket_gpu_s = 0.0
         self._carry = 0.0
+        self._carry_gpu = 0.0
+        self._book = WindowBook(config.window_s, config.idle_horizon_s)
         self._metered = 0.0
         self._attributed = 0.0
         self._attributed_gpu = 0.0
@@ -339,14 +368,13 @@ class Ledger:
         end = max(at, req.start, self._cur_start if call_id in self._active else req.start)
         req.end = end
         in_current = call_id in self._active
-        slots: list[tuple[_Tick | None, float]] = [
-            (t, max(0.0, t.parts[call_id].end - t.parts[call_id].start)) for t in req.open_ticks if not t.settled
-        ]
+        slots: list[tuple[_Tick | int | None, float]] = [(i, s) for i, (_, s, _, _) in enumerate(req.deferred)]
+        slots += [(t, max(0.0, t.parts[call_id].end - t.parts[call_id].start)) for t in req.open_ticks if not t.settled]
         if in_current:
             slots.append((None, max(0.0, end - max(req.start, self._cur_start))))
         reported = req.reported + self._cur_tokens.get(call_id, 0.0)
         if completion_tokens is not None:
-            residual = max(0.0, float(completion_tokens) - reported)
+            residual = max(0.0, float(completion_tokens) - reported - req.guessed)
             total = sum(o for _, o in slots)
             for tick, overlap in slots:
                 part_tokens = residual * overlap / total if total > 0 else residual / len(slots)
@@ -354,6 +382,8 @@ class Ledger:
                     continue
                 if tick is None:
                     self._cur_tokens[call_id] = self._cur_tokens.get(call_id, 0.0) + part_tokens
+                elif isinstance(tick, int):
+                    self._add_deferred_weight(req, tick, part_tokens)
                 else:
                     tick.parts[call_id].gen += part_tokens
             duration = end - req.start
@@ -367,6 +397,8 @@ class Ledger:
             first_tick = slots[0][0]
             if first_tick is None:
                 self._cur_prompt[call_id] = self._cur_prompt.get(call_id, 0.0) + req.prompt_weight
+            elif isinstance(first_tick, int):
+                self._add_deferred_weight(req, first_tick, req.prompt_weight)
             else:
                 first_tick.parts[call_id].prompt += req.prompt_weight
             req.prompt_placed = True
@@ -374,6 +406,7 @@ class Ledger:
             for tick in req.open_ticks:
                 if not tick.settled:
                     self._mark_known(tick, tick.parts[call_id])
+            self._undefer(req, 0.0)
         self._settle_ready()
         return True
 
@@ -394,9 +427,12 @@ class Ledger:
         for tick in list(req.open_ticks):
             if not tick.settled:
                 self._settle(tick, forced=True)
+        self._undefer(req, self._rate if self._rate is not None else 1.0)  # never told its count
         self._open = [t for t in self._open if not t.settled]
         self._settle_ready()
+        self._close_windows()
         del self._reqs[call_id]
+        self._credit_windows(req)
         return self._share(req)
 
     # ------------------------------------------------------------------ ticks
@@ -406,6 +442,8 @@ class Ledger:
         start = self._cur_start
         end = max(now, start)
         tick = _Tick(start, end, engine_weight)
+        if engine_weight is not None:
+            tick.window = self._book.assign(end)
         tokens, prompts = self._cur_tokens, self._cur_prompt
         self._cur_tokens, self._cur_prompt = {}, {}
         self._cur_start = end
@@ -425,6 +463,7 @@ class Ledger:
                     for earlier in req.open_ticks:
                         if not earlier.settled:
                             self._mark_known(earlier, earlier.parts[cid])
+                    self._undefer(req, 0.0)
             part = _Part(req, gen, prompt, lo, hi, req.known)
             tick.parts[cid] = part
             if not part.known:
@@ -437,6 +476,7 @@ class Ledger:
         self._apply_energy(tick, energy)
         self._open.append(tick)
         self._settle_ready()
+        self._close_windows()
 
     def running_requests(self) -> int:
         """Requests started and not finished."""
@@ -484,6 +524,10 @@ class Ledger:
             others_j=self._others_j,
             others_gpu_s=self._others_gpu,
             carry_j=self._carry,
+            carry_gpu_s=self._carry_gpu,
+            held_j=self._book.held_j,
+            held_gpu_s=self._book.held_gpu_s,
+            idle_share=self._book.idle_share,
             estimated_j=self._estimated,
             pending_s=0.0 if since is None or now is None else max(0.0, now - since),
             open_ticks=len(self._open),
@@ -524,7 +568,16 @@ class Ledger:
         wsum = sum(weights)
         forced_w = sum(w for t, w in zip(run, weights, strict=True) if t.state == "forced")
         forced_j = joules * forced_w / wsum
-        self._carry += forced_j - sum(t.estimate or 0.0 for t in run if t.state == "forced")
+        for tick, w in zip(run, weights, strict=True):
+            if tick.state != "forced":
+                continue
+            correction = joules * w / wsum - (tick.estimate or 0.0)
+            if tick.window is None:
+                self._carry += correction
+            else:  # a shared engine's tick: the correction is split as its window is
+                ours, others = self._book.correct(tick.window, correction)
+                self._carry += ours
+                self._others_j += others
         pending_w = wsum - forced_w
         for tick, w in zip(run, weights, strict=True):
             if tick.state == "pending":
@@ -554,15 +607,16 @@ class Ledger:
         return watts * tick.duration
 
     def _settle_ready(self) -> None:
-        if not any(t.state != "pending" and t.unknown == 0 for t in self._open):
+        if not any(t.state != "pending" and (t.unknown == 0 or t.window is not None) for t in self._open):
             return
         keep = []
         for tick in self._open:
-            if tick.state != "pending" and tick.unknown == 0:
+            if tick.state != "pending" and (tick.unknown == 0 or tick.window is not None):
                 self._settle(tick, forced=False)
             else:
                 keep.append(tick)
         self._open = keep
+        self._close_windows()
 
     def _unknown_rate(self, tick: _Tick) -> float:
         tokens = 0.0
@@ -592,15 +646,33 @@ class Ledger:
             else:
                 tick.label = EnergyLabel.fallback(f"{self._cfg.source_name} no reading yet")
             tick.state = "forced"
-        rate = self._unknown_rate(tick) if tick.unknown else 0.0
+        rate = self._unknown_rate(tick) if tick.unknown and tick.window is None else 0.0
         participants = []
         for cid, part in tick.parts.items():
-            weight = part.gen + part.prompt if part.known else rate * max(0.0, part.end - part.start) + part.prompt
+            if part.known or tick.window is not None:
+                weight = part.gen + part.prompt
+            else:
+                guess = rate * max(0.0, part.end - part.start)
+                part.req.guessed += guess
+                weight = guess + part.prompt
             part.req.weight += weight
             participants.append(Participant(cid, weight, part.start, part.end))
+        gpu_s = self._cfg.gpu_count * tick.duration
+        if tick.window is not None:
+            self._settle_shared(tick, tick.window, participants, gpu_s)
+        else:
+            self._split(tick, participants, gpu_s)
+        tick.settled = True
+        self._settled += 1
+        if forced:
+            self._forced += 1
+        for part in tick.parts.values():
+            part.req.open_ticks.remove(tick)
+
+    def _split(self, tick: _Tick, participants: list[Participant], gpu_s: float) -> None:
+        """The proxy's own denominator: the tick's energy split by ``tick_shares.split_tick``."""
         shares = split_tick(tick.start, tick.end, participants, tick.engine_weight)
         energy = tick.energy
-        gpu_s = self._cfg.gpu_count * tick.duration
         used_engine = tick.engine_weight is not None
         for cid, frac in shares.requests.items():
             acc = tick.parts[cid].req.acc
@@ -628,12 +700,127 @@ class Ledger:
         self._others_gpu += shares.others * gpu_s
         if ours > 0:
             self._spread(tick, shares.requests, ours, energy)
-        tick.settled = True
-        self._settled += 1
-        if forced:
-            self._forced += 1
-        for part in tick.parts.values():
-            part.req.open_ticks.remove(tick)
+
+    def _settle_shared(self, tick: _Tick, window: int, participants: list[Participant], gpu_s: float) -> None:
+        """A shared engine's tick: its figures join its window; requests are credited when settled."""
+        assert tick.engine_weight is not None
+        ours = sum(p.weight for p in participants)
+        if ours == 0 and tick.engine_weight == 0:  # nobody made a token: idle time
+            for p in participants:
+                tick.parts[p.call_id].req.acc.used_engine = True
+            if tick.energy is not None:
+                self._metered += tick.energy
+                if tick.estimated:
+                    self._estimated += tick.energy
+            self._apply_closed(self._book.idle_tick(window, tick.energy, gpu_s))
+            return
+        denom = max(ours, tick.engine_weight)
+        price_j = (tick.energy or 0.0) / denom if denom > 0 else 0.0  # the tick's own prices (today's rule)
+        price_g = gpu_s / denom if denom > 0 else 0.0
+        new_users = 0
+        for p in participants:
+            part = tick.parts[p.call_id]
+            req = part.req
+            req.acc.labels.add(tick.label)
+            req.acc.used_engine = True
+            if not part.known:
+                req.deferred.append((window, max(0.0, part.end - part.start), price_j, price_g))
+                self._book.defer(window, 1)
+            if p.weight > 0:
+                new_users += self._window_weight(req, window, p.weight, price_j, price_g)
+        weight = (ours, ours * price_j, ours * price_g)
+        self._book.settle_tick(
+            window, tick.energy, tick.estimated, tick.label, gpu_s, tick.engine_weight, weight, new_users
+        )
+        if tick.energy is not None:
+            self._metered += tick.energy
+            if tick.estimated:
+                self._estimated += tick.energy
+
+    @staticmethod
+    def _window_weight(req: _Req, window: int, weight: float, price_j: float, price_g: float) -> int:
+        """Add to the request's weight in a window; 1 when it is its first there."""
+        held = req.windows.get(window)
+        if held is None:
+            req.windows[window] = [weight, weight * price_j, weight * price_g]
+            return 1
+        held[0] += weight
+        held[1] += weight * price_j
+        held[2] += weight * price_g
+        return 0
+
+    def _add_deferred_weight(self, req: _Req, slot: int, weight: float) -> None:
+        """Weight of a finished request for one of its deferred parts (its tick settled already)."""
+        if weight <= 0:
+            return
+        window, _, price_j, price_g = req.deferred[slot]
+        req.weight += weight
+        new = self._window_weight(req, window, weight, price_j, price_g)
+        self._book.add_weight(window, (weight, weight * price_j, weight * price_g), new)
+
+    def _undefer(self, req: _Req, rate: float) -> None:
+        """Release the request's deferred window parts, with ``rate x active time`` tokens each."""
+        for slot, (_, seconds, _, _) in enumerate(req.deferred):
+            req.guessed += rate * seconds
+            self._add_deferred_weight(req, slot, rate * seconds)
+        deferred, req.deferred = req.deferred, []
+        for window, _, _, _ in deferred:
+            self._book.defer(window, -1)
+
+    def _close_windows(self) -> None:
+        """Price the shared-engine windows that are complete."""
+        for closed in self._book.close_ready():
+            self._apply_closed(closed)
+
+    def _apply_closed(self, closed: Closed) -> None:
+        """Book what pricing a window (or an idle tick) decided besides the requests' credits."""
+        self._idle_j += closed.idle_j
+        self._idle_bucket_j += closed.idle_j
+        self._idle_gpu += closed.idle_gpu_s
+        self._idle_bucket_gpu_s += closed.idle_gpu_s
+        self._others_j += closed.others_j
+        self._others_gpu += closed.others_gpu_s
+        self._carry += closed.carry_j
+        self._carry_gpu += closed.carry_gpu_s
+
+    def _credit_windows(self, req: _Req) -> None:
+        """Price a settled request's weight in its windows; a credited request takes the spread idle
+        bucket and the carry, as a busy tick's participants do."""
+        if not req.windows:
+            return
+        self._close_windows()
+        acc = req.acc
+        credited = 0.0
+        for window, weight in req.windows.items():
+            credit = self._book.credit(window, (weight[0], weight[1], weight[2]))
+            acc.joules += credit.joules
+            acc.gpu_s += credit.gpu_seconds
+            acc.est_j += credit.estimated_joules
+            acc.unknown = acc.unknown or credit.unknown
+            acc.labels |= credit.labels
+            credited += credit.joules + credit.gpu_seconds
+            self._attributed += credit.joules
+            self._attributed_gpu += credit.gpu_seconds
+        req.windows.clear()
+        if credited <= 0:
+            return
+        if self._cfg.spread_idle:
+            idle_j, idle_gpu = self._idle_bucket_j, self._idle_bucket_gpu_s
+            self._idle_bucket_j = self._idle_bucket_gpu_s = 0.0
+            acc.joules += idle_j
+            acc.idle_j += idle_j
+            acc.gpu_s += idle_gpu
+            acc.idle_gpu_s += idle_gpu
+            self._attributed += idle_j
+            self._attributed_gpu += idle_gpu
+        carry = max(self._carry, -acc.joules)
+        carry_gpu = max(self._carry_gpu, -acc.gpu_s)
+        self._carry -= carry
+        self._carry_gpu -= carry_gpu
+        acc.joules += carry
+        acc.gpu_s += carry_gpu
+        self._attributed += carry
+        self._attributed_gpu += carry_gpu
 
     def _spread(self, tick: _Tick, fractions: Mapping[str, float], ours: float, energy: float | None) -> None:
         idle_j = idle_gpu = 0.0
@@ -644,16 +831,18 @@ class Ledger:
         if self._carry != 0.0 and energy is not None:
             carry = max(self._carry, -ours * energy)  # never push the tick's requests below zero
             self._carry -= carry
-        if idle_j == 0.0 and idle_gpu == 0.0 and carry == 0.0:
+        carry_gpu = max(self._carry_gpu, -ours * self._cfg.gpu_count * tick.duration)
+        self._carry_gpu -= carry_gpu
+        if idle_j == 0.0 and idle_gpu == 0.0 and carry == 0.0 and carry_gpu == 0.0:
             return
         self._attributed += idle_j + carry
-        self._attributed_gpu += idle_gpu
+        self._attributed_gpu += idle_gpu + carry_gpu
         for cid, frac in fractions.items():
             k = frac / ours
             acc = tick.parts[cid].req.acc
             acc.joules += k * (idle_j + carry)
             acc.idle_j += k * idle_j
-            acc.gpu_s += k * idle_gpu
+            acc.gpu_s += k * (idle_gpu + carry_gpu)
             acc.idle_gpu_s += k * idle_gpu
 
     def _share(self, req: _Req) -> RequestShare:
@@ -677,7 +866,8 @@ class Ledger:
 
 def conservation_gap(totals: LedgerTotals, counter_j: float) -> float:
     """``counter_j`` minus everything booked (settled ticks only); 0 when the books balance."""
-    return counter_j - (totals.attributed_j + totals.idle_bucket_j + totals.others_j + totals.carry_j)
+    booked = totals.attributed_j + totals.idle_bucket_j + totals.others_j + totals.carry_j + totals.held_j
+    return counter_j - booked
 
 
 def weights_of(parts: Iterable[tuple[float, float]], prefill_weight: float) -> list[float]:

@@ -175,6 +175,9 @@ class DeploymentMeterSnapshot:
     forced_ticks: int
     engine_read_failures: int
     rejected_readings: int  # energy and engine-token readings not believed
+    held_j: float = 0.0  # shared engine: settled energy in windows not priced yet
+    held_gpu_s: float = 0.0
+    idle_share: float | None = None  # shared engine: this instance's share of idle (recent token share)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -254,6 +257,7 @@ class _Deployment:
                 source_label=source.label if source is not None else EnergyProvenance.NONE,
                 busy_watts=energy.watts,
                 idle_watts=energy.idle_watts,
+                window_s=cfg.tokens.window_s,
             ),
             start=now,
         )
@@ -680,6 +684,9 @@ class MeterHub:
                 forced_ticks=t.forced_ticks,
                 engine_read_failures=dep.engine_failures,
                 rejected_readings=dep.rejected,
+                held_j=t.held_j,
+                held_gpu_s=t.held_gpu_s,
+                idle_share=t.idle_share,
             )
         return out
 

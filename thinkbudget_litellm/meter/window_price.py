@@ -1,0 +1,324 @@
+"""Shared-engine attribution: a per-token price set over a settlement window (pure).
+
+Used by ``attribution.Ledger`` for ticks that carry the engine's own token weight (``tokens.source:
+vllm``), i.e. when several proxy instances may share one engine.
+
+Why not tick by tick
+    Each instance reads the engine counter at its own moments and sees its own tokens some time
+    after the engine counted them. Dividing each tick by ``max(our weight, engine weight)`` then
+    lets every instance take whole ticks whenever its lagged tokens exceed the engine's delta, and
+    the same joule is billed N times (measured: +50..+77% with two proxies).
+
+The method
+    Ticks are grouped into windows of ``window_s`` seconds (by the tick's end on the instance's
+    clock; ``window_s = 0``: one window per tick; a window is complete when a tick ends on or past
+    its edge). A window ``w`` sums, over its ticks, the energy
+    ``E``, the GPU-seconds ``G``, the engine's token weight ``T`` (its cumulative counter's delta) and
+    this instance's weight ``O``. Once every tick of the window is settled, the window is *priced*:
+    each unit of our weight costs ``E / max(O, T)`` joules and ``G / max(O, T)`` GPU-seconds. So the
+    instance takes ``min(1, O/T)`` of the window; the rest is other instances' (``others``).
+
+    Because numerator and denominator are cumulative over the window, observation lag only moves
+    tokens across a window edge. A token seen late is priced in the next window instead of its
+    own; summed over an instance's life its tokens are all counted once, so the error is
+
+        |error| <= (weight observed across an edge) x |price change between adjacent windows|
+
+    i.e. about ``lag / window_s`` times the relative price change per window, and it cancels when
+    the price is steady. Ticks need not be aligned between instances: each prices its own windows
+    from readings of the same counters. A window whose engine count is 0 while we saw tokens (they
+    were late) prices them at the previous window's price, taking at most that window's energy.
+
+Requests that finish before their window is priced
+    Get the current window's price so far (it is a window that ends now); when the window is
+    priced, the difference for those requests is a signed *carry* for later requests, so totals
+    still add up.
+
+Idle
+    A tick in which neither the engine nor we made a token is idle (it does not join its window),
+    and so is a window with no engine tokens at all. Every instance sees the same idle time, so
+    each takes only its share ``sigma`` of it (the rest is ``others``): ``sigma = sum O / sum T``
+    over the recent past (exponentially weighted, ``idle_horizon_s``), at most 1. With one instance
+    whose counts match the engine's, sigma is 1 and nothing changes. Idle seen before any token
+    waits (``held``) until sigma is known.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from thinkbudget_litellm.meter.provenance import EnergyLabel
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """What a request's weight in one window is worth."""
+
+    joules: float
+    gpu_seconds: float
+    estimated_joules: float
+    unknown: bool  # some energy of the window is not known (no reading, no estimate)
+    labels: frozenset[EnergyLabel]
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """What pricing a window decided besides the requests' credits (for the ledger's totals)."""
+
+    idle_j: float  # this instance's share of the window's idle energy
+    idle_gpu_s: float
+    others_j: float  # other instances' share (busy and idle)
+    others_gpu_s: float
+    carry_j: float  # exact minus provisional credits already given (signed)
+    carry_gpu_s: float
+
+
+@dataclass(slots=True)
+class _Win:
+    index: int
+    energy: float = 0.0
+    estimated: float = 0.0
+    unknown: bool = False
+    gpu_s: float = 0.0
+    engine: float = 0.0
+    ours: float = 0.0
+    val_j: float = 0.0  # our weight valued at its ticks' own prices (distributes the take among requests)
+    val_g: float = 0.0
+    open_ticks: int = 0
+    deferred: int = 0  # parts of requests whose tokens join the window when they finish
+    sealed: bool = False  # no further tick will join it
+    users: int = 0  # requests with weight here not yet credited
+    labels: set[EnergyLabel] = field(default_factory=set)
+    take_j: float | None = None  # our part of the window's energy, once priced
+    take_g: float = 0.0
+    prepaid: tuple[float, float, float] = (0.0, 0.0, 0.0)  # (weight, value J, value GPU-s) credited early
+    prepaid_j: float = 0.0  # and what it got
+    prepaid_g: float = 0.0
+    booked_j: float = 0.0  # energy of the window handed out (credits, idle, others, carry)
+    booked_g: float = 0.0
+
+    @property
+    def priced(self) -> bool:
+        return self.take_j is not None
+
+    def part(self, take_j: float, take_g: float, weight: float, vj: float, vg: float) -> tuple[float, float]:
+        """A request's part of the take: by its valued weight (by weight when nothing was valued)."""
+        j = take_j * (vj / self.val_j if self.val_j > 0 else weight / self.ours if self.ours > 0 else 0.0)
+        g = take_g * (vg / self.val_g if self.val_g > 0 else weight / self.ours if self.ours > 0 else 0.0)
+        return j, g
+
+
+class WindowBook:
+    """The windows of one deployment on one proxy instance."""
+
+    def __init__(self, window_s: float, idle_horizon_s: float = 300.0) -> None:
+        if not window_s >= 0 or math.isinf(window_s):
+            raise ValueError(f"window_s must be a finite number >= 0, got {window_s}")
+        if not idle_horizon_s > 0:
+            raise ValueError(f"idle_horizon_s must be > 0, got {idle_horizon_s}")
+        self._window_s = window_s
+        self._horizon_s = idle_horizon_s
+        self._wins: dict[int, _Win] = {}
+        self._seq = 0
+        self._last_price: tuple[float, float] | None = None  # (J, GPU-s) per unit weight
+        self._sum_ours = 0.0  # decayed, for sigma
+        self._sum_engine = 0.0
+        self._held_idle_j = 0.0  # idle seen before sigma is known
+        self._held_idle_g = 0.0
+
+    # ------------------------------------------------------------------ ticks
+
+    def assign(self, tick_end: float) -> int:
+        """The window of a tick that closed at ``tick_end``: window ``k`` takes the ticks ending in
+        ``((k-1) window_s, k window_s]``; earlier windows take no more ticks, nor does this one
+        when the tick ends on its edge."""
+        edge = False
+        if self._window_s > 0:
+            index = math.ceil(tick_end / self._window_s)
+            edge = tick_end >= index * self._window_s
+        else:
+            self._seq += 1
+            index = self._seq
+            edge = True
+        for earlier in self._wins.values():
+            if earlier.index < index:
+                earlier.sealed = True
+        win = self._wins.get(index)
+        if win is None:
+            win = self._wins[index] = _Win(index)
+        win.open_ticks += 1
+        win.sealed = win.sealed or edge
+        return index
+
+    def settle_tick(
+        self,
+        index: int,
+        energy: float | None,
+        estimated: bool,
+        label: EnergyLabel,
+        gpu_s: float,
+        engine: float,
+        weight: tuple[float, float, float],
+        new_users: int,
+    ) -> None:
+        """A tick of window ``index`` is final: its energy (None: unknown), GPU-seconds, the engine's
+        weight in it, our ``(weight, value J, value GPU-s)`` in it and how many requests got weight
+        in this window for the first time."""
+        win = self._wins[index]
+        win.open_ticks -= 1
+        if energy is None:
+            win.unknown = win.unknown or label.text != "none"
+        else:
+            win.energy += energy
+            if estimated:
+                win.estimated += energy
+        win.labels.add(label)
+        win.gpu_s += gpu_s
+        win.engine += engine
+        self._sum_engine += engine
+        self.add_weight(index, weight, new_users)
+
+    def idle_tick(self, index: int, energy: float | None, gpu_s: float) -> Closed:
+        """A tick of window ``index`` in which neither the engine nor we made a token: idle, split
+        at once by the token share (held while it is unknown), not pooled into the window."""
+        win = self._wins[index]
+        win.open_ticks -= 1
+        idle_j, idle_g, others_j, others_g = self._split_idle(energy or 0.0, gpu_s)
+        self._forget(win)
+        return Closed(idle_j, idle_g, others_j, others_g, 0.0, 0.0)
+
+    def defer(self, index: int, n: int) -> None:
+        """``n`` more (or, negative, fewer) request parts whose weight the window must wait for."""
+        self._wins[index].deferred += n
+
+    def add_weight(self, index: int, weight: tuple[float, float, float], new_users: int) -> None:
+        """Our ``(weight, value J, value GPU-s)`` joining the window (a deferred part's, at finish)."""
+        win = self._wins[index]
+        win.ours += weight[0]
+        self._sum_ours += weight[0]
+        win.val_j += weight[1]
+        win.val_g += weight[2]
+        win.users += new_users
+
+    def correct(self, index: int, joules: float) -> tuple[float, float]:
+        """A forced tick's estimate was off by ``joules`` (signed): an unpriced window's energy takes
+        it; for a priced one, returns (ours, others) split as the window was (a forgotten window as
+        the idle share)."""
+        win = self._wins.get(index)
+        if win is not None and not win.priced:
+            win.energy += joules
+            return 0.0, 0.0
+        if win is not None:
+            frac = (win.take_j or 0.0) / win.energy if win.energy > 0 else 0.0
+        else:
+            frac = self.idle_share or 0.0
+        frac = min(1.0, max(0.0, frac))
+        return joules * frac, joules * (1.0 - frac)
+
+    def close_ready(self) -> Iterator[Closed]:
+        """Price every sealed window whose ticks are all settled, oldest first."""
+        for index in sorted(self._wins):
+            win = self._wins[index]
+            if win.priced or not win.sealed or win.open_ticks or win.deferred:
+                continue
+            yield self._price(win)
+            self._forget(win)
+
+    # ------------------------------------------------------------------ requests
+
+    def credit(self, index: int, weight: tuple[float, float, float]) -> Credit:
+        """Price a request's ``(weight, value J, value GPU-s)`` in window ``index`` (exactly when the
+        window is priced, else at its take so far) and release the request's hold on the window."""
+        win = self._wins[index]
+        win.users -= 1
+        if win.priced:
+            assert win.take_j is not None
+            j, g = win.part(win.take_j, win.take_g, *weight)
+        else:
+            take_j, take_g = self._take(win)
+            j, g = win.part(take_j, take_g, *weight)
+            w, vj, vg = win.prepaid
+            win.prepaid = (w + weight[0], vj + weight[1], vg + weight[2])
+            win.prepaid_j += j
+            win.prepaid_g += g
+        win.booked_j += j
+        win.booked_g += g
+        est = j * (win.estimated / win.energy) if win.energy > 0 else 0.0
+        credit = Credit(j, g, est, win.unknown, frozenset(win.labels))
+        self._forget(win)
+        return credit
+
+    # ------------------------------------------------------------------ totals
+
+    @property
+    def held_j(self) -> float:
+        """Energy of settled ticks not handed out yet (open windows, uncredited weight, held idle)."""
+        return self._held_idle_j + sum(w.energy - w.booked_j for w in self._wins.values())
+
+    @property
+    def held_gpu_s(self) -> float:
+        return self._held_idle_g + sum(w.gpu_s - w.booked_g for w in self._wins.values())
+
+    @property
+    def idle_share(self) -> float | None:
+        """sigma: this instance's recent share of the engine's tokens (None: none seen yet)."""
+        if self._sum_engine <= 0:
+            return 1.0 if self._sum_ours > 0 else None
+        return min(1.0, self._sum_ours / self._sum_engine)
+
+    # ------------------------------------------------------------------ internals
+
+    def _take(self, win: _Win) -> tuple[float, float]:
+        """Our part of the window's energy and GPU-seconds with its sums so far."""
+        if win.engine > 0:
+            denom = max(win.ours, win.engine)
+            return win.energy * win.ours / denom, win.gpu_s * win.ours / denom
+        if win.ours > 0:  # our tokens arrived after the engine counted them: last window's price
+            pj, pg = self._last_price or (math.inf, math.inf)
+            return min(win.energy, win.ours * pj), min(win.gpu_s, win.ours * pg)
+        return 0.0, 0.0
+
+    def _price(self, win: _Win) -> Closed:
+        take_j, take_g = self._take(win)
+        if win.engine > 0:
+            denom = max(win.ours, win.engine)
+            self._last_price = (win.energy / denom, win.gpu_s / denom)
+        win.take_j, win.take_g = take_j, take_g
+        rest_j, rest_g = win.energy - take_j, win.gpu_s - take_g
+        idle_j = idle_g = 0.0
+        if win.engine > 0:
+            others_j, others_g = rest_j, rest_g
+        else:
+            idle_j, idle_g, others_j, others_g = self._split_idle(rest_j, rest_g)
+        self._observe(win)
+        exact_j, exact_g = win.part(take_j, take_g, *win.prepaid)
+        carry_j, carry_g = exact_j - win.prepaid_j, exact_g - win.prepaid_g
+        win.booked_j += rest_j + carry_j  # the rest went to others, idle or the held idle
+        win.booked_g += rest_g + carry_g
+        return Closed(idle_j, idle_g, others_j, others_g, carry_j, carry_g)
+
+    def _observe(self, win: _Win) -> None:
+        """Age the sums behind sigma by one window (they take every tick's counts as it settles)."""
+        if self._window_s > 0:
+            decay = math.exp(-self._window_s / self._horizon_s)
+            self._sum_ours *= decay
+            self._sum_engine *= decay
+
+    def _split_idle(self, idle_j: float, idle_g: float) -> tuple[float, float, float, float]:
+        """(ours idle J, ours idle GPU-s, others J, others GPU-s) of idle energy; held while sigma is
+        unknown (the held part is booked here and released when sigma is known)."""
+        sigma = self.idle_share
+        if sigma is None:
+            self._held_idle_j += idle_j
+            self._held_idle_g += idle_g
+            return 0.0, 0.0, 0.0, 0.0
+        idle_j += self._held_idle_j
+        idle_g += self._held_idle_g
+        self._held_idle_j = self._held_idle_g = 0.0
+        return sigma * idle_j, sigma * idle_g, (1 - sigma) * idle_j, (1 - sigma) * idle_g
+
+    def _forget(self, win: _Win) -> None:
+        if win.priced and win.users <= 0 and not win.open_ticks and not win.deferred:
+            del self._wins[win.index]
