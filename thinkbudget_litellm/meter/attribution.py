@@ -410,6 +410,24 @@ class Ledger:
         self._settle_ready()
         return True
 
+    def discard_request(self, call_id: str) -> bool:
+        """Forget a request that ran nothing on the GPU (a response served from a cache): it leaves
+        every tick not yet settled as if it had never started, so it takes no share of any of them
+        and the tick's energy goes to the others and the idle bucket. False for an unknown id."""
+        req = self._reqs.pop(call_id, None)
+        if req is None:
+            return False
+        self._active.pop(call_id, None)
+        self._cur_tokens.pop(call_id, None)
+        self._cur_prompt.pop(call_id, None)
+        for tick in req.open_ticks:
+            part = tick.parts.pop(call_id, None)
+            if part is not None and not part.known:
+                tick.unknown -= 1
+        req.open_ticks = []
+        self._settle_ready()
+        return True
+
     def settle_request(self, call_id: str, now: float) -> RequestShare | None:
         """Force every tick of a finished request and return its final share (None: unknown id)."""
         req = self._reqs.get(call_id)

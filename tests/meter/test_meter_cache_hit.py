@@ -1,0 +1,42 @@
+"""A request answered from LiteLLM's cache ran nothing on the GPU: discarding its meter entry leaves
+it no share of any tick, the others get the energy, and the books still balance."""
+
+from __future__ import annotations
+
+import pytest
+
+from thinkbudget_litellm.meter.attribution import Ledger, LedgerConfig, Measured, conservation_gap
+
+
+@pytest.mark.parametrize("streaming", [True, False, None])
+@pytest.mark.parametrize("discard_after_ticks", [0, 1, 2])
+def test_a_discarded_request_takes_no_share_of_any_tick(streaming: bool | None, discard_after_ticks: int) -> None:
+    ledger = Ledger(LedgerConfig(prefill_weight=0.5), start=0.0)
+    ledger.start_request("real", 0.0, 40, streaming=True)
+    ledger.start_request("cached", 0.0, 40, streaming=streaming)
+    counter = 0.0
+    t = 0.0
+    for _ in range(discard_after_ticks):
+        ledger.add_tokens("real", 10)
+        t += 1.0
+        ledger.close_tick(t, Measured(100.0))
+        counter += 100.0
+    assert ledger.discard_request("cached")
+    assert not ledger.discard_request("cached")  # once
+    assert not ledger.has_request("cached")
+    for _ in range(2):
+        ledger.add_tokens("real", 10)
+        t += 1.0
+        ledger.close_tick(t, Measured(100.0))
+        counter += 100.0
+    ledger.finish_request("real", t, None)
+    share = ledger.settle_request("real", t)
+    assert share is not None and share.joules == pytest.approx(counter)
+    totals = ledger.totals()
+    assert totals.active_requests == 0
+    assert conservation_gap(totals, counter) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_discarding_an_unknown_request_is_harmless() -> None:
+    ledger = Ledger(LedgerConfig(), start=0.0)
+    assert not ledger.discard_request("nobody")
