@@ -457,3 +457,41 @@ def routing_context_parts(context: Any) -> tuple[list[str], Mapping[str, Any], l
 def narrow_candidates(context: Any, models: list[str]) -> Any:
     context.candidate_models = list(models)
     return context
+
+
+# ---------------------------------------------------------------------- LiteLLM's response cache
+def served_from_cache(response: Any) -> bool:
+    """Whether LiteLLM served ``response`` (a response, or a stream it replays) from its cache: its
+    caching handler marks ``_hidden_params["cache_hit"]`` and replays streams as provider
+    ``cached_response`` (a router's stream wrapper copies both)."""
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, Mapping) and hidden.get("cache_hit") is True:
+        return True
+    return getattr(response, "custom_llm_provider", None) == "cached_response"
+
+
+def logged_cache_hit(kwargs: Mapping[str, Any]) -> bool:
+    """Whether a logging event's kwargs are those of a cache hit (LiteLLM sets ``cache_hit``)."""
+    return kwargs.get("cache_hit") is True
+
+
+def litellm_saved_cache_cost(kwargs: Mapping[str, Any]) -> float | None:
+    """LiteLLM's own price of a cache hit's tokens (``standard_logging_object.saved_cache_cost``)."""
+    slo = kwargs.get("standard_logging_object")
+    value = slo.get("saved_cache_cost") if isinstance(slo, Mapping) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else None
+
+
+def response_id(response: Any) -> str | None:
+    """The ``id`` of a response or stream chunk (a cached response keeps its original's)."""
+    value = getattr(response, "id", None)
+    if value is None and isinstance(response, Mapping):
+        value = response.get("id")
+    return str(value) if value else None
+
+
+def forbid_cache_store(request_data: dict[str, Any]) -> None:
+    """Keep LiteLLM from caching this call's response (``cache: {no-store: true}``): a two-step
+    request's capped first call is not an answer anyone should be served again."""
+    cache = request_data.get("cache")
+    request_data["cache"] = {**(cache if isinstance(cache, Mapping) else {}), "no-store": True}
