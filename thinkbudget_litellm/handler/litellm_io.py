@@ -495,3 +495,56 @@ def forbid_cache_store(request_data: dict[str, Any]) -> None:
     request's capped first call is not an answer anyone should be served again."""
     cache = request_data.get("cache")
     request_data["cache"] = {**(cache if isinstance(cache, Mapping) else {}), "no-store": True}
+
+
+# ---------------------------------------------------------------------- the proxy's web app and auth
+_ADMIN_ROLES = frozenset({"proxy_admin", "proxy_admin_viewer"})
+
+
+def proxy_app_loaded() -> bool:
+    """Whether this process is a LiteLLM proxy (its server module is loaded): only then is there an
+    app to mount on. Never imports it (a tool or a test importing the handler must not start one)."""
+    import sys
+
+    return "litellm.proxy.proxy_server" in sys.modules
+
+
+def mount_router(router: Any, marker_path: str) -> bool:
+    """Add ``router``'s routes to the LiteLLM proxy's FastAPI app (once: False when a route at
+    ``marker_path`` is there already). Routes added after start-up are matched like the others."""
+    from litellm.proxy.proxy_server import app
+
+    if any(getattr(route, "path", None) == marker_path for route in app.router.routes):
+        return False
+    app.include_router(router)
+    return True
+
+
+def proxy_auth_dependency() -> Any:
+    """LiteLLM's own request authentication (virtual keys, master key, custom_auth, JWT), as a
+    FastAPI dependency returning a ``UserAPIKeyAuth``."""
+    from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
+
+    return user_api_key_auth
+
+
+def auth_scope(auth: Any) -> tuple[bool, str | None]:
+    """(is the proxy admin, team id) of a ``UserAPIKeyAuth``."""
+    role = getattr(auth, "user_role", None)
+    role_name = str(getattr(role, "value", role) or "")
+    team = getattr(auth, "team_id", None)
+    return role_name in _ADMIN_ROLES, str(team) if team else None
+
+
+def deployment_names() -> dict[str, str]:
+    """Deployment id -> model name (the model group), from the proxy's router."""
+    try:
+        model_list = llm_router().get_model_list() or []
+    except Exception:
+        return {}
+    out = {}
+    for deployment in model_list:
+        info = deployment.get("model_info") or {}
+        if info.get("id") is not None:
+            out[str(info["id"])] = str(deployment.get("model_name") or "")
+    return out
