@@ -521,11 +521,44 @@ def mount_router(router: Any, marker_path: str) -> bool:
 
 
 def proxy_auth_dependency() -> Any:
-    """LiteLLM's own request authentication (virtual keys, master key, custom_auth, JWT), as a
-    FastAPI dependency returning a ``UserAPIKeyAuth``."""
+    """LiteLLM's own request authentication (virtual keys, master key, custom_auth, JWT) as a FastAPI
+    dependency returning a ``UserAPIKeyAuth``. A request without a key is a 401 here; a key LiteLLM
+    refuses keeps LiteLLM's answer, except that where LiteLLM's error path itself breaks (1.106.2
+    imports ``prisma`` while answering any refused key, which DB-less installs lack: a 500) the
+    caller gets the 401 it was owed and the break is logged."""
+    import logging
+
+    from fastapi import HTTPException, Request
+    from litellm.proxy._types import ProxyException
     from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
 
-    return user_api_key_auth
+    log = logging.getLogger("thinkbudget_litellm")
+
+    async def authenticate(request: Request) -> Any:
+        header = request.headers.get("authorization") or request.headers.get("x-litellm-api-key")
+        if not header or not header.strip() or header.strip().lower() == "bearer":
+            raise HTTPException(status_code=401, detail={"error": "no API key: send Authorization: Bearer <key>"})
+        try:
+            return await user_api_key_auth(
+                request=request,
+                api_key=header,
+                azure_api_key_header=None,
+                anthropic_api_key_header=None,
+                google_ai_studio_api_key_header=None,
+                azure_apim_header=None,
+                custom_litellm_key_header=None,
+            )
+        except (HTTPException, ProxyException):
+            raise
+        except Exception:
+            log.warning(
+                "thinkbudget dashboard: LiteLLM's auth failed while refusing a key; answering 401", exc_info=True
+            )
+            raise HTTPException(status_code=401, detail={"error": "API key refused"}) from None
+
+    # FastAPI reads the annotations to inject the request: give it the class, not the postponed name
+    authenticate.__annotations__ = {"request": Request, "return": Any}
+    return authenticate
 
 
 def auth_scope(auth: Any) -> tuple[bool, str | None]:
