@@ -41,7 +41,7 @@ def test_a_cache_hit_runs_no_gpu_and_the_meter_still_balances(dash: Dash, stream
     with dash.client() as c:
         before = c.get("/thinkbudget/api/gpu").json()["deployments"][0]["attributed_j"]
     backend_before = dash.sim_requests()
-    first, first_headers = dash.ask("sk-dash-team-a", prompt, stream=stream, think=300)
+    first, _ = dash.ask("sk-dash-team-a", prompt, stream=stream, think=300)
     second, second_headers = dash.ask("sk-dash-team-a", prompt, stream=stream, think=300)
     assert dash.sim_requests() == backend_before + 1  # the backend saw the first request only
     assert second_headers.get("x-thinkbudget-cache") == "hit"
