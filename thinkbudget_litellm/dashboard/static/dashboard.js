@@ -158,7 +158,7 @@
     body.replaceChildren();
     for (const d of g.deployments) {
       const tr = document.createElement("tr");
-      for (const [text, cls] of [[d.deployment], [d.model || "—"], [d.source + (d.healthy ? "" : " (failing)")],
+      for (const [text, cls] of [[d.deployment.length > 14 ? d.deployment.slice(0, 12) + "…" : d.deployment], [d.model || "—"], [d.source + (d.healthy ? "" : " (failing)")],
         [fmt(d.power_w, 1), "n"], [fmt(d.metered_j / 3.6e6, 6), "n"], [fmt(d.active_requests, 0), "n"]]) {
         tr.appendChild(el("td", text, cls));
       }
