@@ -35,7 +35,13 @@ def _browser() -> Any:
         pytest.skip("no headless Chromium here: apt-get install -y chromium chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,2100"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1500,2100",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = webdriver.ChromeService(executable_path=driver_path)
@@ -58,7 +64,9 @@ def test_the_dashboard_shows_what_was_just_sent(dash: Dash) -> None:
     driver = _browser()
     try:
         tag = uuid.uuid4().hex[:6]
-        calls = [dash.ask(key, f"{prompt} [{tag}]", stream=stream, think=think)[0] for key, prompt, stream, think in PROMPTS]
+        calls = [
+            dash.ask(key, f"{prompt} [{tag}]", stream=stream, think=think)[0] for key, prompt, stream, think in PROMPTS
+        ]
         assert len(dash.records(calls)) == len(calls)
         driver.get(f"{dash.url}/thinkbudget/ui#key={MASTER}")
         ids = _wait(
