@@ -39,6 +39,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "co2e_g",
     "cost_usd",
     "latency_ms",
+    "route",
     "extra",
 )
 
@@ -78,6 +79,7 @@ class Row:
     co2e_g: float | None = None
     cost_usd: float | None = None
     latency_ms: float | None = None
+    route: str | None = None  # the model group routing chose (None: not routed)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -113,14 +115,6 @@ class Row:
         saving = self.extra.get("cache_saving")
         value = saving.get("cost_usd") if isinstance(saving, Mapping) else None
         return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-    @property
-    def route(self) -> str | None:
-        """The routing decision, when a routing plugin recorded one in ``extra``."""
-        value = self.extra.get("route")
-        if isinstance(value, Mapping):
-            value = value.get("model") or value.get("tier") or value.get("name")
-        return str(value) if value is not None else None
 
     def group(self, by: GroupBy) -> str:
         if by is GroupBy.TEAM:
