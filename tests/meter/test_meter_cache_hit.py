@@ -10,8 +10,12 @@ from thinkbudget_litellm.meter.attribution import Ledger, LedgerConfig, Measured
 
 @pytest.mark.parametrize("streaming", [True, False, None])
 @pytest.mark.parametrize("discard_after_ticks", [0, 1, 2])
-def test_a_discarded_request_takes_no_share_of_any_tick(streaming: bool | None, discard_after_ticks: int) -> None:
-    ledger = Ledger(LedgerConfig(prefill_weight=0.5), start=0.0)
+@pytest.mark.parametrize("window_s", [0.0, 3.0])  # 3 s: shared-engine settlement windows
+def test_a_discarded_request_takes_no_share_of_any_tick(
+    streaming: bool | None, discard_after_ticks: int, window_s: float
+) -> None:
+    ledger = Ledger(LedgerConfig(prefill_weight=0.5, window_s=window_s), start=0.0)
+    engine_weight = 10.0 if window_s else None  # the engine's own count: the real request's tokens only
     ledger.start_request("real", 0.0, 40, streaming=True)
     ledger.start_request("cached", 0.0, 40, streaming=streaming)
     counter = 0.0
@@ -19,7 +23,7 @@ def test_a_discarded_request_takes_no_share_of_any_tick(streaming: bool | None, 
     for _ in range(discard_after_ticks):
         ledger.add_tokens("real", 10)
         t += 1.0
-        ledger.close_tick(t, Measured(100.0))
+        ledger.close_tick(t, Measured(100.0), engine_weight=engine_weight)
         counter += 100.0
     assert ledger.discard_request("cached")
     assert not ledger.discard_request("cached")  # once
@@ -27,7 +31,7 @@ def test_a_discarded_request_takes_no_share_of_any_tick(streaming: bool | None, 
     for _ in range(2):
         ledger.add_tokens("real", 10)
         t += 1.0
-        ledger.close_tick(t, Measured(100.0))
+        ledger.close_tick(t, Measured(100.0), engine_weight=engine_weight)
         counter += 100.0
     ledger.finish_request("real", t, None)
     share = ledger.settle_request("real", t)

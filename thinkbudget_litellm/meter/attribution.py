@@ -425,7 +425,13 @@ class Ledger:
             if part is not None and not part.known:
                 tick.unknown -= 1
         req.open_ticks = []
+        for window, _, _, _ in req.deferred:  # shared engines: its windows no longer wait for it
+            self._book.defer(window, -1)
+        req.deferred = []
+        if req.windows:  # weight it had in a settled shared window is booked, not lost
+            self._credit_windows(req)
         self._settle_ready()
+        self._close_windows()
         return True
 
     def settle_request(self, call_id: str, now: float) -> RequestShare | None:
