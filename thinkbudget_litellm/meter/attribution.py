@@ -430,9 +430,25 @@ class Ledger:
         req.deferred = []
         if req.windows:  # weight it had in a settled shared window is booked, not lost
             self._credit_windows(req)
+        self._return_to_idle(req.acc)
         self._settle_ready()
         self._close_windows()
         return True
+
+    def _return_to_idle(self, acc: _Acc) -> None:
+        """What a discarded request was already credited (a tick forced while its weight was unknown
+        guessed it ``rate x active time``) goes to the idle bucket: it keeps no share, the books
+        still balance."""
+        joules, gpu_s = acc.joules, acc.gpu_s
+        if joules == 0.0 and gpu_s == 0.0:
+            return
+        self._attributed -= joules
+        self._attributed_gpu -= gpu_s
+        self._idle_bucket_j += joules
+        self._idle_bucket_gpu_s += gpu_s
+        self._idle_j += joules - acc.idle_j  # the spread idle it held was counted as idle already
+        self._idle_gpu += gpu_s - acc.idle_gpu_s
+        acc.joules = acc.gpu_s = acc.idle_j = acc.idle_gpu_s = acc.est_j = 0.0
 
     def settle_request(self, call_id: str, now: float) -> RequestShare | None:
         """Force every tick of a finished request and return its final share (None: unknown id)."""
