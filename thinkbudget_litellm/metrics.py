@@ -18,6 +18,13 @@ BUDGET_TOKENS = Histogram(
 CUTS = Counter("thinkbudget_cuts", "Streams cut at the thinking budget", _LABELS)
 ENERGY_JOULES = Counter("thinkbudget_energy_joules", "GPU energy attributed to requests", [*_LABELS, "source"])
 COST_USD = Counter("thinkbudget_cost_usd", "GPU cost attributed to requests (USD)", _LABELS)
+CO2E_GRAMS = Counter(
+    "thinkbudget_co2e_grams", "CO2e of the GPU energy attributed to requests (grams; carbon settings)", _LABELS
+)
+CACHE_HITS = Counter("thinkbudget_cache_hits", "Requests LiteLLM answered from its response cache (no GPU)", _LABELS)
+CACHE_SAVED_USD = Counter(
+    "thinkbudget_cache_saved_usd", "What cache hits saved: the bill of the request each was cached from (USD)", _LABELS
+)
 IN_FLIGHT = Gauge("thinkbudget_requests_in_flight", "Requests thinkbudget is tracking that have no record yet")
 ERRORS = Counter("thinkbudget_errors", "Internal errors caught by the fail-open policy", ["hook"])
 CLASSIFY_SECONDS = Histogram(
@@ -27,8 +34,7 @@ CLASSIFY_SECONDS = Histogram(
 )
 RECORDS_DROPPED = Counter(
     "thinkbudget_records_dropped",
-    "Request records lost before reaching the database "
-    "(queue_full, no_space, spool_full, stopped, torn, unencodable)",
+    "Request records lost before reaching the database (queue_full, no_space, spool_full, stopped, torn, unencodable)",
     ["reason"],
 )
 RECORDS_SET_ASIDE = Counter(

@@ -161,6 +161,35 @@ class TokenCounterSettings(_Strict):
         return self
 
 
+class CarbonSettings(_Strict):
+    """A deployment's grid carbon intensity, for grams of CO2e per request: a fixed ``g_per_kwh``, or a
+    Prometheus gauge (``url`` + ``metric``, read every ``refresh_s``; ``g_per_kwh`` is then the value
+    used until the first good reading and whenever it fails)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    g_per_kwh: float | None = Field(default=None, ge=0, le=5000, description="grams CO2e per kWh")
+    url: str | None = None  # a /metrics page holding the gauge
+    metric: str | None = None  # the gauge's name (its first series is read)
+    refresh_s: float = Field(default=300.0, ge=1.0)
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, v: str | None) -> str | None:
+        problem = metrics_url_problem(v)
+        if problem is not None:
+            raise ValueError(problem)
+        return v
+
+    @model_validator(mode="after")
+    def _needs_a_value(self) -> CarbonSettings:
+        if (self.url is None) != (self.metric is None):
+            raise ValueError("a carbon gauge needs both url and metric")
+        if self.g_per_kwh is None and self.url is None:
+            raise ValueError("carbon needs g_per_kwh, or url and metric of a Prometheus gauge")
+        return self
+
+
 class DeploymentSettings(_Strict):
     """``model_info.thinkbudget`` of one deployment."""
 
@@ -178,6 +207,7 @@ class DeploymentSettings(_Strict):
     energy: EnergySettings = EnergySettings()
     tokens: TokenCounterSettings = TokenCounterSettings()
     routing: DeploymentRouting = DeploymentRouting()
+    carbon: CarbonSettings | None = None  # grid intensity: grams CO2e per request next to its energy
 
 
 class ScopeOverrides(_Strict):

@@ -52,6 +52,7 @@ class FakeMeter:
     open: dict[str, _Open] = field(default_factory=dict)
     opened: list[str] = field(default_factory=list)
     closed: list[tuple[str, int | None, RequestEnergy]] = field(default_factory=list)
+    discarded: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
 
     def request_started(
@@ -68,6 +69,12 @@ class FakeMeter:
             self.violations.append(f"tokens for {entry_id}, which is not open")
             return
         entry.tokens += n
+
+    def request_discarded(self, entry_id: str, /) -> None:
+        if self.open.pop(entry_id, None) is None:
+            self.violations.append(f"{entry_id} discarded while not open")
+            return
+        self.discarded.append(entry_id)
 
     async def request_finished(self, entry_id: str, completion_tokens: int | None = None, /) -> RequestEnergy:
         entry = self.open.pop(entry_id, None)

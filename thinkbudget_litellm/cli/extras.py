@@ -21,6 +21,7 @@ class Extra(StrEnum):
     CHARTS = "charts"  # report --png/--html: matplotlib
     SIM = "sim"  # the simulated reasoning backend: aiohttp
     DEMO = "demo"  # the demo's OpenAI client: openai
+    DASHBOARD = "dashboard"  # the dashboard's charts: plotly (its plotly.min.js)
 
 
 # Each module an extra adds, by its top-level import name.
@@ -29,6 +30,7 @@ MODULES: dict[Extra, tuple[str, ...]] = {
     Extra.CHARTS: ("matplotlib",),
     Extra.SIM: ("aiohttp",),
     Extra.DEMO: ("openai",),
+    Extra.DASHBOARD: ("plotly",),
 }
 _EXTRA_OF_MODULE: dict[str, Extra] = {module: extra for extra, modules in MODULES.items() for module in modules}
 

@@ -82,7 +82,9 @@ def _is_master_key(api_key: str) -> bool:
     return bool(master) and secrets.compare_digest(str(master), api_key)
 
 
-async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
+async def user_api_key_auth(request: Request, api_key: str | None) -> UserAPIKeyAuth:
+    if not api_key:
+        raise HTTPException(status_code=401, detail={"error": "no API key"})
     if _is_master_key(api_key):
         # As LiteLLM's own auth does: the master key is the proxy admin.
         return UserAPIKeyAuth(api_key=hash_token(api_key), user_role=LitellmUserRoles.PROXY_ADMIN)

@@ -4,6 +4,9 @@ no network beyond loopback."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import shlex
 import tempfile
 import time
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from thinkbudget_litellm.demo.stack import REPO_ROOT, running_stack, start_proxy, start_sim
+from thinkbudget_litellm.record.database_url import resolve_database_target
 
 DEMO_CONFIG = REPO_ROOT / "config" / "demo.yaml"
 DEMO_KEYS = REPO_ROOT / "config" / "demo_keys.yaml"
@@ -106,7 +110,41 @@ def _ask(client: openai.OpenAI, prompt: str, model: str, stream: bool, natural: 
     )
 
 
-def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) -> list[Row]:
+def records_database_url(env: dict[str, str] | None = None) -> str:
+    """Where the demo's proxy writes its records: where ``thinkbudget-litellm report`` looks too
+    (``THINKBUDGET_DATABASE_URL``, ``DATABASE_URL``, ..., else ``thinkbudget.sqlite`` here), with an
+    SQLite path made absolute (the proxy runs in a directory of its own)."""
+    target = resolve_database_target(dict(os.environ) if env is None else env)
+    if target.dialect != "sqlite":
+        return target.url
+    path = target.url.split(":///", 1)[1]
+    return f"sqlite+aiosqlite:///{Path(path).resolve()}"
+
+
+def serve_lines(proxy_base: str, master_key: str) -> list[str]:
+    """What ``demo --serve`` prints: the dashboard's URL and a request to try."""
+    body = '{"model": "r1-stream", "messages": [{"role": "user", "content": "Why is the sky blue?"}]}'
+    curl = " ".join(
+        [
+            "curl -i",
+            shlex.quote(f"{proxy_base}/v1/chat/completions"),
+            "-H 'Authorization: Bearer sk-demo-research'",
+            "-H 'Content-Type: application/json'",
+            "-d",
+            shlex.quote(body),
+        ]
+    )
+    return [
+        f"dashboard: {proxy_base}/thinkbudget/ui#key={master_key}",
+        f"  (the master key {master_key} sees every team; sk-demo-research sees team research only)",
+        f"try: {curl}",
+        "send the same request twice: the second is a cache hit (0 J, $0; see X-ThinkBudget-Cache).",
+        "report: thinkbudget-litellm report --since 1h   (reads the same records)",
+        "Ctrl-C stops everything.",
+    ]
+
+
+def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0, serve: bool = False) -> list[Row]:
     console = console or Console(width=160)
     t_start = time.perf_counter()
     with running_stack() as stack, tempfile.TemporaryDirectory(prefix="thinkbudget-demo-") as tmp:
@@ -132,7 +170,9 @@ def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) 
             "THINKBUDGET_SIM_STREAM_URL": streamed.base + "/v1",
             "THINKBUDGET_SIM_STREAM_METRICS": streamed.base + "/metrics",
             "THINKBUDGET_EMULATED_KEYS": str(DEMO_KEYS),
-            "THINKBUDGET_DATABASE_URL": f"sqlite+aiosqlite:///{log_dir / 'thinkbudget.sqlite'}",
+            "THINKBUDGET_DATABASE_URL": records_database_url(),
+            "THINKBUDGET_SPOOL_DIR": str(log_dir / "spool"),
+            "LITELLM_MASTER_KEY": "sk-demo-master-" + secrets.token_hex(8),
         }
         proxy = start_proxy(DEMO_CONFIG, log_dir, env=env)
         stack.services.append(proxy)
@@ -142,11 +182,21 @@ def run_demo(console: Console | None = None, tokens_per_second: float = 2000.0) 
         try:
             for prompt, model, stream, natural in PROMPTS:
                 rows.append(_ask(client, prompt, model, stream, natural))
-            _fill_from_records(rows, env["THINKBUDGET_DATABASE_URL"])
+            if env["THINKBUDGET_DATABASE_URL"].startswith("sqlite"):
+                _fill_from_records(rows, env["THINKBUDGET_DATABASE_URL"])
         except Exception:
             console.print(stack.logs(), markup=False, highlight=False)
             raise
-    _print_table(console, rows)
+        _print_table(console, rows)
+        console.print(f"records: {env['THINKBUDGET_DATABASE_URL'].split('@')[-1]}", markup=False)
+        if serve:
+            for line in serve_lines(proxy.base, env["LITELLM_MASTER_KEY"]):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+            console.file.flush()
+            while all(svc.proc.poll() is None for svc in stack.services):
+                time.sleep(1.0)
+            console.print(stack.logs(), markup=False, highlight=False)
+            raise RuntimeError("a demo process exited; its log is above")
     console.print(f"done in {time.perf_counter() - t_start:.1f}s; all processes stopped.")
     return rows
 

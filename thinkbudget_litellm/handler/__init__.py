@@ -5,4 +5,13 @@ from thinkbudget_litellm.handler.handler import ThinkBudgetHandler
 proxy_handler = ThinkBudgetHandler()
 proxy_handler.rt.start_in_background()  # inside the proxy's startup: replay a predecessor's spool now
 
+
+def _mount_dashboard() -> None:
+    from thinkbudget_litellm.dashboard.install import install_dashboard
+
+    install_dashboard(proxy_handler.rt)  # /thinkbudget/ui on the proxy (only inside a proxy process)
+
+
+_mount_dashboard()
+
 __all__ = ["ThinkBudgetHandler", "proxy_handler"]

@@ -24,6 +24,7 @@ from thinkbudget_litellm import metrics
 from thinkbudget_litellm.classify import classify
 from thinkbudget_litellm.enforce.client_budget_fields import neutralise_client_budget_fields
 from thinkbudget_litellm.enforce.context_fit import Fit, context_limits, fit_engine_budget, fit_to_context
+from thinkbudget_litellm.handler.cache_hits import cache_hit_headers
 from thinkbudget_litellm.handler.litellm_io import (
     BUDGETED_CALL_TYPES,
     CHAT_CALL_TYPES,
@@ -35,9 +36,14 @@ from thinkbudget_litellm.handler.litellm_io import (
     client_reasoning_fields,
     drop_internal_markers,
     endpoint_refusal,
+    forbid_cache_store,
+    litellm_saved_cache_cost,
+    logged_cache_hit,
     pop_request_cap,
     prompt_messages,
+    response_id,
     scope_layers,
+    served_from_cache,
     set_response_cost,
 )
 from thinkbudget_litellm.handler.records import admission_figures, energy_headers
@@ -221,6 +227,10 @@ class ThinkBudgetHandler(CustomLogger):
         self, user_api_key_dict: Any, response: Any, request_data: dict
     ) -> AsyncGenerator[Any, None]:
         ctx = self.rt.states.live(request_data.get("litellm_call_id"))
+        if ctx is not None and served_from_cache(response):  # a replayed cache entry: nothing to enforce
+            async for chunk in self._cached_stream(ctx, response):
+                yield chunk
+            return
         enforcer = None
         if ctx is not None:
             try:
@@ -233,6 +243,24 @@ class ThinkBudgetHandler(CustomLogger):
             return
         async for chunk in enforcer.run(response):
             yield chunk
+
+    async def _cached_stream(self, ctx: RequestContext, response: Any) -> AsyncGenerator[Any, None]:
+        """A stream LiteLLM replays from its cache: passed through untouched; the request completes as
+        a cache hit once its first chunk names the response it was cached from."""
+        first = True
+        async for chunk in response:
+            if first:
+                first = False
+                try:
+                    await self.rt.cache_hit(ctx, response_id(chunk))
+                except Exception:
+                    self.rt.internal_error("cache_hit", ctx.call_id)
+            yield chunk
+        if first:  # an empty replay
+            try:
+                await self.rt.cache_hit(ctx, None)
+            except Exception:
+                self.rt.internal_error("cache_hit", ctx.call_id)
 
     # ------------------------------------------------------------------ non-streaming results
     async def async_post_call_success_deployment_hook(self, request_data: dict, response: Any, call_type: Any) -> Any:
@@ -253,6 +281,8 @@ class ThinkBudgetHandler(CustomLogger):
                 step = await lc.attempt_succeeded(
                     thinking, answer, continues=first.needs_continuation, cut=first.thinking_open
                 )
+                if first.needs_continuation:  # a capped first call is no answer to cache
+                    forbid_cache_store(request_data)
             else:
                 step = await lc.attempt_succeeded(*count_full_response(response, trust_engine=_engine_counts(ctx)))
             self.rt.completed(ctx, step)
@@ -286,6 +316,14 @@ class ThinkBudgetHandler(CustomLogger):
         if ctx is None:
             return None
         try:
+            if response is not None and served_from_cache(response):
+                if not ctx.stream:
+                    await self.rt.cache_hit(ctx, response_id(response))
+                return {
+                    "X-ThinkBudget-Tier": ctx.decision.tier.value,
+                    "X-ThinkBudget-Budget": str(ctx.decision.budget),
+                    **cache_hit_headers(ctx.cache_saving),
+                }
             headers = {
                 "X-ThinkBudget-Tier": ctx.decision.tier.value,
                 "X-ThinkBudget-Task": ctx.task.value,
@@ -302,7 +340,7 @@ class ThinkBudgetHandler(CustomLogger):
             if not ctx.stream and response is not None:
                 lc = ctx.lifecycle
                 headers["X-ThinkBudget-Thinking-Tokens"] = str(lc.thinking_tokens)
-                headers.update(energy_headers(lc.bill_so_far()))
+                headers.update(energy_headers(lc.bill_so_far(), self.rt.carbon.g_per_kwh(ctx.deployment_id)))
             return headers
         except Exception:
             self.rt.internal_error("response_headers", ctx.call_id)
@@ -314,18 +352,25 @@ class ThinkBudgetHandler(CustomLogger):
         ctx = self.rt.states.get(call_id)
         if ctx is not None:
             try:
+                if logged_cache_hit(kwargs) and call_id == ctx.call_id:
+                    await self.rt.cache_hit(ctx, response_id(result), litellm_saved_cache_cost(kwargs))
                 await self.rt.apply_cost(ctx, kwargs, str(call_id))
+                if call_id == ctx.call_id and not logged_cache_hit(kwargs):
+                    self.rt.remember_original(ctx, response_id(result))
             except Exception:
                 self.rt.internal_error("logging_hook", ctx.call_id)
         return kwargs, result
 
     async def async_log_success_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
-        """A success no other hook saw (a cache hit skips the deployment hooks) completes the request."""
+        """A success no other hook saw completes the request (a cache hit as one)."""
         call_id = kwargs.get("litellm_call_id")
         ctx = self.rt.states.live(call_id)
         if ctx is None:
             return
         try:
+            if logged_cache_hit(kwargs):
+                await self.rt.cache_hit(ctx, response_id(response_obj), litellm_saved_cache_cost(kwargs))
+                return
             await ctx.ended()
             self.rt.completed(ctx, await ctx.lifecycle.attempt_succeeded(call_id=str(call_id)))
         except Exception:

@@ -457,3 +457,127 @@ def routing_context_parts(context: Any) -> tuple[list[str], Mapping[str, Any], l
 def narrow_candidates(context: Any, models: list[str]) -> Any:
     context.candidate_models = list(models)
     return context
+
+
+# ---------------------------------------------------------------------- LiteLLM's response cache
+def served_from_cache(response: Any) -> bool:
+    """Whether LiteLLM served ``response`` (a response, or a stream it replays) from its cache: its
+    caching handler marks ``_hidden_params["cache_hit"]`` and replays streams as provider
+    ``cached_response`` (a router's stream wrapper copies both)."""
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, Mapping) and hidden.get("cache_hit") is True:
+        return True
+    return getattr(response, "custom_llm_provider", None) == "cached_response"
+
+
+def logged_cache_hit(kwargs: Mapping[str, Any]) -> bool:
+    """Whether a logging event's kwargs are those of a cache hit (LiteLLM sets ``cache_hit``)."""
+    return kwargs.get("cache_hit") is True
+
+
+def litellm_saved_cache_cost(kwargs: Mapping[str, Any]) -> float | None:
+    """LiteLLM's own price of a cache hit's tokens (``standard_logging_object.saved_cache_cost``)."""
+    slo = kwargs.get("standard_logging_object")
+    value = slo.get("saved_cache_cost") if isinstance(slo, Mapping) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else None
+
+
+def response_id(response: Any) -> str | None:
+    """The ``id`` of a response or stream chunk (a cached response keeps its original's)."""
+    value = getattr(response, "id", None)
+    if value is None and isinstance(response, Mapping):
+        value = response.get("id")
+    return str(value) if value else None
+
+
+def forbid_cache_store(request_data: dict[str, Any]) -> None:
+    """Keep LiteLLM from caching this call's response (``cache: {no-store: true}``): a two-step
+    request's capped first call is not an answer anyone should be served again."""
+    cache = request_data.get("cache")
+    request_data["cache"] = {**(cache if isinstance(cache, Mapping) else {}), "no-store": True}
+
+
+# ---------------------------------------------------------------------- the proxy's web app and auth
+_ADMIN_ROLES = frozenset({"proxy_admin", "proxy_admin_viewer"})
+
+
+def proxy_app_loaded() -> bool:
+    """Whether this process is a LiteLLM proxy (its server module is loaded): only then is there an
+    app to mount on. Never imports it (a tool or a test importing the handler must not start one)."""
+    import sys
+
+    return "litellm.proxy.proxy_server" in sys.modules
+
+
+def mount_router(router: Any, marker_path: str) -> bool:
+    """Add ``router``'s routes to the LiteLLM proxy's FastAPI app (once: False when a route at
+    ``marker_path`` is there already). Routes added after start-up are matched like the others."""
+    from litellm.proxy.proxy_server import app
+
+    if any(getattr(route, "path", None) == marker_path for route in app.router.routes):
+        return False
+    app.include_router(router)
+    return True
+
+
+def proxy_auth_dependency() -> Any:
+    """LiteLLM's own request authentication (virtual keys, master key, custom_auth, JWT) as a FastAPI
+    dependency returning a ``UserAPIKeyAuth``. A request without a key is a 401 here; a key LiteLLM
+    refuses keeps LiteLLM's answer, except that where LiteLLM's error path itself breaks (1.106.2
+    imports ``prisma`` while answering any refused key, which DB-less installs lack: a 500) the
+    caller gets the 401 it was owed and the break is logged."""
+    import logging
+
+    from fastapi import HTTPException, Request
+    from litellm.proxy._types import ProxyException
+    from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
+
+    log = logging.getLogger("thinkbudget_litellm")
+
+    async def authenticate(request: Request) -> Any:
+        header = request.headers.get("authorization") or request.headers.get("x-litellm-api-key")
+        if not header or not header.strip() or header.strip().lower() == "bearer":
+            raise HTTPException(status_code=401, detail={"error": "no API key: send Authorization: Bearer <key>"})
+        try:
+            return await user_api_key_auth(
+                request=request,
+                api_key=header,
+                azure_api_key_header=None,
+                anthropic_api_key_header=None,
+                google_ai_studio_api_key_header=None,
+                azure_apim_header=None,
+                custom_litellm_key_header=None,
+            )
+        except (HTTPException, ProxyException):
+            raise
+        except Exception:
+            log.warning(
+                "thinkbudget dashboard: LiteLLM's auth failed while refusing a key; answering 401", exc_info=True
+            )
+            raise HTTPException(status_code=401, detail={"error": "API key refused"}) from None
+
+    # FastAPI reads the annotations to inject the request: give it the class, not the postponed name
+    authenticate.__annotations__ = {"request": Request, "return": Any}
+    return authenticate
+
+
+def auth_scope(auth: Any) -> tuple[bool, str | None]:
+    """(is the proxy admin, team id) of a ``UserAPIKeyAuth``."""
+    role = getattr(auth, "user_role", None)
+    role_name = str(getattr(role, "value", role) or "")
+    team = getattr(auth, "team_id", None)
+    return role_name in _ADMIN_ROLES, str(team) if team else None
+
+
+def deployment_names() -> dict[str, str]:
+    """Deployment id -> model name (the model group), from the proxy's router."""
+    try:
+        model_list = llm_router().get_model_list() or []
+    except Exception:
+        return {}
+    out = {}
+    for deployment in model_list:
+        info = deployment.get("model_info") or {}
+        if info.get("id") is not None:
+            out[str(info["id"])] = str(deployment.get("model_name") or "")
+    return out

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from thinkbudget_litellm.handler.cache_hits import CacheSaving
 from thinkbudget_litellm.handler.litellm_io import Caller
 from thinkbudget_litellm.handler.state import Adjustments
 from thinkbudget_litellm.lifecycle import Bill, RequestOutcome
+from thinkbudget_litellm.meter.carbon import grams_co2e
 from thinkbudget_litellm.policy.budget import BudgetDecision
 from thinkbudget_litellm.record.request_record import RequestRecord
 from thinkbudget_litellm.settings import Enforcement, ThinkBudgetSettings
@@ -40,6 +42,7 @@ def spend_log_figures(
     cut: bool,
     bill: Bill,
     continuation_of: str | None = None,
+    co2e_g: float | None = None,
 ) -> dict[str, Any]:
     """Our figures in LiteLLM's ``spend_logs_metadata`` for one LiteLLM call (``bill``: that call's)."""
     out: dict[str, Any] = {
@@ -54,17 +57,22 @@ def spend_log_figures(
         out["thinkbudget_gpu_seconds"] = bill.gpu_seconds
     if bill.cost_usd is not None:
         out["thinkbudget_gpu_cost_usd"] = bill.cost_usd
+    if co2e_g is not None:
+        out["thinkbudget_co2e_g"] = co2e_g
     if continuation_of is not None:
         out["thinkbudget_continuation_of"] = continuation_of
     return out
 
 
-def energy_headers(bill: Bill) -> dict[str, str]:
+def energy_headers(bill: Bill, g_per_kwh: float | None = None) -> dict[str, str]:
     if bill.energy_source is None:
         return {}
     headers = {"X-ThinkBudget-Energy-Source": bill.energy_source}
     if bill.joules is not None:
         headers["X-ThinkBudget-Energy-J"] = f"{bill.joules:.6g}"
+    co2e = grams_co2e(bill.joules, g_per_kwh)
+    if co2e is not None:
+        headers["X-ThinkBudget-CO2e-g"] = f"{co2e:.6g}"
     if bill.cost_usd is not None:
         headers["X-ThinkBudget-Cost"] = f"{bill.cost_usd:.8g}"
     return headers
@@ -79,8 +87,11 @@ def build_record(
     route: RoutePlan | None = None,
     *,
     grace_tokens: int = 0,
+    g_per_kwh: float | None = None,
+    cache_saving: CacheSaving | None = None,
 ) -> RequestRecord:
-    """One row per client request: a cut request's continuation is folded into it."""
+    """One row per client request: a cut request's continuation is folded into it. ``g_per_kwh``:
+    its deployment's grid intensity (for ``co2e_g``); ``cache_saving``: what a cache hit saved."""
     bill = outcome.bill
     baseline = None
     if settings.baseline_thinking_tokens and outcome.tier in settings.baseline_thinking_tokens:
@@ -109,13 +120,14 @@ def build_record(
         continuation_call_id=outcome.continuation_call_id,
         energy_j=bill.joules,
         energy_source=bill.energy_source,
+        co2e_g=grams_co2e(bill.joules, g_per_kwh),
         gpu_seconds=bill.gpu_seconds,
         cost_usd=bill.cost_usd,
         baseline_thinking_tokens=baseline,
         latency_ms=outcome.latency_ms,
         exploration=outcome.admission.decision.exploration,
         grace_tokens=grace_tokens,
-        extra=record_extra(outcome, adjustments),
+        extra=record_extra(outcome, adjustments, cache_saving),
         **route_columns(route, outcome),
     )
 
@@ -136,9 +148,11 @@ def route_columns(route: RoutePlan | None, outcome: RequestOutcome) -> dict[str,
     }
 
 
-def record_extra(outcome: RequestOutcome, adjustments: Adjustments | None) -> dict[str, Any]:
+def record_extra(
+    outcome: RequestOutcome, adjustments: Adjustments | None, cache_saving: CacheSaving | None = None
+) -> dict[str, Any]:
     """The record's ``extra``: what no column holds (failed attempts, why it was closed, what the
-    deployment hook adjusted, how energy was attributed)."""
+    deployment hook adjusted, how energy was attributed, what a cache hit saved)."""
     bill = outcome.bill
     extra: dict[str, Any] = {"score": outcome.admission.score}
     if outcome.admission.decision.client_control is not None:
@@ -159,6 +173,8 @@ def record_extra(outcome: RequestOutcome, adjustments: Adjustments | None) -> di
         extra["context_fit"] = {"budget": adjustments.fit.budget, "max_tokens": adjustments.fit.max_tokens}
     if adjustments is not None and adjustments.client_fields:
         extra["client_budget_fields"] = [c.describe() for c in adjustments.client_fields]
+    if cache_saving is not None:
+        extra["cache_saving"] = cache_saving.as_extra()
     if bill.attribution is not None:
         extra["attribution"] = bill.attribution
         extra["idle_joules"] = bill.idle_joules

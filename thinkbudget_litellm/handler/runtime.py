@@ -16,6 +16,7 @@ from thinkbudget_litellm import metrics
 from thinkbudget_litellm.calibrate.budgets import AdaptivePolicy
 from thinkbudget_litellm.calibrate.refresher import AdaptiveRefresher
 from thinkbudget_litellm.enforce.engine_registry import infer_engine
+from thinkbudget_litellm.handler.cache_hits import CacheSaving, CacheSavings, SavingSource
 from thinkbudget_litellm.handler.litellm_io import (
     Caller,
     coordination_redis,
@@ -29,10 +30,12 @@ from thinkbudget_litellm.handler.records import build_record, spend_log_figures
 from thinkbudget_litellm.handler.session_ledger import SessionLedger
 from thinkbudget_litellm.handler.state import ContextStore, RequestContext
 from thinkbudget_litellm.lifecycle import Admission, RequestLifecycle, Step
+from thinkbudget_litellm.meter.carbon import CarbonIntensity, grams_co2e
 from thinkbudget_litellm.meter.hub import MeterHub
 from thinkbudget_litellm.meter.provenance import EnergyLabel
 from thinkbudget_litellm.policy.config_file import load_settings
 from thinkbudget_litellm.record.database_url import resolve_database_target
+from thinkbudget_litellm.record.request_record import RequestStatus
 from thinkbudget_litellm.record.writer import RecordWriter
 from thinkbudget_litellm.routing.service import RouteService
 from thinkbudget_litellm.settings import (
@@ -61,6 +64,8 @@ class Runtime:
         self._start_lock = asyncio.Lock()
         self._tasks: set[asyncio.Future[Any]] = set()
         self.meter = MeterHub()
+        self.carbon = CarbonIntensity()
+        self.cache_savings = CacheSavings()
         self.writer: RecordWriter | None = None
         self._adaptive: AdaptivePolicy | None = None
         self.routing = RouteService()  # strategies, budget guard, measured prices per deployment
@@ -194,6 +199,7 @@ class Runtime:
                 log.error("thinkbudget: invalid deployment settings, enforcement off for it", exc_info=True)
             dep = DeploymentSettings(enforcement=Enforcement.OFF)
         if deployment_id is not None:
+            self.carbon.configure(deployment_id, dep.carbon)
             try:
                 self.meter.configure(deployment_id, dep)
                 if self.meter.configured(deployment_id) and self._in_loop():
@@ -265,8 +271,12 @@ class Runtime:
         if outcome.cut:
             metrics.CUTS.labels(**labels).inc()
         bill = outcome.bill
+        g_per_kwh = self.carbon.g_per_kwh(outcome.deployment_id)
         if bill.joules:
             metrics.ENERGY_JOULES.labels(**labels, source=_provenance(bill.energy_source)).inc(bill.joules)
+            co2e = grams_co2e(bill.joules, g_per_kwh)
+            if co2e:
+                metrics.CO2E_GRAMS.labels(**labels).inc(co2e)
         if bill.cost_usd:
             metrics.COST_USD.labels(**labels).inc(bill.cost_usd)
         if outcome.deployment_id is not None:  # what this deployment's tokens cost, for routing
@@ -276,6 +286,11 @@ class Runtime:
                 outcome.prompt_tokens,
                 outcome.thinking_tokens + outcome.answer_tokens,
             )
+        if outcome.status is RequestStatus.CACHE_HIT:
+            metrics.CACHE_HITS.labels(**labels).inc()
+            saved = ctx.cache_saving.cost_usd if ctx.cache_saving is not None else None
+            if saved:
+                metrics.CACHE_SAVED_USD.labels(**labels).inc(saved)
         session = ctx.caller.session_ledger_key
         if session and (outcome.thinking_tokens or ctx.session_reserved):  # commit it, release the rest
             self.background(self.sessions.settle(session, outcome.thinking_tokens, ctx.session_reserved))
@@ -288,6 +303,8 @@ class Runtime:
                     ctx.adjustments,
                     route=ctx.route,
                     grace_tokens=ctx.grace_tokens,
+                    g_per_kwh=g_per_kwh,
+                    cache_saving=ctx.cache_saving,
                 )
             )
 
@@ -323,8 +340,39 @@ class Runtime:
             lc.cut_at_budget,
             bill,
             continuation_of=ctx.call_id if ctx.is_continuation(call_id) else None,
+            co2e_g=grams_co2e(bill.joules, self.carbon.g_per_kwh(ctx.deployment_id)),
         )
         set_logged_cost(kwargs, bill.cost_usd, figures)
+
+    # ------------------------------------------------------------------ LiteLLM's response cache
+    async def cache_hit(self, ctx: RequestContext, response_id: str | None, litellm_saved: float | None = None) -> None:
+        """LiteLLM answered ``ctx`` from its cache: it completes as ``cache_hit`` (0 J, $0, no share
+        of any meter tick), saving what the response it was cached from cost. Idempotent."""
+        if ctx.lifecycle.outcome is not None:
+            return
+        if ctx.cache_saving is None:
+            ctx.cache_saving = self.cache_savings.saving_for(response_id, litellm_saved)
+        await ctx.ended()
+        self.completed(ctx, await ctx.lifecycle.cache_hit())
+
+    def remember_original(self, ctx: RequestContext, response_id: str | None) -> None:
+        """A request answered under ``response_id`` (which LiteLLM may cache): keep its bill for the
+        cache hits it will serve."""
+        outcome = ctx.lifecycle.outcome
+        if outcome is None or outcome.status not in (RequestStatus.SUCCESS, RequestStatus.CUT):
+            return
+        bill = outcome.bill
+        self.cache_savings.remember(
+            response_id,
+            CacheSaving(
+                SavingSource.ORIGINAL,
+                bill.cost_usd,
+                bill.joules,
+                grams_co2e(bill.joules, self.carbon.g_per_kwh(outcome.deployment_id)),
+                outcome.thinking_tokens,
+                outcome.call_id,
+            ),
+        )
 
     def sweep(self) -> None:
         """Close, with a record, live requests that will get no further event (cheap when not due)."""

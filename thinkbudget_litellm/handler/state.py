@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from thinkbudget_litellm.enforce.client_budget_fields import FieldChange
 from thinkbudget_litellm.enforce.context_fit import Fit
+from thinkbudget_litellm.handler.cache_hits import CacheSaving
 from thinkbudget_litellm.handler.litellm_io import Caller
 from thinkbudget_litellm.lifecycle import RequestLifecycle
 from thinkbudget_litellm.policy.budget import BudgetDecision
@@ -48,6 +49,7 @@ class RequestContext:
     grace_tokens: int = 0  # thinking let past the budget to finish a sentence before a stream cut
     route: RoutePlan | None = None  # where the request is routed and what the guard decided
     session_reserved: int = 0  # thinking tokens reserved in the session ledger at admission
+    cache_saving: CacheSaving | None = None  # a cache hit: what the response it was cached from cost
 
     @property
     def call_id(self) -> str:

@@ -38,6 +38,7 @@ class AttemptEnd(StrEnum):
     SUCCEEDED = "succeeded"  # its response is complete (or it was cut at the budget): billed
     FAILED = "failed"  # it errored or was abandoned with its request: not billed, its energy kept apart
     CANCELLED = "cancelled"  # stopped before it completed (client left, stream given up): billed
+    CACHE_HIT = "cache_hit"  # LiteLLM answered from its response cache: nothing ran, billed at 0 J and $0
 
 
 class SweepReason(StrEnum):
@@ -62,9 +63,10 @@ class Event(StrEnum):
     REQUEST_FAILED = "request_failed"
     CLIENT_LEFT = "client_left"
     SWEPT = "swept"
+    CACHE_HIT = "cache_hit"
 
 
-BILLED_ENDS = frozenset({AttemptEnd.SUCCEEDED, AttemptEnd.CANCELLED})
+BILLED_ENDS = frozenset({AttemptEnd.SUCCEEDED, AttemptEnd.CANCELLED, AttemptEnd.CACHE_HIT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,9 @@ class Attempt:
     @property
     def cost_usd(self) -> float | None:
         """Its GPU cost, or None when its deployment has no price or it was not metered (never a
-        silent zero)."""
+        silent zero); $0 for a cache hit, whatever its deployment's price."""
+        if self.end is AttemptEnd.CACHE_HIT:
+            return 0.0
         energy = self.energy
         if not self.priced or energy is None or energy.gpu_seconds is None:
             return None

@@ -410,6 +410,46 @@ class Ledger:
         self._settle_ready()
         return True
 
+    def discard_request(self, call_id: str) -> bool:
+        """Forget a request that ran nothing on the GPU (a response served from a cache): it leaves
+        every tick not yet settled as if it had never started, so it takes no share of any of them
+        and the tick's energy goes to the others and the idle bucket. False for an unknown id."""
+        req = self._reqs.pop(call_id, None)
+        if req is None:
+            return False
+        self._active.pop(call_id, None)
+        self._cur_tokens.pop(call_id, None)
+        self._cur_prompt.pop(call_id, None)
+        for tick in req.open_ticks:
+            part = tick.parts.pop(call_id, None)
+            if part is not None and not part.known:
+                tick.unknown -= 1
+        req.open_ticks = []
+        for window, _, _, _ in req.deferred:  # shared engines: its windows no longer wait for it
+            self._book.defer(window, -1)
+        req.deferred = []
+        if req.windows:  # weight it had in a settled shared window is booked, not lost
+            self._credit_windows(req)
+        self._return_to_idle(req.acc)
+        self._settle_ready()
+        self._close_windows()
+        return True
+
+    def _return_to_idle(self, acc: _Acc) -> None:
+        """What a discarded request was already credited (a tick forced while its weight was unknown
+        guessed it ``rate x active time``) goes to the idle bucket: it keeps no share, the books
+        still balance."""
+        joules, gpu_s = acc.joules, acc.gpu_s
+        if joules == 0.0 and gpu_s == 0.0:
+            return
+        self._attributed -= joules
+        self._attributed_gpu -= gpu_s
+        self._idle_bucket_j += joules
+        self._idle_bucket_gpu_s += gpu_s
+        self._idle_j += joules - acc.idle_j  # the spread idle it held was counted as idle already
+        self._idle_gpu += gpu_s - acc.idle_gpu_s
+        acc.joules = acc.gpu_s = acc.idle_j = acc.idle_gpu_s = acc.est_j = 0.0
+
     def settle_request(self, call_id: str, now: float) -> RequestShare | None:
         """Force every tick of a finished request and return its final share (None: unknown id)."""
         req = self._reqs.get(call_id)

@@ -74,6 +74,7 @@ __all__ = [
     "request_energy",
 ]
 
+CACHE_HIT_REASON = "cache hit"  # the energy label of a response served from a cache: none(cache hit)
 _OPTIONAL_FIGURES = ("joules", "gpu_seconds", "cost_usd", "energy_cost_usd")
 _FIGURES = ("idle_joules", "idle_gpu_seconds", "estimated_joules", "duration_s", "weight_tokens")
 
@@ -137,6 +138,11 @@ class RequestEnergy:
     @classmethod
     def unmetered(cls, call_id: str, deployment_id: str | None, reason: str) -> RequestEnergy:
         return cls(call_id, deployment_id, None, None, None, None, EnergyLabel.none(reason).text, "none")
+
+    @classmethod
+    def cache_hit(cls, call_id: str, deployment_id: str | None) -> RequestEnergy:
+        """A response served from a cache: nothing ran on the GPU, so 0 J, 0 GPU-seconds, $0."""
+        return cls(call_id, deployment_id, 0.0, 0.0, 0.0, 0.0, EnergyLabel.none(CACHE_HIT_REASON).text, "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +458,24 @@ class MeterHub:
                 call.ledger.add_tokens(call_id, n)
         except TypeError:
             pass
+
+    def request_discarded(self, call_id: str) -> None:
+        """``call_id`` ran nothing on the GPU after all (LiteLLM answered it from its cache): it is
+        forgotten without a share of any tick (never raises)."""
+        call = self._calls.pop(call_id, None)
+        if call is None or call.dep is None or call.ledger is None:
+            return
+        dep = call.dep
+        try:
+            if call.ledger.discard_request(call_id):
+                dep.running = max(0, dep.running - 1)
+                if dep.running == 0 and dep.source is not None:
+                    dep.source.note_activity(False, self._clock())
+            if dep.retired and dep.running == 0:
+                self._spawn(self._close(dep))
+        except Exception:
+            self.errors += 1
+            log.exception("meter: request_discarded(%s) failed", call_id)
 
     async def request_finished(self, call_id: str, completion_tokens: int | None = None) -> RequestEnergy:
         """Close the request (fresh sample of its deployment's counter, coalesced with concurrent

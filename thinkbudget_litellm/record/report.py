@@ -14,10 +14,9 @@ from __future__ import annotations
 import base64
 import html
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from thinkbudget_litellm.cli.terminal import styled, visible
 from thinkbudget_litellm.record.models import SCHEMA, TABLE, schema_for
+from thinkbudget_litellm.record.period import parse_since as parse_since  # the CLI's
 
 JOULES_PER_WH = 3600.0
 
@@ -48,29 +48,6 @@ _UNSET_LABEL = {
     GroupBy.MODEL: "(unknown)",
     GroupBy.TIER: "(none)",
 }
-_SINCE_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
-_UNIT = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_since(text_value: str, now: datetime) -> datetime:
-    """``7d`` / ``12h`` / ``30m`` / ``2w`` before ``now``, or an ISO date/datetime (naive = UTC).
-
-    Raises ValueError with a message fit for the command line.
-    """
-    match = _SINCE_RE.match(text_value)
-    if match:
-        amount = int(match.group(1))
-        return now - timedelta(**{_UNIT[match.group(2).lower()]: amount})
-    try:
-        moment = datetime.fromisoformat(text_value.strip())
-    except ValueError:
-        raise ValueError(
-            f"{text_value!r}: expected a duration like 7d, 12h, 30m, 2w or an ISO date like 2026-05-01"
-        ) from None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    if moment > now:
-        raise ValueError(f"{text_value!r} is in the future")
-    return moment
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ class RequestStatus(StrEnum):
     CUT = "cut"  # answered after the proxy cut the thinking at the budget
     FAILURE = "failure"  # the client got an error (or the request was swept after failing)
     CANCELLED = "cancelled"  # the client left before the answer was complete
+    CACHE_HIT = "cache_hit"  # answered from LiteLLM's response cache: no GPU ran (0 J, $0)
 
 
 class ColumnKind(StrEnum):
@@ -91,7 +92,7 @@ def _of(kind: ColumnKind) -> dict[str, ColumnSpec]:
 class RequestRecord:
     """One row of ``thinkbudget.request_records``; ``litellm_call_id`` is unique.
 
-    ``status`` is one of :class:`RequestStatus` (success, cut, failure, cancelled): a string naming one
+    ``status`` is one of :class:`RequestStatus` (success, cut, failure, cancelled, cache_hit): a string naming one
     becomes the enum; any other string is kept, and the database's CHECK constraint refuses the row
     (the writer sets it aside in ``rejected.jsonl``). ``budget_scope`` is one of
     :class:`thinkbudget_litellm.policy.budget.BudgetScope` (tier, team, key, user, end_user, session,
@@ -122,6 +123,7 @@ class RequestRecord:
     energy_j: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))
     # measured:nvml|measured:dcgm|estimated|simulated|none, nesting fallback reasons
     energy_source: str | None = field(default=None, metadata=_text(IDENTIFIER_MAX_CHARS))
+    co2e_g: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))  # energy x grid intensity
     gpu_seconds: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))
     cost_usd: float | None = field(default=None, metadata=_of(ColumnKind.FLOAT))
     baseline_thinking_tokens: int | None = field(default=None, metadata=_of(ColumnKind.INTEGER))  # unbudgeted

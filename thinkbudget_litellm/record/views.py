@@ -12,8 +12,8 @@ Objects (all in schema ``thinkbudget``):
 * ``request_records_enriched``: one row per record, with ``team_alias``, ``key_alias`` (LiteLLM's,
   else ours), the resolved ``team_id``, ``tokens_saved`` and LiteLLM's ``litellm_spend_usd``.
 * ``usage_daily``: per UTC day, team and key: requests, thinking/answer/prompt tokens, baseline
-  thinking tokens and tokens saved (over requests with a known baseline), energy (J and kWh), our
-  cost and LiteLLM's spend.
+  thinking tokens and tokens saved (over requests with a known baseline), energy (J and kWh), grams
+  CO2e, cache hits, our cost and LiteLLM's spend.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ SELECT
   r.thinking_tokens, r.answer_tokens, r.prompt_tokens, r.cut, r.continuation_call_id,
   r.baseline_thinking_tokens,
   r.baseline_thinking_tokens - r.thinking_tokens AS tokens_saved,
-  r.energy_j, r.energy_source, r.gpu_seconds, r.cost_usd, r.latency_ms,
+  r.energy_j, r.energy_source, r.co2e_g, r.gpu_seconds, r.cost_usd, r.latency_ms,
   r.route, r.route_reason, r.estimated_cost_usd, r.budget_remaining_usd, r.baseline_cost_usd,
   sl.spend AS litellm_spend_usd,
   r.extra
@@ -104,6 +104,8 @@ SELECT
   count(*) FILTER (WHERE e.cut) AS cut_requests,
   sum(e.energy_j) AS energy_j,
   sum(e.energy_j) / 3600000.0 AS energy_kwh,
+  sum(e.co2e_g) AS co2e_g,
+  count(*) FILTER (WHERE e.status = 'cache_hit') AS cache_hits,
   sum(e.cost_usd) AS cost_usd,
   sum(e.litellm_spend_usd) AS litellm_spend_usd
 FROM {s}.request_records_enriched e
