@@ -83,7 +83,8 @@ def test_thinking_is_capped_then_answered_in_content(
         first_call = delta - room
         print(
             f"\n[{template}] engine generated {delta:.0f}: first call {first_call:.0f} (the client got the ids of "
-            f"{seen}; it could have made {BUDGET + NATIVE_SLACK + room}), continuation {room}"
+            f"{seen}; it could have made {BUDGET + NATIVE_SLACK + room}), continuation {room}; "
+            f"first answer text {reply.answer_after_s:.2f} s after the request"
         )
         assert seen <= first_call <= seen + IN_FLIGHT, (delta, seen)
     else:
