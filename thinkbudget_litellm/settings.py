@@ -28,6 +28,14 @@ class Enforcement(StrEnum):
     OFF = "off"  # classify and record only
 
 
+class Continuation(StrEnum):
+    """How a stream-enforced request continues after its thinking is cut."""
+
+    CHAT = "chat"  # a chat request that continues the prefilled assistant message (continue_final_message)
+    TOKEN_IDS = "token_ids"  # the engine's own prompt ids + the partial reasoning, as a raw completion
+    AUTO = "auto"  # chat where the template keeps the prefill, else token ids (probed once per deployment)
+
+
 class Engine(StrEnum):
     VLLM = "vllm"
     SGLANG = "sglang"
@@ -202,6 +210,9 @@ class DeploymentSettings(_Strict):
     )
     template_preopens_think: bool = Field(
         default=False, description="the chat template opens <think> in the generation prompt (R1 distills)"
+    )
+    continuation: Continuation = Field(
+        default=Continuation.AUTO, description="stream enforcement's continuation: chat, token_ids or auto"
     )
     gpu: GpuSettings = GpuSettings()
     energy: EnergySettings = EnergySettings()

@@ -18,6 +18,9 @@ SIMS: dict[str, list[str]] = {
     "parser": ["--style", "parser", "--tokens-per-second", "100"],
     "inline": ["--style", "inline", "--tokens-per-second", "100"],
     "preopened": ["--style", "preopened", "--tokens-per-second", "100"],
+    # DeepSeek-R1's template: it strips the thinking from assistant messages, so vLLM refuses the chat
+    # continuation and stream enforcement continues from token ids (/tokenize + /v1/completions)
+    "strips": ["--style", "parser", "--template", "strips", "--tokens-per-second", "100"],
 }
 COMMON_SIM_FLAGS = [
     "--model-name",
@@ -77,6 +80,17 @@ def proxy_config() -> dict[str, Any]:
             "r1-preopened-stream",
             "preopened",
             {"enforcement": "stream", "gpu": GPU, "energy": _energy("preopened")},
+        ),
+        _dep(
+            "r1-strips-stream",
+            "strips",
+            {
+                "enforcement": "stream",
+                "engine": "vllm",
+                "template_preopens_think": True,
+                "gpu": GPU,
+                "energy": _energy("strips"),
+            },
         ),
         _dep("eng-sglang", "native", {"enforcement": "native", "engine": "sglang"}),
         _dep("eng-llamacpp", "native", {"enforcement": "native", "engine": "llamacpp"}),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from fastapi import HTTPException
 from litellm.proxy._types import UserAPIKeyAuth
 
 from thinkbudget_litellm import metrics
+from thinkbudget_litellm.enforce.engine_tokens import fit_prompt_tokens
 from thinkbudget_litellm.handler import handler as handler_module
 from thinkbudget_litellm.handler.handler import ThinkBudgetHandler
 from thinkbudget_litellm.handler.litellm_io import caller_from, pop_request_cap, scope_layers
@@ -100,16 +103,49 @@ def test_scope_layers_order_and_sources():
     assert caller.session_id == "s1"
 
 
-def _budget_params(kwargs: dict, *, enforcement: str = "native", stream: bool = False, model_info=None):
+class _Tokenizer:
+    """An engine tokenizer endpoint (``EngineClient``) that counts ``count`` prompt tokens, or is down."""
+
+    def __init__(self, count: int | None) -> None:
+        self.count = count
+        self.calls = 0
+
+    async def tokenize_chat(self, endpoint, path, messages, *, continue_final_message=False):
+        from thinkbudget_litellm.enforce.engine_client import EngineError, Tokenized
+
+        self.calls += 1
+        if self.count is None:
+            raise EngineError(None, "ConnectError: refused")
+        return Tokenized(list(range(self.count)))
+
+    async def tokenize_text(self, endpoint, path, text):
+        raise AssertionError("not used here")
+
+
+def _budget_params(
+    kwargs: dict,
+    *,
+    enforcement: str = "native",
+    stream: bool = False,
+    model_info=None,
+    tokenizer: _Tokenizer | None = None,
+):
     from request_states import make_context
 
+    from thinkbudget_litellm.enforce.engine_client import EngineEndpoint
+    from thinkbudget_litellm.handler.engine_service import EngineService
+
     rt = _NoRouterRuntime(ThinkBudgetSettings())
+    if tokenizer is not None:
+        rt.engines = EngineService(tokenizer)
     h = ThinkBudgetHandler(rt)
     ctx = make_context(rt.meter, budget=512, stream=stream)
     dep = rt.deployment_settings("d", {"thinkbudget": {"enforcement": enforcement, "engine": "vllm"}})
     ctx.deployment_id, ctx.deployment, ctx.engine = "d", dep, dep.engine
+    ctx.endpoint = EngineEndpoint("http://engine/v1", None, "m")
     full = {**kwargs, "metadata": {"model_info": {"id": "d", **(model_info or {})}}}
-    return h._budget_params(ctx, dep, full, 100), ctx
+    messages = [{"role": "user", "content": "hi"}]
+    return asyncio.run(h._budget_params(ctx, dep, full, messages, 100)), ctx
 
 
 def test_max_tokens_keeps_the_client_s_answer_room_on_top_of_the_budget():
@@ -121,11 +157,27 @@ def test_max_tokens_keeps_the_client_s_answer_room_on_top_of_the_budget():
     assert _budget_params({"max_tokens": True})[0]["max_tokens"] == 1536  # a boolean is no room
 
 
-def test_budget_and_max_tokens_fit_the_deployment_s_context_window():
+@pytest.mark.parametrize(
+    ("engine_count", "prompt"),
+    [
+        (150, 150),  # the engine's own count (its template, its tokenizer)
+        (None, fit_prompt_tokens(None, 100)),  # its tokenizer is down: the approximation with a margin
+    ],
+    ids=["engine-count", "engine-down"],
+)
+def test_budget_and_max_tokens_fit_the_deployment_s_context_window(engine_count, prompt):
     """Issue 13: 8192 + 300 max_tokens on a 4096-token vLLM was refused; the request now fits."""
-    out, ctx = _budget_params({"max_tokens": 300}, model_info={"max_model_len": 700})
-    assert out["max_tokens"] == 700 - 100 and out["thinking_token_budget"] == 700 - 100 - 300
+    tokenizer = _Tokenizer(engine_count)
+    out, ctx = _budget_params({"max_tokens": 300}, model_info={"max_model_len": 700}, tokenizer=tokenizer)
+    assert out["max_tokens"] == 700 - prompt and out["thinking_token_budget"] == 700 - prompt - 300
     assert ctx.adjustments.fit is not None and ctx.adjustments.fit.clamped
+    assert tokenizer.calls == 1
+
+
+def test_the_engine_is_not_asked_when_the_request_fits_anyway():
+    tokenizer = _Tokenizer(10_000)  # an absurd count: it must not be used
+    out, ctx = _budget_params({"max_tokens": 300}, model_info={"max_model_len": 32_768}, tokenizer=tokenizer)
+    assert out["max_tokens"] == 812 and ctx.adjustments.fit is None and tokenizer.calls == 0
 
 
 def test_client_budget_fields_cannot_lift_the_budget():

@@ -53,7 +53,8 @@ async def test_spend_log_figures_and_headers_are_views_of_one_bill():
 
 
 async def test_native_cap_is_marked():
-    for thinking, capped in ((4, True), (3, False)):
+    # budget 4: vLLM's cap gives budget - 1 reasoning tokens after a pre-opened "<think>\n" (counted exactly)
+    for thinking, capped in ((4, True), (3, True), (2, False)):
         lc = RequestLifecycle(admission(stream=False), FakeMeter(), FakeClock())
         await lc.attempt_started("dep", 10, priced=False, enforcement=Enforcement.NATIVE)
         step = await lc.attempt_succeeded(thinking, 2)

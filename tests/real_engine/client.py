@@ -32,6 +32,7 @@ class Reply:
     reasoning_chunk_ids: int = 0  # stream: ids carried by reasoning chunks (LiteLLM drops empty deltas' ids)
     errors: list[dict[str, Any]] = field(default_factory=list)
     text: str = ""
+    answer_after_s: float | None = None  # stream: seconds from the request to the first answer text
 
     @property
     def call_id(self) -> str:
@@ -61,13 +62,22 @@ def body(real: RealStack, model: str, prompt: str, stream: bool, **extra: Any) -
 
 
 def chat(real: RealStack, model: str, prompt: str = HI, stream: bool = False, **extra: Any) -> Reply:
-    with real.client() as c:
-        r = c.post("/v1/chat/completions", json=body(real, model, prompt, stream, **extra))
-    reply = Reply(status=r.status_code, headers=r.headers, text=r.text)
+    started = time.monotonic()
+    first_answer: float | None = None
+    with (
+        real.client() as c,
+        c.stream("POST", "/v1/chat/completions", json=body(real, model, prompt, stream, **extra)) as r,
+    ):
+        lines = []
+        for line in r.iter_lines():
+            lines.append(line)
+            if first_answer is None and _has_answer(line):
+                first_answer = time.monotonic() - started
+    reply = Reply(status=r.status_code, headers=r.headers, text="\n".join(lines), answer_after_s=first_answer)
     if r.status_code != 200:
         return reply
     if not stream:
-        data = r.json()
+        data = json.loads(reply.text)
         choice = data["choices"][0]
         msg = choice["message"]
         reply.reasoning = msg.get("reasoning_content") or ""
@@ -76,7 +86,7 @@ def chat(real: RealStack, model: str, prompt: str = HI, stream: bool = False, **
         reply.usage = data.get("usage") or {}
         reply.token_ids = (choice.get("provider_specific_fields") or {}).get("token_ids")
         return reply
-    for line in r.text.splitlines():
+    for line in reply.text.splitlines():
         if not line.startswith("data: {"):
             continue
         event = json.loads(line[6:])
@@ -94,6 +104,13 @@ def chat(real: RealStack, model: str, prompt: str = HI, stream: bool = False, **
             if choice.get("finish_reason"):
                 reply.finish_reason = choice["finish_reason"]
     return reply
+
+
+def _has_answer(line: str) -> bool:
+    if not line.startswith("data: {"):
+        return False
+    choices = json.loads(line[6:]).get("choices") or [{}]
+    return bool((choices[0].get("delta") or {}).get("content"))
 
 
 def engine_reasoning_tokens(real: RealStack, reply: Reply) -> int:

@@ -29,8 +29,8 @@ pytestmark = [pytest.mark.real_engine, pytest.mark.proxy]
 BUDGET = 32  # the trivial tier in the proxy's budgets
 ENGINE_REASONING = BUDGET - 1  # the generation prompt's "\n" after <think> counts against the budget
 # Our own count of the thinking (the engine reports reasoning_tokens 0 when the template pre-opens
-# <think>) is tiktoken's cl100k over the text, not the engine's tokenizer: on this tiny random model
-# it was 36 for the engine's 31. Exactness needs the package change in test_record_counts_engine_tokens.
+# <think>) is tiktoken's cl100k over the text unless the engine returned its ids: on this tiny random
+# model it was 36 for the engine's 31. With the ids it is exact (test_record_counts_engine_tokens).
 OWN_COUNT_TOLERANCE = 8
 
 
@@ -73,12 +73,9 @@ def test_budget_caps_reasoning_then_answers_and_is_recorded(real: RealStack, tem
         assert reply.headers["x-thinkbudget-thinking-tokens"] == str(row["thinking_tokens"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package: thinking is counted with tiktoken cl100k, not the engine's tokenizer; counting the ids "
-    "vLLM returns (return_token_ids) would make the record exact (issue 13, deliverable 4)",
-)
 def test_record_counts_engine_tokens(real: RealStack) -> None:
+    """With the engine's ids (``return_token_ids``) the record counts its tokens exactly: the ids
+    before its ``</think>``, not our tiktoken approximation of the text."""
     reply = chat(real, "tiny-strips")
     assert record(real, reply.call_id)["thinking_tokens"] == engine_reasoning_tokens(real, reply)
 

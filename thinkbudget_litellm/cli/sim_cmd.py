@@ -4,11 +4,12 @@ serving a DeepSeek-R1 distill; all tokens, timings and energy are simulated)."""
 from __future__ import annotations
 
 import dataclasses
+import enum
 from typing import Annotated
 
 import typer
 
-from thinkbudget_litellm.sim.config import SimConfig, Style
+from thinkbudget_litellm.sim.config import SimConfig, Style, Template
 
 _D = SimConfig()
 
@@ -18,6 +19,10 @@ def sim_backend(
     port: Annotated[int, typer.Option(help="Port to bind; 0 picks a free one (printed on the ready line).")] = 8000,
     model_name: Annotated[str, typer.Option("--model-name", help="Served model name.")] = _D.model_name,
     style: Annotated[Style, typer.Option(help="How thinking is returned: parser, inline or preopened.")] = _D.style,
+    template: Annotated[
+        Template,
+        typer.Option(help="keeps, or strips (DeepSeek-R1: continue_final_message fails with vLLM's HTTP 400)."),
+    ] = _D.template,
     native_budget: Annotated[
         bool,
         typer.Option("--native-budget/--no-native-budget", help="Honour thinking_token_budget like vLLM."),
@@ -63,7 +68,7 @@ def cli_args(config: SimConfig) -> list[str]:
         if isinstance(value, bool):
             args.append(flag if value else "--no-" + flag[2:])
         elif value is not None:
-            args += [flag, str(value.value if isinstance(value, Style) else value)]
+            args += [flag, str(value.value if isinstance(value, enum.Enum) else value)]
     return args
 
 

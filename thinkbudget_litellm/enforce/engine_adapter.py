@@ -180,6 +180,13 @@ class EngineAdapter:
     # Whether a continuation's prefill follows the generation prompt, so a template that pre-opens
     # ``<think>`` there has already written the tag the prefill would otherwise carry.
     prefill_follows_generation_prompt: ClassVar[bool] = False
+    # The engine's tokenizer endpoint (relative to the server root, beside ``/v1``): it renders chat
+    # messages with the server's own template and tokenizes raw text. ``None``: the engine has none,
+    # so neither exact prompt counts nor the token-id continuation are available.
+    tokenize_path: ClassVar[str | None] = None
+    # The engine's ``/v1/completions`` accepts a prompt given as token ids (no second BOS): a cut
+    # stream can continue from its own prompt ids when the chat template drops the prefill.
+    token_id_prompts: ClassVar[bool] = False
 
     def claim(self, model: str) -> int:
         """How specifically this family claims the (lower-case) LiteLLM model string: the length of
@@ -222,6 +229,11 @@ class EngineAdapter:
     def continuation_params(self) -> dict[str, Any]:
         """Extra top-level request fields that make the engine continue the final assistant message."""
         return {}
+
+    def refuses_prefill(self, status: int | None, message: str) -> bool:
+        """Whether an engine error says the chat template drops a prefilled final assistant message
+        (so ``continuation_params`` cannot continue it on this deployment)."""
+        return False
 
     def prefill_open_tag(self, template_preopens: bool) -> bool:
         """Whether a continuation's prefill must carry ``<think>`` itself (see ``enforce.continuation``)."""

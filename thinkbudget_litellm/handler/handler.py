@@ -23,7 +23,14 @@ from litellm.integrations.custom_logger import CustomLogger
 from thinkbudget_litellm import metrics
 from thinkbudget_litellm.classify import classify
 from thinkbudget_litellm.enforce.client_budget_fields import neutralise_client_budget_fields
-from thinkbudget_litellm.enforce.context_fit import Fit, context_limits, fit_engine_budget, fit_to_context
+from thinkbudget_litellm.enforce.context_fit import (
+    ContextLimits,
+    Fit,
+    context_limits,
+    fit_engine_budget,
+    fit_to_context,
+)
+from thinkbudget_litellm.enforce.engine_tokens import fit_prompt_tokens
 from thinkbudget_litellm.handler.cache_hits import cache_hit_headers
 from thinkbudget_litellm.handler.litellm_io import (
     BUDGETED_CALL_TYPES,
@@ -42,6 +49,7 @@ from thinkbudget_litellm.handler.litellm_io import (
     pop_request_cap,
     prompt_messages,
     response_id,
+    response_token_ids,
     scope_layers,
     served_from_cache,
     set_response_cost,
@@ -54,6 +62,7 @@ from thinkbudget_litellm.handler.stream_enforcer import (
     StreamEnforcer,
     count_full_response,
     enforce_nonstream,
+    engine_id_counts,
     read_first_call,
 )
 from thinkbudget_litellm.lifecycle import Admission
@@ -159,7 +168,8 @@ class ThinkBudgetHandler(CustomLogger):
             return None
         try:
             dep = self.rt.use_deployment(ctx, kwargs)
-            prompt_tokens = _approx_prompt_tokens(prompt_messages(kwargs, _call_type(call_type)))
+            messages = prompt_messages(kwargs, _call_type(call_type))
+            prompt_tokens = _approx_prompt_tokens(messages)
             priced, simulated = _priced(dep), dep.energy.simulated
             lc = ctx.lifecycle
             if ctx.is_continuation(call_id):  # ours: meter it, inject nothing
@@ -167,7 +177,7 @@ class ThinkBudgetHandler(CustomLogger):
                     str(call_id), ctx.deployment_id, prompt_tokens, priced=priced, simulated=simulated
                 )
                 return None
-            kwargs = self._budget_params(ctx, dep, kwargs, prompt_tokens)
+            kwargs = await self._budget_params(ctx, dep, kwargs, messages, prompt_tokens)
             await lc.attempt_started(
                 ctx.deployment_id, prompt_tokens, priced=priced, simulated=simulated, enforcement=dep.enforcement
             )
@@ -182,17 +192,42 @@ class ThinkBudgetHandler(CustomLogger):
             self.rt.internal_error("pre_call_deployment", ctx.call_id)
             return None
 
-    def _budget_params(
-        self, ctx: RequestContext, dep: DeploymentSettings, kwargs: dict, prompt_tokens: int
+    async def _budget_params(
+        self, ctx: RequestContext, dep: DeploymentSettings, kwargs: dict, messages: list[dict[str, Any]], approx: int
     ) -> dict[str, Any]:
         """The request as this deployment must get it to keep to the budget: every budget field the
         client sent (any engine's, top level or ``extra_body``) within the policy, the engine's own
-        cap under native enforcement, and ``max_tokens`` within the deployment's context window."""
+        cap under native enforcement, and ``max_tokens`` within the deployment's context window.
+
+        The prompt is measured by our approximation with a margin; only when that would cut the
+        budget or ``max_tokens`` is the engine asked for its exact count (where it has a tokenizer
+        endpoint; cached, bounded, never failing the request)."""
         if dep.enforcement is Enforcement.OFF:
             return kwargs
         budget, tier = ctx.decision.budget, ctx.decision.tier
         room = client_answer_room(kwargs, budget) or self.rt.settings.answer_reserve_tokens
         limits = context_limits(self.rt.deployment_limits(ctx.deployment_id, kwargs))
+        fit = self._fit(ctx, dep, limits, fit_prompt_tokens(None, approx), room)
+        if fit.clamped:
+            exact = await self.rt.engines.prompt_tokens(ctx, messages)
+            if exact is not None:
+                fit = self._fit(ctx, dep, limits, exact, room)
+        neutralised = neutralise_client_budget_fields(
+            kwargs, fit.budget, tier, dep.no_thinking_tiers, ctx.engine, dep.enforcement
+        )
+        ctx.adjustments = Adjustments(fit=fit if fit.clamped else None, client_fields=neutralised.changes)
+        out = neutralised.request
+        if dep.enforcement is Enforcement.STREAM and not ctx.stream:
+            out.pop("max_completion_tokens", None)
+            out["max_tokens"] = fit.max_tokens
+        else:
+            for field in client_output_limits(out) or ["max_tokens"]:
+                out[field] = fit.max_tokens
+        return out
+
+    @staticmethod
+    def _fit(ctx: RequestContext, dep: DeploymentSettings, limits: ContextLimits, prompt_tokens: int, room: int) -> Fit:
+        budget = ctx.decision.budget
         if dep.enforcement is Enforcement.NATIVE:
             fit = fit_engine_budget(ctx.engine, limits, prompt_tokens, budget, room)
         elif ctx.stream:  # cut at the budget; the engine may overshoot by the slack before the cut
@@ -209,18 +244,7 @@ class ThinkBudgetHandler(CustomLogger):
                 limits.context_tokens, prompt_tokens, budget, 0, max_output_tokens=limits.max_output_tokens
             )
             fit = Fit(fit.budget, max(fit.max_tokens, 1), fit.clamped)
-        neutralised = neutralise_client_budget_fields(
-            kwargs, fit.budget, tier, dep.no_thinking_tiers, ctx.engine, dep.enforcement
-        )
-        ctx.adjustments = Adjustments(fit=fit if fit.clamped else None, client_fields=neutralised.changes)
-        out = neutralised.request
-        if dep.enforcement is Enforcement.STREAM and not ctx.stream:
-            out.pop("max_completion_tokens", None)
-            out["max_tokens"] = fit.max_tokens
-        else:
-            for field in client_output_limits(out) or ["max_tokens"]:
-                out[field] = fit.max_tokens
-        return out
+        return fit
 
     # ------------------------------------------------------------------ streaming
     async def async_post_call_streaming_iterator_hook(
@@ -284,12 +308,24 @@ class ThinkBudgetHandler(CustomLogger):
                 if first.needs_continuation:  # a capped first call is no answer to cache
                     forbid_cache_store(request_data)
             else:
-                step = await lc.attempt_succeeded(*count_full_response(response, trust_engine=_engine_counts(ctx)))
+                counts = await self._engine_id_counts(ctx, response)
+                if counts is None:
+                    counts = count_full_response(response, trust_engine=_engine_counts(ctx))
+                step = await lc.attempt_succeeded(*counts)
             self.rt.completed(ctx, step)
             set_response_cost(response, lc.bill_for(str(call_id)).cost_usd)
         except Exception:
             self.rt.internal_error("post_call_success_deployment", ctx.call_id)
         return None
+
+    async def _engine_id_counts(self, ctx: RequestContext, response: Any) -> tuple[int, int] | None:
+        """(thinking, answer) from the token ids the engine returned with the response (exact), when
+        it returned them and its thinking tags are single tokens; else None."""
+        ids = response_token_ids(response)
+        if not ids:
+            return None
+        tags = await self.rt.engines.tags(ctx)
+        return engine_id_counts(response, ids, tags) if tags is not None else None
 
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
         """The proxy is about to answer: a two-step request whose first call was capped continues."""

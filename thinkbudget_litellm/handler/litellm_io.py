@@ -13,6 +13,7 @@ from typing import Any
 
 from litellm.types.utils import Usage
 
+from thinkbudget_litellm.enforce.engine_client import EngineEndpoint
 from thinkbudget_litellm.policy.budget import BudgetScope, Layers
 from thinkbudget_litellm.policy.client_controls import CONTROL_FIELDS
 from thinkbudget_litellm.routing.budget_left import BudgetLimit, LimitScope
@@ -581,3 +582,117 @@ def deployment_names() -> dict[str, str]:
         if info.get("id") is not None:
             out[str(info["id"])] = str(deployment.get("model_name") or "")
     return out
+
+
+# ---------------------------------------------------------------------- the engine behind a deployment
+
+
+def engine_endpoint(kwargs: Mapping[str, Any]) -> EngineEndpoint | None:
+    """Where the deployment the router picked listens (its resolved ``api_base``, ``api_key`` and
+    served model name), from a deployment call's kwargs; None without an ``api_base``."""
+    api_base = kwargs.get("api_base")
+    model = kwargs.get("model")
+    if not isinstance(api_base, str) or not api_base or not isinstance(model, str):
+        return None
+    try:
+        import litellm
+
+        served = litellm.get_llm_provider(model=model, api_base=api_base)[0]
+    except Exception:
+        served = model.split("/", 1)[1] if "/" in model else model
+    key = kwargs.get("api_key")
+    _, _, info = deployment_info(kwargs)
+    return EngineEndpoint(api_base, key if isinstance(key, str) else None, served, dict(info))
+
+
+# LiteLLM's provider for an OpenAI-compatible /v1/completions; it sends a prompt given as a list of
+# token ids as that list (litellm.llms.openai.completion.utils.transform_prompt).
+TEXT_COMPLETION_PROVIDER = "text-completion-openai"
+_COMPLETION_FIELDS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "seed",
+        "stop",
+        "logit_bias",
+        "presence_penalty",
+        "frequency_penalty",
+        "logprobs",
+        "user",
+        "stream",
+        "stream_options",
+        "max_tokens",
+        "metadata",
+        "litellm_call_id",
+        "litellm_session_id",
+        "litellm_trace_id",
+    }
+)
+# chat-only fields, and the ones that would reopen a thinking the prompt already closed
+_NOT_FOR_TOKEN_PROMPTS = frozenset(
+    {
+        "model",
+        "messages",
+        "extra_body",
+        "continue_final_message",
+        "add_generation_prompt",
+        "chat_template_kwargs",
+        "thinking_token_budget",
+        "reasoning_effort",
+        "thinking",
+        "max_completion_tokens",
+    }
+)
+_PRICE_FIELDS = ("input_cost_per_token", "output_cost_per_token")
+
+
+def token_prompt_kwargs(endpoint: EngineEndpoint, chat_kwargs: Mapping[str, Any], ids: list[int]) -> dict[str, Any]:
+    """LiteLLM kwargs that send the continuation ``chat_kwargs`` describes as a ``/v1/completions``
+    request whose prompt is ``ids``, straight to ``endpoint`` (the router cannot: its deployment
+    speaks chat). The deployment's ``model_info`` goes in the metadata (its hooks attribute the call
+    to the same deployment) and its prices become the call's own; fields the completions API does
+    not name go in ``extra_body``, which LiteLLM forwards as they are."""
+    out: dict[str, Any] = {}
+    extra = dict(_mapping(chat_kwargs.get("extra_body")))
+    for key, value in chat_kwargs.items():
+        if key in _NOT_FOR_TOKEN_PROMPTS:
+            continue
+        if key in _COMPLETION_FIELDS:
+            out[key] = value
+        else:
+            extra[key] = value
+    for key in _NOT_FOR_TOKEN_PROMPTS:
+        extra.pop(key, None)
+    metadata = dict(_mapping(out.get("metadata")))
+    metadata["model_info"] = dict(endpoint.model_info)
+    out.update(
+        model=f"{TEXT_COMPLETION_PROVIDER}/{endpoint.served_model}",
+        api_base=endpoint.api_base,
+        api_key=endpoint.api_key or "none",
+        messages=[{"role": "user", "content": list(ids)}],
+        metadata=metadata,
+    )
+    for price in _PRICE_FIELDS:
+        if endpoint.model_info.get(price) is not None:
+            out[price] = endpoint.model_info[price]
+    if extra:
+        out["extra_body"] = extra
+    return out
+
+
+async def direct_completion(kwargs: dict[str, Any]) -> Any:
+    """A LiteLLM call outside the router (its callbacks and logging run as for any call)."""
+    import litellm
+
+    return await litellm.acompletion(**kwargs)
+
+
+def response_token_ids(response: Any) -> list[int] | None:
+    """The generated token ids vLLM returns with ``return_token_ids`` (a non-streamed response keeps
+    them in ``choices[0].provider_specific_fields.token_ids``)."""
+    choices = getattr(response, "choices", None) or []
+    fields = getattr(choices[0], "provider_specific_fields", None) if choices else None
+    ids = fields.get("token_ids") if isinstance(fields, Mapping) else None
+    if isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        return ids
+    return None

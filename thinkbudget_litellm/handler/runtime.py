@@ -17,11 +17,13 @@ from thinkbudget_litellm.calibrate.budgets import AdaptivePolicy
 from thinkbudget_litellm.calibrate.refresher import AdaptiveRefresher
 from thinkbudget_litellm.enforce.engine_registry import infer_engine
 from thinkbudget_litellm.handler.cache_hits import CacheSaving, CacheSavings, SavingSource
+from thinkbudget_litellm.handler.engine_service import EngineService
 from thinkbudget_litellm.handler.litellm_io import (
     Caller,
     coordination_redis,
     deployment_info,
     discovered_model_info,
+    engine_endpoint,
     litellm_config_path,
     llm_router,
     set_logged_cost,
@@ -69,6 +71,7 @@ class Runtime:
         self.writer: RecordWriter | None = None
         self._adaptive: AdaptivePolicy | None = None
         self.routing = RouteService()  # strategies, budget guard, measured prices per deployment
+        self.engines = EngineService()  # what the proxy learns from engines' tokenizer endpoints
 
     # ------------------------------------------------------------------ settings
     @property
@@ -246,6 +249,7 @@ class Runtime:
         dep = self.deployment_settings(dep_id, info)
         ctx.deployment_id, ctx.deployment = dep_id, dep
         ctx.engine = dep.engine or infer_engine(model)
+        ctx.endpoint = engine_endpoint(kwargs)
         return dep
 
     def deployment_limits(self, deployment_id: str | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:

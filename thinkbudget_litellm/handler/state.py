@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from thinkbudget_litellm.enforce.client_budget_fields import FieldChange
 from thinkbudget_litellm.enforce.context_fit import Fit
+from thinkbudget_litellm.enforce.engine_client import EngineEndpoint
 from thinkbudget_litellm.handler.cache_hits import CacheSaving
 from thinkbudget_litellm.handler.litellm_io import Caller
 from thinkbudget_litellm.lifecycle import RequestLifecycle
@@ -43,6 +44,7 @@ class RequestContext:
     deployment: DeploymentSettings | None = None  # the last attempt's deployment settings
     deployment_id: str | None = None
     engine: Engine = Engine.OTHER
+    endpoint: EngineEndpoint | None = None  # where the last attempt's engine listens
     first_call: FirstCall | None = None  # a two-step request's capped first call, for the continuation
     adjustments: Adjustments = Adjustments()
     ending: asyncio.Future[None] | None = None  # a terminal event being delivered (Runtime.end)

@@ -30,8 +30,16 @@ from thinkbudget_litellm.enforce.continuation import (
     prefill_open_tag,
     prefill_text,
 )
+from thinkbudget_litellm.enforce.engine_tokens import TagIds, split_thinking
 from thinkbudget_litellm.enforce.thinking_stream import StepResult, Style, ThinkingStream
 from thinkbudget_litellm.enforce.token_count import count_tokens
+from thinkbudget_litellm.handler.continuation_call import (
+    ContinuationCall,
+    choose_continuation,
+    client_messages,
+    start_continuation,
+)
+from thinkbudget_litellm.handler.engine_service import continuation_engine
 from thinkbudget_litellm.handler.litellm_io import (
     bill_partial_stream,
     client_answer_room,
@@ -42,7 +50,7 @@ from thinkbudget_litellm.handler.litellm_io import (
     stream_logging_obj,
 )
 from thinkbudget_litellm.handler.state import RequestContext
-from thinkbudget_litellm.settings import Enforcement, Engine
+from thinkbudget_litellm.settings import Enforcement
 
 log = logging.getLogger("thinkbudget_litellm")
 
@@ -125,11 +133,6 @@ def _finish_chunk(template: ModelResponseStream | None, reason: str) -> ModelRes
     chunk = _text_chunk(template, None, None)
     chunk.choices[0].finish_reason = reason
     return chunk
-
-
-def continuation_engine(ctx: RequestContext) -> Engine:
-    """The engine family whose continuation flags to use (vLLM's for an unknown OpenAI-compatible one)."""
-    return ctx.engine if ctx.engine is not Engine.OTHER else Engine.VLLM
 
 
 def prefill_opens_think(ctx: RequestContext) -> bool:
@@ -234,14 +237,14 @@ class StreamEnforcer:
             try:
                 style = self.ts.style or Style.PREOPENED
                 reasoning_out, content_out = closing_output(style, self.rt.settings.transition)
-                kwargs = self._continuation_kwargs()
+                call = await self._continuation_kwargs()
             except Exception:  # our bug before the continuation: end the stream cleanly, keep the record
                 self.rt.end(ctx, lc.continuation_ended(False))
                 self.rt.internal_error("stream_continuation", ctx.call_id)
                 yield _finish_chunk(template, "length")
                 return
             yield _text_chunk(template, reasoning_out, content_out)
-            async with contextlib.aclosing(self._continue(template, kwargs)) as continued:
+            async with contextlib.aclosing(self._continue(template, call)) as continued:
                 async for chunk in continued:
                     yield chunk
         except (asyncio.CancelledError, GeneratorExit):
@@ -268,13 +271,11 @@ class StreamEnforcer:
         self.lc.thinking_counts(self.ts.thinking_tokens, self.ts.answer_tokens)
         self.ctx.grace_tokens = self.ts.grace_tokens
 
-    def _continuation_kwargs(self) -> dict[str, Any]:
-        ctx = self.ctx
+    async def _continuation_kwargs(self) -> ContinuationCall:
+        ctx, transition = self.ctx, self.rt.settings.transition
+        original = client_messages(self.data)
         messages = continuation_messages(
-            list(self.data.get("messages") or []),
-            self.ts.reasoning_text,
-            self.rt.settings.transition,
-            open_tag=prefill_opens_think(ctx),
+            original, self.ts.reasoning_text, transition, open_tag=prefill_opens_think(ctx)
         )
         kwargs = continuation_request(
             ctx,
@@ -285,17 +286,19 @@ class StreamEnforcer:
         kwargs["stream"] = True
         if self.data.get("stream_options"):
             kwargs["stream_options"] = self.data["stream_options"]
-        return kwargs
+        return await choose_continuation(
+            self.rt, ctx, original, kwargs, reasoning=self.ts.reasoning_text, transition=transition
+        )
 
     async def _continue(
-        self, template: ModelResponseStream | None, kwargs: dict[str, Any]
+        self, template: ModelResponseStream | None, call: ContinuationCall
     ) -> AsyncGenerator[Any, None]:
         ctx, lc = self.ctx, self.lc
-        issue_continuation(self.rt, ctx, kwargs["litellm_call_id"])
+        issue_continuation(self.rt, ctx, call.call_id)
         stream: Any = None
         finished = False
         try:
-            stream = await self.rt.router().acompletion(**kwargs)
+            stream = await start_continuation(self.rt, call)
             async for chunk in stream:
                 if not isinstance(chunk, ModelResponseStream):
                     yield chunk
@@ -325,7 +328,7 @@ class StreamEnforcer:
                 # No await here: a client disconnect cancels this task's scope, and under anyio every
                 # further await in it raises again, which used to abandon the request unrecorded.
                 self.rt.end(ctx, lc.client_left())
-                self.rt.background(_close_and_bill(stream, kwargs["messages"], lc.continuation_call_id))
+                self.rt.background(_close_and_bill(stream, call.messages, lc.continuation_call_id))
 
     def _add_partial_usage(self, chunk: ModelResponseStream) -> None:
         usage = getattr(chunk, "usage", None)
@@ -390,6 +393,12 @@ def count_full_response(response: Any, *, trust_engine: bool = True) -> tuple[in
     return ts.thinking_tokens, ts.answer_tokens
 
 
+def engine_id_counts(response: Any, ids: list[int], tags: TagIds) -> tuple[int, int] | None:
+    """(thinking, answer) of a non-streamed response from its generated token ``ids``."""
+    reasoning, content, _ = _message_parts(response)
+    return split_thinking(ids, tags, has_reasoning=bool(reasoning), has_content=bool(content))
+
+
 @dataclass(frozen=True, slots=True)
 class FirstCall:
     """What the budget-capped first call of a non-streaming two-step request produced."""
@@ -432,13 +441,22 @@ async def enforce_nonstream(
     transition = runtime.settings.transition if thinking_open else ""
     answer_so_far = "" if thinking_open else (first.step.content_out or "")
     prefill = prefill_text(ts.reasoning_text, transition, open_tag=prefill_opens_think(ctx)) + answer_so_far
-    messages = [*list(data.get("messages") or []), {"role": "assistant", "content": prefill}]
+    original = client_messages(data)
+    messages = [*original, {"role": "assistant", "content": prefill}]
     room = max(answer_room(data, runtime.settings.answer_reserve_tokens, ts.thinking_tokens) - ts.answer_tokens, 1)
-    kwargs = continuation_request(ctx, data, messages, room)
-    issue_continuation(runtime, ctx, kwargs["litellm_call_id"])
     message = response.choices[0].message
     try:
-        cont = await runtime.router().acompletion(**kwargs)
+        call = await choose_continuation(
+            runtime,
+            ctx,
+            original,
+            continuation_request(ctx, data, messages, room),
+            reasoning=ts.reasoning_text,
+            transition=transition,
+            answer_so_far=answer_so_far,
+        )
+        issue_continuation(runtime, ctx, call.call_id)
+        cont = await start_continuation(runtime, call)
     except Exception:
         # As a stream does: the client gets what there is, ended for length; the record says failure.
         log.warning("thinkbudget: the continuation of %s failed", ctx.call_id, exc_info=True)

@@ -52,8 +52,10 @@ class RequestOutcome:
 
     @property
     def engine_capped(self) -> bool:
-        """The engine stopped the thinking at the budget (native enforcement, no proxy cut)."""
-        return self.enforcement is Enforcement.NATIVE and self.thinking_tokens >= self.budget
+        """The engine stopped the thinking at the budget (native enforcement, no proxy cut). vLLM
+        counts the newline after a ``<think>`` the template pre-opened against the budget, so its
+        capped thinking is one token short of it when counted exactly (from its ids)."""
+        return self.enforcement is Enforcement.NATIVE and self.budget > 0 and self.thinking_tokens >= self.budget - 1
 
     def bill_for(self, llm_call_id: str) -> Bill:
         """The part billed under one LiteLLM call id (the client's, or the continuation's): what that

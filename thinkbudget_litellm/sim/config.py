@@ -31,12 +31,21 @@ class Style(enum.StrEnum):
     PREOPENED = "preopened"  # template opened <think>: content holds thinking, "</think>", answer
 
 
+class Template(enum.StrEnum):
+    """What the chat template does with an assistant message's thinking (vLLM continues a prefilled
+    final message only when the template renders it as it was sent)."""
+
+    KEEPS = "keeps"
+    STRIPS = "strips"  # DeepSeek-R1 and its distills: everything up to </think> is dropped
+
+
 @dataclass(frozen=True)
 class SimConfig:
     """Everything the simulated server needs; validated on creation (ValueError on bad values)."""
 
     model_name: str = "sim-r1-distill"
     style: Style = Style.PARSER
+    template: Template = Template.KEEPS
     native_budget: bool = False
     think_median: float = 600.0
     think_sigma: float = 1.0
@@ -55,6 +64,7 @@ class SimConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "style", Style(self.style))
+        object.__setattr__(self, "template", Template(self.template))
         problems = [
             msg
             for bad, msg in (

@@ -2,8 +2,9 @@
 DeepSeek-R1 distill, for demos, tests and benchmarks. It runs no model; every token, timing and joule
 it reports is simulated (see :mod:`config` for the defaults and their sources).
 
-Endpoints: ``POST /v1/chat/completions`` and ``POST /v1/completions`` (SSE or JSON), ``GET /v1/models``,
-``GET /health``,
+Endpoints: ``POST /v1/chat/completions`` and ``POST /v1/completions`` (SSE or JSON; a completion's
+prompt may be a list of token ids), ``POST /tokenize`` (vLLM's: chat messages rendered with the
+simulated template, or raw text), ``GET /v1/models``, ``GET /health``,
 ``GET /metrics`` (vLLM token counters, DCGM-style energy/power), ``GET /sim/stats``, ``POST /sim/reset``.
 The generation itself is planned by the pure :mod:`plan`; this module only paces, writes and counts.
 """
@@ -23,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from thinkbudget_litellm.sim import chat_template
 from thinkbudget_litellm.sim import plan as planning
 from thinkbudget_litellm.sim.config import SimConfig, Style
 from thinkbudget_litellm.sim.exposition import render_metrics
@@ -44,6 +46,7 @@ class _Call:
     plan: Plan
     entry: RequestEntry
     text: bool = False  # /v1/completions: raw text, no reasoning parser (the thinking stays inline)
+    token_ids: bool = False  # return_token_ids: every choice carries the ids it generated
 
     @property
     def style(self) -> Style:
@@ -102,11 +105,60 @@ async def completions(request: web.Request) -> web.StreamResponse:
 
 
 def _as_chat(body: Any) -> Any:
-    if not isinstance(body, dict) or not isinstance(body.get("prompt"), str):
-        raise RequestError(400, "prompt must be a string")
+    """A completion request as the chat request it continues: a string prompt is the user's turn;
+    a list of ids is decoded and read back into its messages and the open assistant turn."""
+    prompt = body.get("prompt") if isinstance(body, dict) else None
+    is_ids = isinstance(prompt, list) and bool(prompt) and all(isinstance(i, int) for i in prompt)
+    if not isinstance(prompt, str) and not is_ids:
+        raise RequestError(400, "prompt must be a string or a list of token ids")
     chat = {k: v for k, v in body.items() if k != "prompt"}
-    chat["messages"] = [{"role": "user", "content": body["prompt"]}]
+    if isinstance(prompt, str):
+        chat["messages"] = [{"role": "user", "content": prompt}]
+        return chat
+    assert isinstance(prompt, list)
+    messages, tail = chat_template.parse_prompt(chat_template.decode(prompt))
+    if not messages:
+        raise RequestError(400, "the token-id prompt holds no message")
+    chat["messages"] = [*messages, {"role": "assistant", "content": tail}]
+    chat.update(continue_final_message=True, add_generation_prompt=False)
     return chat
+
+
+def _preopens(cfg: SimConfig) -> bool:
+    """The simulated template pre-opens <think> unless the model writes it itself (inline)."""
+    return cfg.style is not Style.INLINE
+
+
+async def tokenize(request: web.Request) -> web.Response:
+    """vLLM's ``/tokenize``: ``messages`` rendered with the template (generation prompt by default,
+    or the final message left open with ``continue_final_message``), or a raw ``prompt``."""
+    cfg = request.app[STATE].config
+    try:
+        body = json.loads(await request.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return _error(400, f"invalid JSON body: {exc}", "BadRequestError")
+    if not isinstance(body, dict):
+        return _error(400, "the request body must be a JSON object", "BadRequestError")
+    if isinstance(body.get("prompt"), str):
+        ids = chat_template.encode(body["prompt"], with_markers=False)
+        if body.get("add_special_tokens", True):
+            ids = [chat_template.SPECIAL_IDS[chat_template.BOS], *ids]
+    elif isinstance(body.get("messages"), list) and body["messages"]:
+        messages = body["messages"]
+        continue_final = body.get("continue_final_message") is True
+        if continue_final and chat_template.prefill_refused(messages, cfg.template):
+            return _error(400, chat_template.PREFILL_REFUSAL, "BadRequestError")
+        text = chat_template.render(
+            messages,
+            template=cfg.template,
+            preopens=_preopens(cfg),
+            add_generation_prompt=body.get("add_generation_prompt", True) is not False,
+            continue_final_message=continue_final,
+        )
+        ids = chat_template.encode(text)
+    else:
+        return _error(400, "either prompt or messages is required", "BadRequestError")
+    return web.json_response({"count": len(ids), "max_model_len": cfg.max_model_len, "tokens": ids})
 
 
 async def _serve(request: web.Request, *, text: bool) -> web.StreamResponse:
@@ -121,6 +173,15 @@ async def _serve(request: web.Request, *, text: bool) -> web.StreamResponse:
         return _error(400, f"invalid JSON body: {exc}", "BadRequestError")
     state.bodies.append(body)
     try:
+        if (
+            not text
+            and isinstance(body, dict)
+            and body.get("continue_final_message") is True
+            and isinstance(body.get("messages"), list)
+            and body["messages"]
+            and chat_template.prefill_refused(body["messages"], cfg.template)
+        ):
+            raise RequestError(400, chat_template.PREFILL_REFUSAL)
         req = parse_chat_request(_as_chat(body) if text else body, request.headers, cfg)
         n_prompt = planning.prompt_tokens(req.messages)
         max_tokens = req.max_tokens or cfg.max_model_len - n_prompt
@@ -159,7 +220,7 @@ async def _serve(request: web.Request, *, text: bool) -> web.StreamResponse:
     state.count_prompt(entry, n_prompt)
     state.running += 1
     try:
-        call = _Call(request, state, req, plan, entry, text)
+        call = _Call(request, state, req, plan, entry, text, body.get("return_token_ids") is True)
         return await (_stream(call) if req.stream else _respond(call))
     finally:
         state.running -= 1
@@ -178,14 +239,27 @@ async def _respond(call: _Call) -> web.StreamResponse:
         _hang_up(call.request)
         return web.Response(status=499)
     reasoning, content = planning.render(call.plan.pieces, call.style)
+    ids: dict[str, Any] = {"token_ids": _piece_ids(call.plan.pieces)} if call.token_ids else {}
     if call.text:
-        choice = dict(index=0, text=content, logprobs=None, finish_reason=call.plan.finish_reason, stop_reason=None)
+        choice = dict(
+            index=0, text=content, logprobs=None, finish_reason=call.plan.finish_reason, stop_reason=None, **ids
+        )
         return web.json_response(call.body("text_completion", [choice], usage=call.usage()))
     message: dict[str, Any] = {"role": "assistant", "content": content or None, "tool_calls": []}
     if call.style is Style.PARSER:
         message["reasoning"] = reasoning or None
-    choice = dict(index=0, message=message, logprobs=None, finish_reason=call.plan.finish_reason, stop_reason=None)
+        if call.req.prefix is not None and call.req.prefix.closed:
+            # vLLM 0.32.0: with </think> already in the prompt, a non-streamed continuation comes back
+            # labelled as reasoning, content null (streamed, it is labelled content)
+            message["reasoning"], message["content"] = (reasoning + content) or None, None
+    choice = dict(
+        index=0, message=message, logprobs=None, finish_reason=call.plan.finish_reason, stop_reason=None, **ids
+    )
     return web.json_response(call.body("chat.completion", [choice], usage=call.usage()))
+
+
+def _piece_ids(pieces: Any) -> list[int]:
+    return [i for p in pieces for i in chat_template.encode(p.text, with_markers=False)]
 
 
 async def _stream(call: _Call) -> web.StreamResponse:
@@ -197,6 +271,9 @@ async def _stream(call: _Call) -> web.StreamResponse:
         choice: dict[str, Any] = dict(index=0, delta=delta, logprobs=None, finish_reason=finish_reason)
         if call.text:
             choice = dict(index=0, text=(delta or {}).get("content", ""), logprobs=None, finish_reason=finish_reason)
+        ids = extra.pop("ids", None)
+        if call.token_ids and ids is not None:
+            choice["token_ids"] = ids
         choices = [] if delta is None else [choice]
         chunk = call.body("text_completion" if call.text else "chat.completion.chunk", choices, **extra)
         await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
@@ -207,8 +284,9 @@ async def _stream(call: _Call) -> web.StreamResponse:
             delta = {Kind.THINK: {"reasoning": piece.text}, Kind.ANSWER: {"content": piece.text}}.get(piece.kind)
         else:
             delta = {"content": piece.text}
-        if delta is not None or last:  # vLLM drops marker-only deltas, but the last chunk carries the finish
-            await send(delta or {"content": ""}, finish if last else None)
+        # vLLM drops marker-only deltas (unless they carry return_token_ids), but the last chunk carries the finish
+        if delta is not None or last or call.token_ids:
+            await send(delta or {"content": ""}, finish if last else None, ids=_piece_ids([piece]))
 
     try:
         await send({"role": "assistant", "content": ""})
@@ -270,6 +348,7 @@ def build_app(config: SimConfig) -> web.Application:
     app[STATE] = SimState(config)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/completions", completions)
+    app.router.add_post("/tokenize", tokenize)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
