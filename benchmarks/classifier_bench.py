@@ -2,15 +2,19 @@
 
     PYTHONPATH=. python benchmarks/classifier_bench.py [--json PATH] [--quick]
 
-Accuracy is measured on the labelled dataset (benchmarks/datasets/{dev,test}.jsonl). Every
-figure is given for dev, test and all:
+Accuracy is measured on the frozen v2 test split (benchmarks/datasets/v2/test.jsonl, written by
+helpers who saw only the rubric, never tuned on), then by language, length band, task and
+multi-turn on that split; the v1 test split and the training data are shown for reference
+(the learned stage was fitted on the training data, so its figure there says nothing about
+generalisation). For each:
 
 - exact tier accuracy
 - within-one accuracy
 - under-budget rate: predicted tier below the label
 - a confusion matrix
 
-Our classifier is compared with LiteLLM's rule-based ``ComplexityRouter``, built directly
+Our classifier is compared with LiteLLM's ``ComplexityRouter`` with ``classifier_type``
+``heuristic`` (rules) and ``heuristic_v2`` (its trained success predictor), built directly
 without a Router. It gets the ask and system prompt that the router itself extracts from the
 messages. Its four tiers are mapped onto ours by name and intent:
 
@@ -65,7 +69,7 @@ import materials as mat  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from thinkbudget_litellm.classify import classify  # noqa: E402
+from thinkbudget_litellm.classify import classify, classify_rules  # noqa: E402
 from thinkbudget_litellm.tiers import TIER_ORDER  # noqa: E402
 
 TIERS = [t.value for t in TIER_ORDER]
@@ -80,6 +84,26 @@ Classifier = Callable[[Prompt], str]
 def load_split(name: str) -> list[dict[str, Any]]:
     with (DATASETS / f"{name}.jsonl").open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def length_band(row: dict[str, Any]) -> str:
+    n = prompt_chars(prompt_of(row))
+    for edge, label in ((200, "< 200 chars"), (2_000, "200-2k chars"), (12_000, "2k-12k chars")):
+        if n < edge:
+            return label
+    return ">= 12k chars"
+
+
+def is_multi_turn(row: dict[str, Any]) -> bool:
+    return sum(m.get("role") in ("user", "assistant") for m in row.get("messages") or []) > 1
+
+
+GROUPINGS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "language": lambda r: r.get("lang", "en"),
+    "length": length_band,
+    "task": lambda r: r["task"],
+    "multi-turn": lambda r: "multi-turn" if is_multi_turn(r) else "single turn",
+}
 
 
 def prompt_of(row: dict[str, Any]) -> Prompt:
@@ -104,22 +128,25 @@ def ours(p: Prompt) -> str:
     return classify(p).tier.value
 
 
-def make_litellm() -> tuple[Classifier, str]:
-    """LiteLLM's ComplexityRouter heuristic, fed exactly what the router extracts from messages."""
+def make_litellm(classifier_type: str = "heuristic") -> tuple[Classifier, str]:
+    """LiteLLM's ComplexityRouter (``heuristic`` or ``heuristic_v2``), built without a Router and
+    fed exactly what the router extracts from messages."""
     import litellm
     from litellm.router_strategy.complexity_router.complexity_router import (
         ComplexityRouter,
         _extract_current_ask_and_system_prompt,
     )
 
-    router = ComplexityRouter(model_name="bench", litellm_router_instance=None)
+    router = ComplexityRouter(
+        model_name="bench", litellm_router_instance=None, complexity_router_config={"classifier_type": classifier_type}
+    )
 
     def run(p: Prompt) -> str:
         messages = [{"role": "user", "content": p}] if isinstance(p, str) else p
         ask, system = _extract_current_ask_and_system_prompt(messages)
         if ask is None:
             return LITELLM_TO_OURS["MEDIUM"]  # the router's own fallback tier when there is no ask
-        tier, _score, _signals = router.classify(ask, system)
+        tier = router._classify_locally(ask, system).tier
         return LITELLM_TO_OURS[str(getattr(tier, "value", tier))]
 
     try:
@@ -242,24 +269,29 @@ def fmt_time(us: float) -> str:
     return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.1f} us"
 
 
-def print_accuracy(console: Console, results: dict[str, Any]) -> None:
-    table = Table(
-        title="Tier accuracy (LiteLLM mapped SIMPLE->simple, MEDIUM->moderate, COMPLEX->complex, REASONING->deep)"
-    )
-    table.add_column("split")
+def print_accuracy(console: Console, title: str, results: dict[str, Any], who: Sequence[str]) -> None:
+    table = Table(title=title)
+    table.add_column("")
     table.add_column("n", justify="right")
-    for who in ("ours", "LiteLLM"):
-        table.add_column(f"{who} exact", justify="right")
-        table.add_column(f"{who} within-1", justify="right")
-        table.add_column(f"{who} under-budget", justify="right")
-    table.add_column("ours task acc", justify="right")
-    for split, r in results.items():
-        row = [split, str(r["ours"]["n"])]
-        for who in ("ours", "litellm"):
-            row += [fmt_pct(r[who]["exact"]), fmt_pct(r[who]["within_one"]), fmt_pct(r[who]["under_budget"])]
+    for w in who:
+        table.add_column(f"{w} exact", justify="right")
+        table.add_column(f"{w} within-1", justify="right")
+        table.add_column(f"{w} under", justify="right")
+    table.add_column("ours task", justify="right")
+    for name, r in results.items():
+        row = [name, str(r["n"])]
+        for w in who:
+            row += [fmt_pct(r[w]["exact"]), fmt_pct(r[w]["within_one"]), fmt_pct(r[w]["under_budget"])]
         row.append(fmt_pct(r["ours_task_accuracy"]))
         table.add_row(*row)
     console.print(table)
+
+
+def evaluate(rows: Sequence[dict[str, Any]], classifiers: dict[str, Classifier]) -> dict[str, Any]:
+    out: dict[str, Any] = {name: score(rows, clf) for name, clf in classifiers.items()}
+    out["n"] = len(rows)
+    out["ours_task_accuracy"] = task_accuracy(rows)
+    return out
 
 
 def print_confusion(console: Console, title: str, confusion: list[list[int]]) -> None:
@@ -311,31 +343,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--quick", action="store_true", help="fewer latency rounds (for a smoke run)")
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console(width=220)  # wide tables stay readable in a log file
 
     dev, test = load_split("dev"), load_split("test")
-    splits = {"dev": dev, "test": test, "all": dev + test}
-    litellm_clf, litellm_version = make_litellm()
-
-    results: dict[str, Any] = {}
-    for name, rows in splits.items():
-        results[name] = {
-            "ours": score(rows, ours),
-            "litellm": score(rows, litellm_clf),
-            "ours_task_accuracy": task_accuracy(rows),
-        }
-    print_accuracy(console, results)
-    print_confusion(console, "Ours, all prompts: confusion matrix", results["all"]["ours"]["confusion"])
-    print_confusion(console, "LiteLLM, all prompts: confusion matrix", results["all"]["litellm"]["confusion"])
+    v2_train, frozen = load_split("v2/train"), load_split("v2/test")
+    heuristic, litellm_version = make_litellm("heuristic")
+    heuristic_v2, _ = make_litellm("heuristic_v2")
+    classifiers = {
+        "ours": ours,
+        "ours, rules only": lambda p: classify_rules(p).tier.value,
+        "LiteLLM heuristic": heuristic,
+        "LiteLLM heuristic_v2": heuristic_v2,
+    }
+    who = list(classifiers)
+    splits = {
+        "v2 test (frozen, never tuned on)": frozen,
+        "v1 test (rules were tuned near it)": test,
+        "training data (v2 train + v1 dev)": v2_train + dev,
+    }
+    results = {name: evaluate(rows, classifiers) for name, rows in splits.items()}
+    print_accuracy(
+        console,
+        "Tier accuracy (LiteLLM mapped SIMPLE->simple, MEDIUM->moderate, COMPLEX->complex, REASONING->deep)",
+        results,
+        who,
+    )
+    groups: dict[str, dict[str, Any]] = {}
+    for grouping, key in GROUPINGS.items():
+        buckets: dict[str, list[dict[str, Any]]] = {}
+        for row in frozen:
+            buckets.setdefault(key(row), []).append(row)
+        groups[grouping] = {g: evaluate(rows, classifiers) for g, rows in sorted(buckets.items())}
+        print_accuracy(console, f"Frozen v2 test split by {grouping}", groups[grouping], who)
+    print_confusion(console, "Ours, frozen v2 test: confusion matrix", results[next(iter(splits))]["ours"]["confusion"])
 
     load_before = os.getloadavg()
     rounds_small, rounds_20k, rounds_1mb = (5, 5, 2) if args.quick else (30, 30, 8)
-    small = [p for p in map(prompt_of, dev + test) if prompt_chars(p) <= 2000]
+    small = [p for p in map(prompt_of, dev + test + v2_train + frozen) if prompt_chars(p) <= 2000]
     long_sets = {"20,000 chars": padded_prompts(20_000), "1 MB": padded_prompts(1_000_000)}
     lat: dict[str, dict[str, dict[str, float]]] = {
         "<= 2,000 chars": {
             "ours": latency(ours, small, rounds_small),
-            "litellm": latency(litellm_clf, small, max(3, rounds_small // 3)),
+            "litellm": latency(heuristic, small, max(3, rounds_small // 3)),
         },
     }
     for label, prompts_l in long_sets.items():
@@ -343,15 +392,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         rounds = rounds_20k if label.startswith("20") else rounds_1mb
         lat[label] = {
             "ours": latency(ours, ps, rounds),
-            "litellm": latency(litellm_clf, ps, max(2, rounds // 4)),
+            "litellm": latency(heuristic, ps, max(2, rounds // 4)),
         }
     print_latency(console, lat)
     print_long_prompt_tiers(console, long_sets)
 
-    o_all, o_test = results["all"]["ours"], results["test"]["ours"]
+    o_test = results[next(iter(splits))]["ours"]
     verdicts = {
-        "exact >= 85% (test)": o_test["exact"] >= TARGETS["exact"],
-        "under-budget <= 3% (test)": o_test["under_budget"] <= TARGETS["under"],
+        "exact >= 85% (frozen v2 test)": o_test["exact"] >= TARGETS["exact"],
+        "under-budget <= 3% (frozen v2 test)": o_test["under_budget"] <= TARGETS["under"],
         "p99 <= 50 us (<= 2k chars, raw)": lat["<= 2,000 chars"]["ours"]["p99_us"] <= TARGETS["p99_2k_us"],
         "p99 <= 50 us (<= 2k chars, best-of-N)": lat["<= 2,000 chars"]["ours"]["best_of_n_p99_us"]
         <= TARGETS["p99_2k_us"],
@@ -364,17 +413,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "loadavg_at_start": load_before,
         "loadavg_at_end": os.getloadavg(),
         "litellm": litellm_version,
-        "dataset": {"dev": len(dev), "test": len(test)},
+        "dataset": {"v1 dev": len(dev), "v1 test": len(test), "v2 train": len(v2_train), "v2 test": len(frozen)},
     }
     console.print(f"environment: {env}")
     for what, ok in verdicts.items():
         console.print(f"  {'[green]met[/green]' if ok else '[red]missed[/red]'}  {what}")
-    console.print(f"  all prompts: ours exact {fmt_pct(o_all['exact'])}, under-budget {fmt_pct(o_all['under_budget'])}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "environment": env,
             "accuracy": results,
+            "frozen_by_group": groups,
             "latency": lat,
             "targets": TARGETS,
             "verdicts": verdicts,

@@ -289,6 +289,12 @@ class ThinkBudgetSettings(_Strict):
     users: dict[str, ScopeOverrides] = Field(default_factory=dict)
     end_users: dict[str, ScopeOverrides] = Field(default_factory=dict)
     session_max_thinking_tokens: int | None = Field(default=None, ge=0)
+    classifier_risk: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="largest accepted chance that a request's tier is too low (default: the shipped model's)",
+    )
     client_effort_budgets: dict[str, Tokens] | None = Field(
         default=None,
         description="reasoning_effort level -> thinking cap (default: LiteLLM's own table, policy/client_controls.py)",

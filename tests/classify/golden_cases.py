@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from thinkbudget_litellm.classify import Classification, classify
+from thinkbudget_litellm.classify import Classification, classify_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT / "benchmarks" / "datasets"
@@ -156,9 +156,9 @@ def generated_inputs() -> list[Any]:
 
 def build(recorded: list[Any]) -> dict[str, Any]:
     return {
-        "dataset": {row["id"]: answer(classify(prompt_of(row))) for row in dataset_rows()},
-        "recorded": [[x, answer(classify(x))] for x in recorded],
-        "generated": [answer(classify(x)) for x in generated_inputs()],
+        "dataset": {row["id"]: answer(classify_rules(prompt_of(row))) for row in dataset_rows()},
+        "recorded": [[x, answer(classify_rules(x))] for x in recorded],
+        "generated": [answer(classify_rules(x)) for x in generated_inputs()],
     }
 
 
@@ -170,7 +170,7 @@ def _usable(value: Any) -> bool:
     if json.loads(text) != value:
         return False
     try:
-        classify(value)
+        classify_rules(value)
     except (TypeError, ValueError):
         return False
     return True

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from thinkbudget_litellm.classify import classify
+from thinkbudget_litellm.classify import classify_rules
 from thinkbudget_litellm.classify.conversation import read_conversation
 from thinkbudget_litellm.tiers import Task, Tier
 
@@ -32,12 +32,12 @@ def test_follow_up_inherits_algorithmic_difficulty() -> None:
         a("For n = 1000 that is about 500k pair checks, which is fine."),
         u("and for n = 10^6?"),
     ]
-    result = classify(messages)
+    result = classify_rules(messages)
     assert result.tier == Tier.COMPLEX
     assert result.features["inherited_level"] == 3.0
     assert any("follow-up" in r for r in result.reasons)
     # alone, the same words are not complex
-    assert classify("and for n = 10^6?").tier.rank < Tier.COMPLEX.rank
+    assert classify_rules("and for n = 10^6?").tier.rank < Tier.COMPLEX.rank
 
 
 def test_follow_up_inherits_proof_thread() -> None:
@@ -46,7 +46,7 @@ def test_follow_up_inherits_proof_thread() -> None:
         a("By induction on n: a tree with n >= 2 vertices has a leaf; removing it..."),
         u("ok and what about forests with k components?"),
     ]
-    assert classify(messages).tier == Tier.DEEP
+    assert classify_rules(messages).tier == Tier.DEEP
 
 
 def test_chain_of_short_follow_ups_still_leans_on_the_question() -> None:
@@ -57,7 +57,7 @@ def test_chain_of_short_follow_ups_still_leans_on_the_question() -> None:
         a("Add a priority field and weighted fair queuing..."),
         u("and deadlines?"),
     ]
-    assert classify(messages).tier == Tier.COMPLEX
+    assert classify_rules(messages).tier == Tier.COMPLEX
 
 
 def test_thanks_after_a_hard_thread_stays_trivial() -> None:
@@ -66,7 +66,7 @@ def test_thanks_after_a_hard_thread_stays_trivial() -> None:
         a("F(x) = x / (1 - x - x^2) ... so F_n = (phi^n - psi^n) / sqrt(5)."),
         u("perfect, thank you!"),
     ]
-    result = classify(messages)
+    result = classify_rules(messages)
     assert result.tier == Tier.TRIVIAL
     assert result.task == Task.CHAT
 
@@ -77,12 +77,12 @@ def test_new_simple_question_after_a_hard_thread_is_not_inherited() -> None:
         a("Suppose finitely many..."),
         u("Who was Euclid?"),
     ]
-    assert classify(messages).tier == Tier.SIMPLE
+    assert classify_rules(messages).tier == Tier.SIMPLE
 
 
 def test_follow_up_on_a_simple_thread_stays_simple() -> None:
     messages = [u("capital of Kenya?"), a("Nairobi."), u("and of Ghana?")]
-    assert classify(messages).tier == Tier.SIMPLE
+    assert classify_rules(messages).tier == Tier.SIMPLE
 
 
 def test_system_prompt_does_not_raise_a_greeting() -> None:
@@ -90,11 +90,11 @@ def test_system_prompt_does_not_raise_a_greeting() -> None:
         "role": "system",
         "content": "You are an expert in distributed systems design and formal proofs.",
     }
-    assert classify([system, u("hello!")]).tier == Tier.TRIVIAL
+    assert classify_rules([system, u("hello!")]).tier == Tier.TRIVIAL
 
 
 def test_request_in_system_prompt_only_is_classified() -> None:
-    assert classify([{"role": "system", "content": "Prove that sqrt(5) is irrational."}]).tier == Tier.DEEP
+    assert classify_rules([{"role": "system", "content": "Prove that sqrt(5) is irrational."}]).tier == Tier.DEEP
 
 
 # --- multimodal parts ---------------------------------------------------------------------------
@@ -104,19 +104,19 @@ def image(url: str = "https://example.com/a.png") -> dict[str, Any]:
 
 def test_multimodal_text_parts_are_read() -> None:
     messages = [u([{"type": "text", "text": "Prove the identity in this picture for all n."}, image()])]
-    result = classify(messages)
+    result = classify_rules(messages)
     assert result.tier == Tier.DEEP
     assert result.features["images"] == 1
 
 
 def test_image_alone_is_at_least_simple() -> None:
-    result = classify([u([image()])])
+    result = classify_rules([u([image()])])
     assert result.tier == Tier.SIMPLE
     assert "image" in " ".join(result.reasons)
 
 
 def test_image_with_chit_chat_stays_trivial() -> None:
-    assert classify([u([image(), {"type": "text", "text": "lol nice"}])]).tier == Tier.TRIVIAL
+    assert classify_rules([u([image(), {"type": "text", "text": "lol nice"}])]).tier == Tier.TRIVIAL
 
 
 def test_several_text_parts_are_joined() -> None:
@@ -125,7 +125,7 @@ def test_several_text_parts_are_joined() -> None:
         {"type": "text", "text": "```python\ndef f(xs):\n    return xs[len(xs)]\n```"},
         {"type": "text", "text": "Why does it raise IndexError?"},
     ]
-    assert classify([u(parts)]).tier == Tier.COMPLEX
+    assert classify_rules([u(parts)]).tier == Tier.COMPLEX
 
 
 # --- tools --------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_agent_turn_after_tool_results_keeps_the_user_request() -> None:
             "content": "gcc: error: undefined reference to `parse_config'",
         },
     ]
-    result = classify(messages)
+    result = classify_rules(messages)
     assert result.tier == Tier.COMPLEX
     assert result.features["tool_results"] == 1
 
@@ -171,26 +171,26 @@ def test_tool_lookup_for_a_simple_question_stays_simple() -> None:
         },
         {"role": "tool", "tool_call_id": "t", "content": '{"time": "14:05"}'},
     ]
-    assert classify(messages).tier == Tier.SIMPLE
+    assert classify_rules(messages).tier == Tier.SIMPLE
 
 
 # --- input handling -----------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [None, 42, 3.5, b"bytes", {1, 2}, object()])
 def test_wrong_top_level_types_raise_type_error(bad: object) -> None:
     with pytest.raises(TypeError, match="prompt string or a list of chat messages"):
-        classify(bad)
+        classify_rules(bad)
 
 
 def test_mapping_without_messages_raises_value_error() -> None:
     with pytest.raises(ValueError):
-        classify({"model": "x"})
+        classify_rules({"model": "x"})
     with pytest.raises(ValueError):
-        classify({"messages": "not a list"})
+        classify_rules({"messages": "not a list"})
 
 
 def test_request_body_and_single_message_are_accepted() -> None:
-    assert classify({"model": "m", "messages": [u("hi")]}).tier == Tier.TRIVIAL
-    assert classify(u("Prove Fermat's little theorem.")).tier == Tier.DEEP
+    assert classify_rules({"model": "m", "messages": [u("hi")]}).tier == Tier.TRIVIAL
+    assert classify_rules(u("Prove Fermat's little theorem.")).tier == Tier.DEEP
 
 
 @pytest.mark.parametrize(
@@ -217,14 +217,14 @@ def test_request_body_and_single_message_are_accepted() -> None:
     ],
 )
 def test_malformed_messages_do_not_crash(messages: Any) -> None:
-    result = classify(messages)
+    result = classify_rules(messages)
     assert isinstance(result.tier, Tier)
 
 
 def test_empty_prompt_is_trivial() -> None:
-    assert classify("").tier == Tier.TRIVIAL
-    assert classify("   \n ").tier == Tier.TRIVIAL
-    assert classify([]).reasons == ("empty prompt",)
+    assert classify_rules("").tier == Tier.TRIVIAL
+    assert classify_rules("   \n ").tier == Tier.TRIVIAL
+    assert classify_rules([]).reasons == ("empty prompt",)
 
 
 def test_conversation_reader_bounds_context() -> None:
@@ -237,7 +237,7 @@ def test_conversation_reader_bounds_context() -> None:
 # --- determinism --------------------------------------------------------------------------------
 def test_same_input_same_output() -> None:
     prompt = [u("Design a cache for 20k rps."), a("..."), u("and make it multi-region")]
-    assert classify(prompt) == classify(prompt)
+    assert classify_rules(prompt) == classify_rules(prompt)
 
 
 def test_output_does_not_depend_on_the_hash_seed() -> None:
@@ -246,7 +246,8 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
         "for p in ['Find the bug and explain the fix: x = [1,2,3]; print(x[3])', "
         "'Plan a 3-day trip to Rome under 600 EUR, no museums on Monday, vegetarian', "
         "'Danke! Das war hilfreich.', 'Is 1000003 prime?']:\n"
-        "    c = classify(p); print(c.tier, c.task, c.score, c.reasons, sorted(c.features.items()))\n"
+        "    c = classify(p)\n"
+        "    print(c.tier, c.task, c.score, c.reasons, sorted(c.features.items()), c.probabilities)\n"
     )
     outputs = set()
     for seed in ("1", "2"):

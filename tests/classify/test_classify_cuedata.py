@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from thinkbudget_litellm.classify import classify, scoring
+from thinkbudget_litellm.classify import classify_rules, scoring
 from thinkbudget_litellm.classify import lexicon as lx
 from thinkbudget_litellm.classify.cuedata import CueDataError, load_cue_data
 
@@ -60,12 +60,12 @@ def test_cues_of_one_kind_merge_in_language_order() -> None:
 
 
 def test_cues_from_each_language_reach_the_classifier() -> None:
-    assert classify("Danke! Das war hilfreich.").tier.value == "trivial"
-    assert classify("Спасибо!").tier.value == "trivial"
-    assert classify("こんにちは").tier.value == "trivial"
-    assert classify("Démontrez que racine de 2 est irrationnel").task.value == "math"
-    assert classify("Was ist 1.2345 mal 7?").features["math_level"] == 2.0
-    assert classify("What is 1.2345 times 7?").features["math_level"] == 1.0
+    assert classify_rules("Danke! Das war hilfreich.").tier.value == "trivial"
+    assert classify_rules("Спасибо!").tier.value == "trivial"
+    assert classify_rules("こんにちは").tier.value == "trivial"
+    assert classify_rules("Démontrez que racine de 2 est irrationnel").task.value == "math"
+    assert classify_rules("Was ist 1.2345 mal 7?").features["math_level"] == 2.0
+    assert classify_rules("What is 1.2345 times 7?").features["math_level"] == 1.0
 
 
 def test_every_rule_names_a_known_kind() -> None:

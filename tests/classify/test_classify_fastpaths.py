@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thinkbudget_litellm.classify import classify
+from thinkbudget_litellm.classify import classify_rules
 from thinkbudget_litellm.classify import lexicon as lx
 from thinkbudget_litellm.classify.arithmetic import _OPERATOR_HINTS, _has_operator, arithmetic_level, has_digit
 from thinkbudget_litellm.classify.instruction import (
@@ -72,7 +72,9 @@ def test_long_paragraph_keeps_its_prose_edge_lines_once(lines: list[str], pad: b
 
 
 def test_features_read_like_a_frozen_dict() -> None:
-    result = classify([{"role": "user", "content": "Write a sort in Rust"}, {"role": "user", "content": "and why?"}])
+    result = classify_rules(
+        [{"role": "user", "content": "Write a sort in Rust"}, {"role": "user", "content": "and why?"}]
+    )
     features = result.features
     as_dict = dict(features)
     assert len(features) == len(as_dict) and list(features) == list(as_dict)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.classify.golden_cases import GOLDEN, answer, dataset_rows, generated_inputs, prompt_of
-from thinkbudget_litellm.classify import classify
+from thinkbudget_litellm.classify import classify_rules
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +28,14 @@ def test_dataset_answers_are_unchanged(golden: dict[str, Any]) -> None:
     changed = [
         (r["id"], golden["dataset"][r["id"]], got)
         for r in rows
-        if (got := answer(classify(prompt_of(r)))) != golden["dataset"][r["id"]]
+        if (got := answer(classify_rules(prompt_of(r)))) != golden["dataset"][r["id"]]
     ]
     assert not changed
 
 
 def test_recorded_test_inputs_give_the_same_answers(golden: dict[str, Any]) -> None:
     assert len(golden["recorded"]) > 500
-    changed = [(x, want, got) for x, want in golden["recorded"] if (got := answer(classify(x))) != want]
+    changed = [(x, want, got) for x, want in golden["recorded"] if (got := answer(classify_rules(x))) != want]
     assert not changed
 
 
@@ -45,6 +45,6 @@ def test_generated_inputs_give_the_same_answers(golden: dict[str, Any]) -> None:
     changed = [
         (i, want, got)
         for i, (x, want) in enumerate(zip(inputs, golden["generated"], strict=True))
-        if (got := answer(classify(x))) != want
+        if (got := answer(classify_rules(x))) != want
     ]
     assert not changed

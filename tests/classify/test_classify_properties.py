@@ -17,11 +17,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from thinkbudget_litellm.classify import Classification, classify, level_to_tier
+from thinkbudget_litellm.classify import Classification, level_to_tier
 from thinkbudget_litellm.tiers import Tier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "datasets"))
 import materials
+
+from thinkbudget_litellm.classify import classify_rules
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -37,7 +39,7 @@ def _check(result: Classification) -> None:
 @FAST
 @given(st.text(max_size=3000))
 def test_any_text_is_classified(text: str) -> None:
-    _check(classify(text))
+    _check(classify_rules(text))
 
 
 json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=200)
@@ -83,14 +85,14 @@ message = st.one_of(
 @FAST
 @given(st.lists(message, max_size=8))
 def test_any_message_list_is_classified(messages: list[Any]) -> None:
-    _check(classify(messages))
+    _check(classify_rules(messages))
 
 
 @FAST
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400), st.integers(min_value=0, max_value=3))
 def test_classification_is_deterministic(text: str, turns: int) -> None:
     messages = [{"role": "user", "content": f"{text} {i}"} for i in range(turns)] + [{"role": "user", "content": text}]
-    assert classify(messages) == classify(messages)
+    assert classify_rules(messages) == classify_rules(messages)
 
 
 # --- monotone-ish properties --------------------------------------------------------------------
@@ -99,8 +101,8 @@ TRIVIAL = ["hi", "hello!", "ok", "thanks", "good morning", "cool, got it", "merc
 
 @given(st.sampled_from(TRIVIAL), st.sampled_from([" thanks!", " thank you", " :)", " ok"]))
 def test_appending_thanks_to_a_trivial_prompt_stays_trivial(prompt: str, suffix: str) -> None:
-    assert classify(prompt).tier == Tier.TRIVIAL
-    assert classify(prompt + suffix).tier == Tier.TRIVIAL
+    assert classify_rules(prompt).tier == Tier.TRIVIAL
+    assert classify_rules(prompt + suffix).tier == Tier.TRIVIAL
 
 
 def _material(kind: str, size: int, seed: int) -> str:
@@ -122,7 +124,7 @@ def _material(kind: str, size: int, seed: int) -> str:
     st.sampled_from(["thanks!", "ok thanks", "got it, cheers", "never mind, fixed it. thanks"]),
 )
 def test_material_with_an_acknowledgement_is_trivial(kind: str, size: int, seed: int, ack: str) -> None:
-    assert classify(_material(kind, size, seed) + "\n\n" + ack).tier == Tier.TRIVIAL
+    assert classify_rules(_material(kind, size, seed) + "\n\n" + ack).tier == Tier.TRIVIAL
 
 
 @FAST
@@ -135,7 +137,7 @@ def test_material_with_an_acknowledgement_is_trivial(kind: str, size: int, seed:
 def test_padding_material_under_a_trivial_ask_never_goes_above_simple(
     kind: str, size: int, seed: int, ask: str
 ) -> None:
-    assert classify(_material(kind, size, seed) + "\n\n" + ask).tier.rank <= Tier.SIMPLE.rank
+    assert classify_rules(_material(kind, size, seed) + "\n\n" + ask).tier.rank <= Tier.SIMPLE.rank
 
 
 def _number(digits: int, rng: random.Random) -> str:
@@ -149,8 +151,8 @@ def _number(digits: int, rng: random.Random) -> str:
 @given(st.integers(min_value=1, max_value=12), st.integers(min_value=0, max_value=2**32))
 def test_multiplication_gets_no_easier_with_more_digits(digits: int, seed: int) -> None:
     rng = random.Random(seed)
-    small = classify(f"What is {_number(digits, rng)} * {_number(digits, rng)}?")
-    big = classify(f"What is {_number(digits + 1, rng)} * {_number(digits + 1, rng)}?")
+    small = classify_rules(f"What is {_number(digits, rng)} * {_number(digits, rng)}?")
+    big = classify_rules(f"What is {_number(digits + 1, rng)} * {_number(digits + 1, rng)}?")
     assert small.tier.rank <= big.tier.rank
 
 
@@ -158,8 +160,8 @@ def test_multiplication_gets_no_easier_with_more_digits(digits: int, seed: int) 
 @given(st.integers(min_value=1, max_value=30), st.integers(min_value=0, max_value=2**32))
 def test_primality_gets_no_easier_with_more_digits(digits: int, seed: int) -> None:
     rng = random.Random(seed)
-    small = classify(f"Is {_number(digits, rng)} prime?")
-    big = classify(f"Is {_number(digits + 3, rng)} prime?")
+    small = classify_rules(f"Is {_number(digits, rng)} prime?")
+    big = classify_rules(f"Is {_number(digits + 3, rng)} prime?")
     assert small.tier.rank <= big.tier.rank
 
 
@@ -190,4 +192,4 @@ def test_follow_up_is_at_least_as_hard_as_its_question(question: str, follow: st
         {"role": "assistant", "content": "Sure: ..."},
         {"role": "user", "content": follow},
     ]
-    assert classify(messages).tier.rank >= classify(question).tier.rank
+    assert classify_rules(messages).tier.rank >= classify_rules(question).tier.rank

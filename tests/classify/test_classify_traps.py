@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from thinkbudget_litellm.classify import classify
+from thinkbudget_litellm.classify import classify_rules
 from thinkbudget_litellm.tiers import Task, Tier
 
 LOG = "\n".join(
@@ -28,12 +28,12 @@ TRACEBACK = (
     ["thanks!", "ok, got it", "never mind, sorted it out. cheers", "great, that's all \U0001f44d"],
 )
 def test_log_with_acknowledgement_is_trivial(closing: str) -> None:
-    assert classify(LOG + "\n\n" + closing).tier == Tier.TRIVIAL
+    assert classify_rules(LOG + "\n\n" + closing).tier == Tier.TRIVIAL
 
 
 def test_traceback_with_thanks_is_trivial_but_with_why_is_complex() -> None:
-    assert classify(TRACEBACK + "\n\nall fixed, thanks").tier == Tier.TRIVIAL
-    assert classify(TRACEBACK + "\n\nWhy does this fail?").tier == Tier.COMPLEX
+    assert classify_rules(TRACEBACK + "\n\nall fixed, thanks").tier == Tier.TRIVIAL
+    assert classify_rules(TRACEBACK + "\n\nWhy does this fail?").tier == Tier.COMPLEX
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_traceback_with_thanks_is_trivial_but_with_why_is_complex() -> None:
     ],
 )
 def test_short_but_deep(prompt: str) -> None:
-    assert classify(prompt).tier == Tier.DEEP
+    assert classify_rules(prompt).tier == Tier.DEEP
 
 
 # --- keyword traps: whole words only -------------------------------------------------------------
@@ -65,7 +65,7 @@ def test_short_but_deep(prompt: str) -> None:
     ],
 )
 def test_keyword_inside_other_words_or_senses(prompt: str, tier: Tier) -> None:
-    assert classify(prompt).tier == tier
+    assert classify_rules(prompt).tier == tier
 
 
 @pytest.mark.parametrize(
@@ -79,18 +79,18 @@ def test_keyword_inside_other_words_or_senses(prompt: str, tier: Tier) -> None:
     ],
 )
 def test_dash_and_slash_are_not_arithmetic(prompt: str) -> None:
-    result = classify(prompt)
+    result = classify_rules(prompt)
     assert result.features["math_level"] == 0.0
     assert result.task != Task.MATH
     assert result.tier == Tier.SIMPLE
 
 
 def test_bare_paste_without_an_ask_is_an_implied_request() -> None:
-    assert classify(TRACEBACK).tier == Tier.COMPLEX  # a bare traceback asks for debugging
+    assert classify_rules(TRACEBACK).tier == Tier.COMPLEX  # a bare traceback asks for debugging
     bare_code = "```python\n" + "\n".join(f"def f{i}(x):\n    return x + {i}" for i in range(20)) + "\n```"
-    assert classify(bare_code).tier == Tier.MODERATE
-    assert classify(LOG).tier == Tier.COMPLEX  # errors all over it
-    assert classify(" " * 50_000).tier == Tier.TRIVIAL  # whitespace is not material
+    assert classify_rules(bare_code).tier == Tier.MODERATE
+    assert classify_rules(LOG).tier == Tier.COMPLEX  # errors all over it
+    assert classify_rules(" " * 50_000).tier == Tier.TRIVIAL  # whitespace is not material
 
 
 # --- code present, simple ask -------------------------------------------------------------------
@@ -108,7 +108,7 @@ CODE = "```\n" + "\n".join(f"def step_{i}(x):\n    return x * {i} + 1\n" for i i
     ],
 )
 def test_code_with_asks_of_every_size(ask: str, tier: Tier) -> None:
-    assert classify(CODE + "\n\n" + ask).tier == tier
+    assert classify_rules(CODE + "\n\n" + ask).tier == tier
 
 
 # --- other languages ----------------------------------------------------------------------------
@@ -146,7 +146,7 @@ def test_code_with_asks_of_every_size(ask: str, tier: Tier) -> None:
     ],
 )
 def test_other_languages(prompt: str, tier: Tier) -> None:
-    assert classify(prompt).tier == tier
+    assert classify_rules(prompt).tier == tier
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def test_other_languages(prompt: str, tier: Tier) -> None:
     ],
 )
 def test_other_languages_complex_requests_are_not_under_budgeted(prompt: str) -> None:
-    assert classify(prompt).tier.rank >= Tier.COMPLEX.rank
+    assert classify_rules(prompt).tier.rank >= Tier.COMPLEX.rank
 
 
 # --- arithmetic: the digits decide --------------------------------------------------------------
@@ -182,17 +182,17 @@ def test_other_languages_complex_requests_are_not_under_budgeted(prompt: str) ->
     ],
 )
 def test_arithmetic_ladder(prompt: str, tier: Tier) -> None:
-    result = classify(prompt)
+    result = classify_rules(prompt)
     assert result.tier == tier
     assert result.task == Task.MATH
 
 
 def test_arithmetic_in_words() -> None:
-    assert classify("what is 6 times 7").tier == Tier.SIMPLE
-    assert classify("what is 4,512 multiplied by 3,907?").tier == Tier.MODERATE
+    assert classify_rules("what is 6 times 7").tier == Tier.SIMPLE
+    assert classify_rules("what is 4,512 multiplied by 3,907?").tier == Tier.MODERATE
 
 
 def test_long_digit_run_is_handled_quickly_and_correctly() -> None:
     # a 50,000-digit number: the number patterns scan a digit run once (no quadratic backtracking)
-    result = classify("Is " + "7" * 50_000 + " prime?")
+    result = classify_rules("Is " + "7" * 50_000 + " prime?")
     assert result.tier == Tier.DEEP

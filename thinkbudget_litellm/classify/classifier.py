@@ -13,6 +13,7 @@ from thinkbudget_litellm.classify.classification import Classification
 from thinkbudget_litellm.classify.conversation import Conversation, read_conversation
 from thinkbudget_litellm.classify.features import Features
 from thinkbudget_litellm.classify.instruction import view_turn
+from thinkbudget_litellm.classify.learned import RulePass, decide_tier, shipped_model
 from thinkbudget_litellm.classify.scoring import Judgement, score_turn
 from thinkbudget_litellm.tiers import TIER_ORDER, Task, Tier
 
@@ -66,13 +67,8 @@ def _is_follow_up(own: Judgement) -> bool:
     return not lx.FOLLOW_WORDS.isdisjoint(words)
 
 
-def classify(messages_or_text: object) -> Classification:
-    """Classify a prompt string or a list of OpenAI chat messages.
-
-    Raises ``TypeError`` for values that cannot be a prompt (``None``, numbers, bytes) and
-    ``ValueError`` for a mapping that is neither a message nor a request body. Malformed
-    messages inside a list are skipped.
-    """
+def rule_pass(messages_or_text: object) -> RulePass:
+    """What the rules make of a prompt string or a list of OpenAI chat messages (see ``classify``)."""
     conv = read_conversation(messages_or_text)
     view = view_turn(conv.ask)
     own = score_turn(view, code_in_sight=conv.context_has_code or conv.tool_results > 0)
@@ -90,5 +86,39 @@ def classify(messages_or_text: object) -> Classification:
         reasons = (*reasons, "an image to look at")
     if not conv.images and not view.instruction.strip() and not view.material_chars:
         level, task, reasons = 0.0, Task.CHAT, ("empty prompt",)
-    features = Features(own, view, conv, level, inherited)
-    return Classification(level_to_tier(level), task, level, features, reasons)
+    return RulePass(conv, view, own, level, inherited, task, reasons)
+
+
+def classify_rules(messages_or_text: object) -> Classification:
+    """The rule stage alone: the tier is the rules' level rounded to the nearest step. Its
+    answers are pinned by the golden test; ``classify`` builds on them."""
+    rp = rule_pass(messages_or_text)
+    features = Features(rp.own, rp.view, rp.conv, rp.level, rp.inherited)
+    return Classification(level_to_tier(rp.level), rp.task, rp.level, features, rp.reasons)
+
+
+def classify(messages_or_text: object, risk: float | None = None) -> Classification:
+    """Classify a prompt string or a list of OpenAI chat messages.
+
+    The rules read the request; the learned stage (``learned``), where the package ships one,
+    turns what they found and the ask's words into per-tier probabilities, and the tier is the
+    lowest whose chance of being too low is at most ``risk`` (the model's tuned default when
+    None). An empty prompt is trivial whatever the model says.
+
+    Raises ``TypeError`` for values that cannot be a prompt (``None``, numbers, bytes) and
+    ``ValueError`` for a mapping that is neither a message nor a request body. Malformed
+    messages inside a list are skipped.
+    """
+    rp = rule_pass(messages_or_text)
+    features = Features(rp.own, rp.view, rp.conv, rp.level, rp.inherited)
+    rule_tier = level_to_tier(rp.level)
+    model = shipped_model()
+    if model is None or rp.reasons == ("empty prompt",):
+        return Classification(rule_tier, rp.task, rp.level, features, rp.reasons)
+    tiers, tasks = model.predict(rp)
+    tier = decide_tier(tiers, model.default_risk if risk is None else risk)
+    task = max(tasks, key=tasks.__getitem__)
+    reasons = rp.reasons
+    if tier is not rule_tier:
+        reasons = (*reasons, f"learned stage: {tier.value} (rules: {rule_tier.value})")
+    return Classification(tier, task, rp.level, features, reasons, tiers, max(tiers.values()))

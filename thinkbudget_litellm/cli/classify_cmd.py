@@ -39,6 +39,8 @@ def result_record(result: Classification, budgets: Mapping[Tier, int]) -> dict[s
         "task": result.task.value,
         "budget": budgets[result.tier],
         "score": result.score,
+        "confidence": round(result.confidence, 4),
+        "probabilities": {tier.value: round(p, 4) for tier, p in result.probabilities.items()},
         "reasons": list(result.reasons),
     }
 
@@ -123,4 +125,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"task:    {record['task']}")
         typer.echo(f"budget:  {record['budget']} thinking tokens")
         typer.echo(f"score:   {record['score']}")
+        if record["probabilities"]:
+            shares = ", ".join(f"{tier} {p:.0%}" for tier, p in record["probabilities"].items())
+            typer.echo(f"chances: {shares} (confidence {record['confidence']:.0%})")
         typer.echo(f"reasons: {visible('; '.join(record['reasons']))}")

@@ -121,7 +121,7 @@ class ThinkBudgetHandler(CustomLogger):
         )
         layers = scope_layers(caller, settings)
         t0 = time.perf_counter()
-        result = classify(prompt_messages(data, call_type))
+        result = classify(prompt_messages(data, call_type), risk=settings.classifier_risk)
         metrics.CLASSIFY_SECONDS.observe(time.perf_counter() - t0)
         call_id = str(data.get("litellm_call_id") or "")
         adaptive = self.rt.adaptive

@@ -1,0 +1,217 @@
+"""Train the classifier's learned stage and write its weights into the package.
+
+    pip install -e '.[train]'
+    PYTHONPATH=. python benchmarks/train_classifier.py [--check]
+
+Training data: ``benchmarks/datasets/v2/train.jsonl`` (written by helpers who saw only the rubric)
+and ``benchmarks/datasets/dev.jsonl``. Never the frozen ``v2/test.jsonl`` nor the old ``test.jsonl``:
+those are what the result is measured on (``classifier_bench.py``).
+
+Multinomial logistic regression (scikit-learn, L2, lbfgs), one head for the tier and one for the
+task, over ``learned.dense_features`` and ``learned.word_features`` (words seen in at least two
+training rows). Five-fold cross-validation (seeded) picks the regularisation, fits a temperature on
+the out-of-fold probabilities (calibration), and picks the default risk that maximises out-of-fold
+exact accuracy minus ``--under-weight`` times the under-budget rate (the rubric's asymmetry: an
+under-budget error weighs twice an exact miss by default). Deterministic:
+the same data gives the same weights. ``--check`` retrains and fails when the shipped file differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from thinkbudget_litellm.classify.classifier import rule_pass  # noqa: E402
+from thinkbudget_litellm.classify.learned import WEIGHTS_FILE, decide_tier, features  # noqa: E402
+from thinkbudget_litellm.tiers import TIER_ORDER, Task, Tier  # noqa: E402
+
+DATASETS = ROOT / "benchmarks" / "datasets"
+TRAIN_FILES = (DATASETS / "v2" / "train.jsonl", DATASETS / "dev.jsonl")
+OUT = ROOT / "thinkbudget_litellm" / "classify" / "model" / WEIGHTS_FILE
+TIERS = [t.value for t in TIER_ORDER]
+TASKS = [t.value for t in Task]
+C_GRID = (0.3, 1.0, 3.0)
+RISKS = tuple(round(0.05 * i, 2) for i in range(1, 11))
+DIGITS = 4
+SEED = 7
+UNDER_WEIGHT = 2.0  # the rubric: a budget too small costs accuracy, one too large costs nothing unused
+
+
+def load_rows(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], str]:
+    rows: list[dict[str, Any]] = []
+    digest = hashlib.sha256()
+    for path in paths:
+        raw = path.read_bytes()
+        digest.update(raw)
+        rows += [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
+    return rows, digest.hexdigest()
+
+
+def prompt_of(row: dict[str, Any]) -> Any:
+    return row["messages"] if "messages" in row else row["text"]
+
+
+def featurize(row: dict[str, Any]) -> set[str]:
+    return features(rule_pass(prompt_of(row)))
+
+
+def design(feats: Sequence[set[str]], vocab: set[str]) -> list[dict[str, float]]:
+    """Rule features always; word features (``w:``) only when in the vocabulary."""
+    return [{f: 1.0 for f in fs if not f.startswith("w:") or f in vocab} for fs in feats]
+
+
+def _fit(x: Any, y: Sequence[int], c: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, max_iter=3000, tol=1e-6).fit(x, y)
+
+
+def _nll(probs: Any, y: Sequence[int], t: float) -> float:
+    import numpy as np
+
+    logp = np.log(np.clip(probs, 1e-12, 1.0)) / t
+    logp -= logp.max(axis=1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(y)), y].mean())
+
+
+def _temper(probs: Any, t: float) -> Any:
+    import numpy as np
+
+    z = np.log(np.clip(probs, 1e-12, 1.0)) / t
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def cross_validate(x: Any, y: Sequence[int], c: float, folds: int = 5) -> Any:
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    oof = np.zeros((len(y), len(set(y))))
+    for train, held in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(x, y):
+        model = _fit(x[train], [y[i] for i in train], c)
+        oof[np.ix_(held, model.classes_)] = model.predict_proba(x[held])
+    return oof
+
+
+def tier_figures(probs: Any, y: Sequence[int], risk: float) -> dict[str, float]:
+    n = len(y)
+    exact = under = within = 0
+    for p, gold in zip(probs, y, strict=True):
+        pred = TIERS.index(decide_tier({Tier(TIERS[i]): float(p[i]) for i in range(len(TIERS))}, risk).value)
+        exact += pred == gold
+        under += pred < gold
+        within += abs(pred - gold) <= 1
+    return {"exact": exact / n, "within_one": within / n, "under_budget": under / n}
+
+
+def head_json(model: Any, names: Sequence[str], classes: Sequence[str], temperature: float) -> dict[str, Any]:
+    """The weights as the package reads them, pruned of features that weigh nothing."""
+    coef = model.coef_
+    order = list(model.classes_)
+    weights: dict[str, list[float]] = {}
+    for j, name in enumerate(names):
+        w = [round(float(coef[order.index(k), j]), DIGITS) if k in order else 0.0 for k in range(len(classes))]
+        if max(abs(v) for v in w) >= 10**-DIGITS:
+            weights[name] = w
+    intercept = model.intercept_
+    bias = [round(float(intercept[order.index(k)]), DIGITS) if k in order else -30.0 for k in range(len(classes))]
+    return {"classes": list(classes), "bias": bias, "weights": weights, "temperature": temperature}
+
+
+def train(under_weight: float) -> dict[str, Any]:
+    import numpy as np
+    import sklearn
+    from sklearn.feature_extraction import DictVectorizer
+
+    rows, data_sha = load_rows(TRAIN_FILES)
+    feats = [featurize(r) for r in rows]
+    counts: dict[str, int] = {}
+    for fs in feats:
+        for f in fs:
+            counts[f] = counts.get(f, 0) + 1
+    vocab = {f for f, n in counts.items() if n >= 2}
+    vec = DictVectorizer(sort=True)
+    x = vec.fit_transform(design(feats, vocab))
+    names = list(vec.get_feature_names_out())
+    y_tier = [TIERS.index(r["tier"]) for r in rows]
+    y_task = [TASKS.index(r["task"]) for r in rows]
+
+    report: dict[str, Any] = {"rows": len(rows), "vocabulary": len(vocab), "cv": {}}
+    best_c, best_nll, best_oof = C_GRID[0], math.inf, None
+    for c in C_GRID:
+        oof = cross_validate(x, y_tier, c)
+        nll = _nll(oof, y_tier, 1.0)
+        report["cv"][f"C={c}"] = {"nll": round(nll, 4), **tier_figures(oof, y_tier, 0.5)}
+        print(f"C={c}: out-of-fold NLL {nll:.4f}, {report['cv'][f'C={c}']}")
+        if nll < best_nll:
+            best_c, best_nll, best_oof = c, nll, oof
+    assert best_oof is not None
+    temps = [round(0.5 + 0.05 * i, 2) for i in range(31)]
+    temperature = min(temps, key=lambda t: _nll(best_oof, y_tier, t))
+    calibrated = _temper(best_oof, temperature)
+    by_risk = {r: tier_figures(calibrated, y_tier, r) for r in RISKS}
+    risk = max(RISKS, key=lambda r: by_risk[r]["exact"] - under_weight * by_risk[r]["under_budget"])
+    for r in RISKS:
+        print(f"risk {r:.2f}: {by_risk[r]}")
+    print(f"chosen: C={best_c}, temperature={temperature}, risk={risk}")
+
+    task_oof = cross_validate(x, y_task, best_c)
+    task_t = min(temps, key=lambda t: _nll(task_oof, y_task, t))
+    task_acc = float(np.mean(np.argmax(task_oof, axis=1) == np.array(y_task)))
+    report.update(
+        {
+            "C": best_c,
+            "temperature": temperature,
+            "risk": risk,
+            "out_of_fold": by_risk[risk],
+            "out_of_fold_task": task_acc,
+        }
+    )
+    tier_model = _fit(x, y_tier, best_c)
+    task_model = _fit(x, y_task, best_c)
+    return {
+        "tier": head_json(tier_model, names, TIERS, temperature),
+        "task": head_json(task_model, names, TASKS, task_t),
+        "default_risk": risk,
+        "meta": {
+            "trained_on": [str(p.relative_to(ROOT)) for p in TRAIN_FILES],
+            "data_sha256": data_sha,
+            "scikit_learn": sklearn.__version__,
+            **report,
+        },
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--under-weight",
+        type=float,
+        default=UNDER_WEIGHT,
+        help="how many exact misses one under-budget error costs when the default risk is chosen",
+    )
+    ap.add_argument("--check", action="store_true", help="fail when the shipped weights differ from a retrain")
+    args = ap.parse_args()
+    doc = train(args.under_weight)
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    if args.check:
+        same = OUT.exists() and OUT.read_text(encoding="utf-8") == text
+        print("shipped weights match a retrain" if same else "shipped weights differ from a retrain")
+        return 0 if same else 1
+    OUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUT.relative_to(ROOT)} ({len(text):,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
