@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test lint bench storm install clean real-engine-setup real-engine
+.PHONY: demo test lint bench storm install clean real-engine-setup real-engine train
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -43,3 +43,7 @@ real-engine: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Refit the classifier's learned stage from benchmarks/datasets (never its frozen test split)
+train: $(STAMP)
+	$(PY) benchmarks/train_classifier.py

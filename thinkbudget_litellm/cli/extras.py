@@ -22,6 +22,7 @@ class Extra(StrEnum):
     SIM = "sim"  # the simulated reasoning backend: aiohttp
     DEMO = "demo"  # the demo's OpenAI client: openai
     DASHBOARD = "dashboard"  # the dashboard's charts: plotly (its plotly.min.js)
+    TRAIN = "train"  # benchmarks/train_classifier.py: scikit-learn
 
 
 # Each module an extra adds, by its top-level import name.
@@ -31,6 +32,7 @@ MODULES: dict[Extra, tuple[str, ...]] = {
     Extra.SIM: ("aiohttp",),
     Extra.DEMO: ("openai",),
     Extra.DASHBOARD: ("plotly",),
+    Extra.TRAIN: ("sklearn",),
 }
 _EXTRA_OF_MODULE: dict[str, Extra] = {module: extra for extra, modules in MODULES.items() for module in modules}
 
