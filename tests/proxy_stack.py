@@ -1,11 +1,15 @@
-"""What the proxy-based test tiers (tests/e2e, tests/adversarial) share to start their stacks."""
+"""What the proxy-based test tiers (tests/e2e, tests/adversarial, ...) share to start their stacks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from thinkbudget_litellm.demo.stack import Service, Stack, start_sim
+import pytest
+
+from thinkbudget_litellm.demo.stack import Service, Stack, StackError, start_sim
 
 # The callbacks every test proxy loads: ours, the emulated keys' spend tracker, LiteLLM's logging
 # events recorder (tests/e2e/recorder.py) and Prometheus.
@@ -53,3 +57,34 @@ def proxy_env(
 def records_url(pg_url: str | None, log_dir: Path) -> str:
     """The throwaway Postgres database when there is one, else an SQLite file in ``log_dir``."""
     return pg_url if pg_url is not None else f"sqlite+aiosqlite:///{log_dir / 'records.sqlite'}"
+
+
+@contextlib.contextmanager
+def stack_or_fail(what: str, on_stop: Callable[[], None] | None = None) -> Iterator[Stack]:
+    """A ``Stack`` for a test fixture to start its services in: a service that fails to start
+    (``StackError``) fails the test with its log tail, naming ``what``; when the block ends, however
+    it ends, the services are stopped, then ``on_stop`` runs (e.g. destroying a throwaway Postgres)."""
+    stack = Stack()
+    try:
+        yield stack
+    except StackError as exc:
+        pytest.fail(f"could not start the {what} stack:\n{exc}")
+    finally:
+        stack.stop()
+        if on_stop is not None:
+            on_stop()
+
+
+def stack_logs_on_failure(fixture: str) -> Callable[[pytest.Item, pytest.CallInfo[Any]], Generator[None, Any, None]]:
+    """A conftest's ``pytest_runtest_makereport`` hook: a failed test that used ``fixture`` (an object
+    with a ``stack``) gets the proxy and simulator logs in its report."""
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
+        outcome = yield
+        rep = outcome.get_result()
+        if rep.when == "call" and rep.failed and fixture in item.fixturenames:  # type: ignore[attr-defined]
+            stack: Stack = item.funcargs[fixture].stack  # type: ignore[attr-defined]
+            rep.sections.append(("proxy and simulator logs", stack.logs()))
+
+    return pytest_runtest_makereport

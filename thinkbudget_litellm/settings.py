@@ -8,10 +8,20 @@ whose message names the offending field (``thinkbudget.budgets.deep: ...``).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from thinkbudget_litellm.meter.validate import DEFAULT_MAX_WATTS_PER_GPU, device_indices_problem, metrics_url_problem
 from thinkbudget_litellm.routing.config import DeploymentRouting, RoutingSettings, ScopeRouting
@@ -48,6 +58,7 @@ class Engine(StrEnum):
 
 
 ENV_PREFIX = "os.environ/"
+V = TypeVar("V")
 
 
 def resolve_env_refs(value: Any) -> Any:
@@ -66,6 +77,24 @@ def resolve_env_refs(value: Any) -> Any:
 
 # A token count: a JSON/YAML integer >= 0; booleans, floats and numeric strings are refused.
 Tokens = Annotated[int, Strict(), Field(ge=0)]
+
+
+def _refuse_problems(problem: Callable[[V], str | None]) -> AfterValidator:
+    """A pydantic validator that refuses a value ``problem`` finds fault with, in its words."""
+
+    def validate(value: V) -> V:
+        found = problem(value)
+        if found is not None:
+            raise ValueError(found)
+        return value
+
+    return AfterValidator(validate)
+
+
+# A ``/metrics`` url (dcgm exporter, engine, carbon gauge): http:// or https://.
+MetricsUrl = Annotated[str | None, _refuse_problems(metrics_url_problem)]
+# GPU device indices: none repeated, none negative, not empty.
+DeviceIndices = Annotated[list[int] | None, _refuse_problems(device_indices_problem)]
 
 
 class _Strict(BaseModel):
@@ -94,8 +123,8 @@ class EnergySettings(_Strict):
     model_config = ConfigDict(allow_inf_nan=False)
 
     source: EnergySource = EnergySource.NONE
-    url: str | None = None  # dcgm exporter /metrics
-    devices: list[int] | None = None  # nvml device indices (tensor parallel: all of them); dcgm gpu labels
+    url: MetricsUrl = None  # dcgm exporter /metrics
+    devices: DeviceIndices = None  # nvml device indices (tensor parallel: all of them); dcgm gpu labels
     watts: float | None = Field(default=None, gt=0, description="estimate: average busy watts per GPU")
     idle_watts: float = Field(default=0.0, ge=0)
     max_watts_per_gpu: float | None = Field(
@@ -110,22 +139,6 @@ class EnergySettings(_Strict):
     spread_idle: bool = False
     prefill_weight: float = Field(default=0.1, ge=0, description="weight of one prompt token vs one generated")
     simulated: bool = Field(default=False, description="the meter is the simulated backend's: label figures so")
-
-    @field_validator("url")
-    @classmethod
-    def _url_scheme(cls, v: str | None) -> str | None:
-        problem = metrics_url_problem(v)
-        if problem is not None:
-            raise ValueError(problem)
-        return v
-
-    @field_validator("devices")
-    @classmethod
-    def _device_list(cls, v: list[int] | None) -> list[int] | None:
-        problem = device_indices_problem(v)
-        if problem is not None:
-            raise ValueError(problem)
-        return v
 
     @model_validator(mode="after")
     def _source_needs(self) -> EnergySettings:
@@ -151,16 +164,8 @@ class TokenSource(StrEnum):
 
 class TokenCounterSettings(_Strict):
     source: TokenSource = TokenSource.PROXY
-    url: str | None = None  # vLLM /metrics
+    url: MetricsUrl = None  # vLLM /metrics
     window_s: float = Field(default=2.0, ge=0, le=3600, description="vllm: settlement window (meter/window_price.py)")
-
-    @field_validator("url")
-    @classmethod
-    def _url_scheme(cls, v: str | None) -> str | None:
-        problem = metrics_url_problem(v)
-        if problem is not None:
-            raise ValueError(problem)
-        return v
 
     @model_validator(mode="after")
     def _source_needs(self) -> TokenCounterSettings:
@@ -177,17 +182,9 @@ class CarbonSettings(_Strict):
     model_config = ConfigDict(allow_inf_nan=False)
 
     g_per_kwh: float | None = Field(default=None, ge=0, le=5000, description="grams CO2e per kWh")
-    url: str | None = None  # a /metrics page holding the gauge
+    url: MetricsUrl = None  # a /metrics page holding the gauge
     metric: str | None = None  # the gauge's name (its first series is read)
     refresh_s: float = Field(default=300.0, ge=1.0)
-
-    @field_validator("url")
-    @classmethod
-    def _url_scheme(cls, v: str | None) -> str | None:
-        problem = metrics_url_problem(v)
-        if problem is not None:
-            raise ValueError(problem)
-        return v
 
     @model_validator(mode="after")
     def _needs_a_value(self) -> CarbonSettings:
@@ -228,15 +225,6 @@ class ScopeOverrides(_Strict):
     max_thinking_tokens: Tokens | None = None
     session_max_thinking_tokens: Tokens | None = None
     routing: ScopeRouting | None = None
-
-    @field_validator("budgets")
-    @classmethod
-    def _non_negative(cls, v: dict[Tier, int] | None) -> dict[Tier, int] | None:
-        if v is not None:
-            for tier, n in v.items():
-                if n < 0:
-                    raise ValueError(f"{tier.value}: budget must be >= 0, got {n}")
-        return v
 
 
 class RequestOverrides(_Strict):

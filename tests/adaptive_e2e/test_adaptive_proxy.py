@@ -14,7 +14,8 @@ import httpx
 import pytest
 import yaml
 
-from thinkbudget_litellm.demo.stack import Service, Stack, StackError, start_proxy, start_sim
+from tests.proxy_stack import stack_or_fail
+from thinkbudget_litellm.demo.stack import Service, start_proxy, start_sim
 
 REFRESH_S = 4.0
 SETTLE_S = 1.0  # calibrate.refresher.settle_s(REFRESH_S)
@@ -56,8 +57,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Servi
     log_dir = tmp_path_factory.mktemp("adaptive")
     db = log_dir / "records.sqlite"
     key = "sk-adaptive-test"
-    stack = Stack()
-    try:
+    with stack_or_fail("adaptive") as stack:
         sim = start_sim(
             "sim",
             ["--style", "parser", "--tokens-per-second", "0", "--model-name", "deepseek-r1-distill-qwen-7b"],
@@ -75,11 +75,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Servi
             }
             proxies.append(start_proxy(cfg, log_dir / name, env=env))
             stack.services.append(proxies[-1])
-    except StackError as exc:
-        stack.stop()
-        pytest.fail(f"could not start the stack:\n{exc}")
-    yield proxies, db, key
-    stack.stop()
+        yield proxies, db, key
 
 
 def _ask(proxy: Service, key: str, think_tokens: int) -> httpx.Response:

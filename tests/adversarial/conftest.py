@@ -5,7 +5,7 @@ thinkbudget, with emulated virtual keys (custom_auth) and the e2e recorder callb
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,8 +13,8 @@ import pytest
 from tests.adversarial import stack_config
 from tests.adversarial.doubles import running_engine_double, running_hostile_dcgm
 from tests.adversarial.harness import AdvStack
-from tests.proxy_stack import proxy_env, records_url, start_sims
-from thinkbudget_litellm.demo.stack import Stack, StackError, start_proxy
+from tests.proxy_stack import proxy_env, records_url, stack_logs_on_failure, stack_or_fail, start_sims
+from thinkbudget_litellm.demo.stack import start_proxy
 
 
 def _postgres() -> tuple[Any, str | None]:
@@ -36,25 +36,22 @@ def _postgres() -> tuple[Any, str | None]:
 @pytest.fixture(scope="package")
 def adv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdvStack]:
     log_dir = tmp_path_factory.mktemp("adversarial")
-    stack = Stack()
     pg, pg_db = _postgres()
-    with running_hostile_dcgm() as dcgm, running_engine_double() as engine:
-        try:
-            sims = start_sims(stack, stack_config.SIMS, stack_config.COMMON_SIM_FLAGS, log_dir)
-            cfg, keys = stack_config.write(log_dir)
-            events = log_dir / "events.jsonl"
-            database_url = records_url(pg.url(pg_db) if pg is not None else None, log_dir)
-            env = proxy_env(sims, "ADV_SIM_", keys, events, database_url, log_dir)
-            env[stack_config.HOSTILE_DCGM_ENV] = dcgm.url
-            env[stack_config.ENGINE_DOUBLE_ENV] = engine.base + "/v1"
-            env[stack_config.ENGINE_DOUBLE_METRICS_ENV] = engine.base + "/metrics"
-            proxy = start_proxy(cfg, log_dir, env=env)
-            stack.services.append(proxy)
-        except StackError as exc:
-            stack.stop()
-            if pg is not None:
-                pg.destroy()
-            pytest.fail(f"could not start the adversarial stack:\n{exc}")
+    with (
+        running_hostile_dcgm() as dcgm,
+        running_engine_double() as engine,
+        stack_or_fail("adversarial", on_stop=pg.destroy if pg is not None else None) as stack,
+    ):
+        sims = start_sims(stack, stack_config.SIMS, stack_config.COMMON_SIM_FLAGS, log_dir)
+        cfg, keys = stack_config.write(log_dir)
+        events = log_dir / "events.jsonl"
+        database_url = records_url(pg.url(pg_db) if pg is not None else None, log_dir)
+        env = proxy_env(sims, "ADV_SIM_", keys, events, database_url, log_dir)
+        env[stack_config.HOSTILE_DCGM_ENV] = dcgm.url
+        env[stack_config.ENGINE_DOUBLE_ENV] = engine.base + "/v1"
+        env[stack_config.ENGINE_DOUBLE_METRICS_ENV] = engine.base + "/metrics"
+        proxy = start_proxy(cfg, log_dir, env=env)
+        stack.services.append(proxy)
         a = AdvStack(
             stack=stack,
             proxy=proxy,
@@ -72,9 +69,6 @@ def adv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdvStack]:
             yield a
         finally:
             a.dispose()
-            stack.stop()
-            if pg is not None:
-                pg.destroy()
 
 
 # Module order: the hostile strings last, so that a record writer one bad record blocks for good (as
@@ -102,10 +96,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = rest[:first] + sorted(ours, key=rank) + rest[first:]
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.when == "call" and rep.failed and "adv" in item.fixturenames:  # type: ignore[attr-defined]
-        a: AdvStack = item.funcargs["adv"]  # type: ignore[attr-defined]
-        rep.sections.append(("proxy and simulator logs", a.stack.logs()))
+pytest_runtest_makereport = stack_logs_on_failure("adv")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.record.record_builders import write_sqlite_records
 from thinkbudget_litellm.calibrate.budgets import AdaptivePolicy
 from thinkbudget_litellm.calibrate.proposal import CellKey
 from thinkbudget_litellm.calibrate.refresher import AdaptiveRefresher, aligned_window
@@ -18,8 +19,6 @@ from thinkbudget_litellm.cli.app import app
 from thinkbudget_litellm.policy.budget import BudgetScope
 from thinkbudget_litellm.record import RequestRecord
 from thinkbudget_litellm.record.database_url import clean_database_url
-from thinkbudget_litellm.record.migrate import upgrade_database
-from thinkbudget_litellm.record.writer import RecordWriter
 from thinkbudget_litellm.settings import AdaptiveSettings
 from thinkbudget_litellm.tiers import DEFAULT_BUDGETS, Task, Tier
 
@@ -58,18 +57,7 @@ def records() -> list[RequestRecord]:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "records.sqlite"
-
-    async def write() -> None:
-        target = clean_database_url(f"sqlite:///{path}")
-        await upgrade_database(target)
-        writer = RecordWriter(target, spool_dir=tmp_path / "spool")
-        await writer.start()
-        for r in records():
-            writer.submit(r)
-        assert await writer.wait_idle(30)
-        await writer.stop()
-
-    asyncio.run(write())
+    write_sqlite_records(path, records(), tmp_path / "spool")
     return path
 
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 import yaml
 
-from tests.proxy_stack import EMULATED_AUTH, proxy_env, start_sims
-from thinkbudget_litellm.demo.stack import Service, Stack, StackError, start_proxy
+from tests.proxy_stack import EMULATED_AUTH, proxy_env, records_url, stack_logs_on_failure, stack_or_fail, start_sims
+from thinkbudget_litellm.demo.stack import Service, Stack, start_proxy
 
 MASTER = "sk-dashboard-master-0123456789abcdef"
 KEYS = {
@@ -126,31 +126,20 @@ class Dash:
 @pytest.fixture(scope="module")
 def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dash]:
     log_dir = tmp_path_factory.mktemp("dashboard")
-    stack = Stack()
-    try:
+    with stack_or_fail("dashboard") as stack:
         sims = start_sims(stack, {"native": SIM_FLAGS}, COMMON, log_dir)
         cfg = log_dir / "config.yaml"
         cfg.write_text(yaml.safe_dump(proxy_config()))
         keys = log_dir / "keys.yaml"
         keys.write_text(yaml.safe_dump(KEYS))
-        database_url = f"sqlite+aiosqlite:///{log_dir / 'records.sqlite'}"
+        database_url = records_url(None, log_dir)
         env = proxy_env(sims, "SIM_", keys, log_dir / "events.jsonl", database_url, log_dir)
         env["LITELLM_MASTER_KEY"] = MASTER
         proxy = start_proxy(cfg, log_dir, env=env)
         stack.services.append(proxy)
-    except StackError as exc:
-        stack.stop()
-        pytest.fail(f"could not start the dashboard stack:\n{exc}")
-    d = Dash(stack, proxy, sims["native"], database_url, log_dir)
-    d.ask(MASTER, "hi")  # the meter's first reading is only a baseline: warm it
-    yield d
-    stack.stop()
+        d = Dash(stack, proxy, sims["native"], database_url, log_dir)
+        d.ask(MASTER, "hi")  # the meter's first reading is only a baseline: warm it
+        yield d
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.when == "call" and rep.failed and "dash" in item.fixturenames:
-        d: Dash = item.funcargs["dash"]  # type: ignore[attr-defined]
-        rep.sections.append(("proxy and simulator logs", d.stack.logs()))
+pytest_runtest_makereport = stack_logs_on_failure("dash")

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from tests.e2e import stack_config
-from tests.proxy_stack import proxy_env, records_url, start_sims
-from thinkbudget_litellm.demo.stack import Service, Stack, StackError, start_proxy
+from tests.proxy_stack import proxy_env, records_url, stack_logs_on_failure, stack_or_fail, start_sims
+from thinkbudget_litellm.demo.stack import Service, Stack, start_proxy
 
 
 @dataclass
@@ -78,9 +78,8 @@ def _litellm_postgres() -> tuple[Any, str | None]:
 @pytest.fixture(scope="session")
 def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
     log_dir = tmp_path_factory.mktemp("e2e")
-    stack = Stack()
     pg, pg_db = _litellm_postgres()
-    try:
+    with stack_or_fail("end-to-end", on_stop=pg.destroy if pg is not None else None) as stack:
         sims = start_sims(stack, stack_config.SIMS, stack_config.COMMON_SIM_FLAGS, log_dir)
         cfg, keys = stack_config.write(log_dir)
         events = log_dir / "events.jsonl"
@@ -88,35 +87,21 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
         env = proxy_env(sims, "SIM_", keys, events, database_url, log_dir)
         proxy = start_proxy(cfg, log_dir, env=env)
         stack.services.append(proxy)
-    except StackError as exc:
-        stack.stop()
-        if pg is not None:
-            pg.destroy()
-        pytest.fail(f"could not start the end-to-end stack:\n{exc}")
-    e = E2E(
-        stack=stack,
-        proxy=proxy,
-        sims=sims,
-        events_path=events,
-        log_dir=log_dir,
-        database_url=database_url,
-        pg=pg,
-        pg_db=pg_db,
-    )
-    _warm_up(e)
-    yield e
-    stack.stop()
-    if pg is not None:
-        pg.destroy()
+        e = E2E(
+            stack=stack,
+            proxy=proxy,
+            sims=sims,
+            events_path=events,
+            log_dir=log_dir,
+            database_url=database_url,
+            pg=pg,
+            pg_db=pg_db,
+        )
+        _warm_up(e)
+        yield e
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.when == "call" and rep.failed and "e2e" in item.fixturenames:
-        e: E2E = item.funcargs["e2e"]  # type: ignore[attr-defined]
-        rep.sections.append(("proxy and simulator logs", e.stack.logs()))
+pytest_runtest_makereport = stack_logs_on_failure("e2e")
 
 
 def _warm_up(e: E2E) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from thinkbudget_litellm.record import RequestRecord
@@ -30,3 +33,22 @@ def make_record(n: int, prefix: str = "call", **overrides: Any) -> RequestRecord
     }
     fields.update(overrides)
     return RequestRecord(**fields)
+
+
+def write_sqlite_records(db: Path, records: Iterable[RequestRecord], spool_dir: Path) -> None:
+    """``records`` written through the real writer into an SQLite file migrated to the newest schema."""
+    from thinkbudget_litellm.record.database_url import clean_database_url
+    from thinkbudget_litellm.record.migrate import upgrade_database
+    from thinkbudget_litellm.record.writer import RecordWriter
+
+    async def write() -> None:
+        target = clean_database_url(f"sqlite:///{db}")
+        await upgrade_database(target)
+        writer = RecordWriter(target, spool_dir=spool_dir)
+        await writer.start()
+        for record in records:
+            writer.submit(record)
+        assert await writer.wait_idle(30)
+        await writer.stop()
+
+    asyncio.run(write())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
@@ -243,24 +242,10 @@ def _write_hostile_records(db: Path, tmp_path: Path) -> None:
     """One ordinary record per hostile value, then every text column the report reads set to that
     value in the database itself (a record builder may clean values; a database may still hold
     anything an older version or another tool wrote). Not the lone surrogate: no database holds one."""
-    from tests.record.record_builders import make_record
-    from thinkbudget_litellm.record.database_url import clean_database_url
-    from thinkbudget_litellm.record.migrate import upgrade_database
-    from thinkbudget_litellm.record.writer import RecordWriter
+    from tests.record.record_builders import make_record, write_sqlite_records
 
     records = [make_record(n, created_at=datetime.now(UTC) - timedelta(hours=1)) for n in range(len(STORABLE))]
-
-    async def write() -> None:
-        target = clean_database_url(f"sqlite:///{db}")
-        await upgrade_database(target)
-        writer = RecordWriter(target, spool_dir=tmp_path / "spool")
-        await writer.start()
-        for record in records:
-            writer.submit(record)
-        assert await writer.wait_idle(30)
-        await writer.stop()
-
-    asyncio.run(write())
+    write_sqlite_records(db, records, tmp_path / "spool")
     columns = ("team_id", "api_key_hash", "key_alias", "model_group", "tier")
     with sqlite3.connect(db) as conn:
         for record, (value, _) in zip(records, STORABLE, strict=True):
@@ -318,10 +303,7 @@ def test_routing_saving_is_summed_per_group_and_shown_only_when_known() -> None:
 
 
 def test_cli_report_sums_the_routing_saving(tmp_path: Path) -> None:
-    from tests.record.record_builders import make_record
-    from thinkbudget_litellm.record.database_url import clean_database_url
-    from thinkbudget_litellm.record.migrate import upgrade_database
-    from thinkbudget_litellm.record.writer import RecordWriter
+    from tests.record.record_builders import make_record, write_sqlite_records
 
     db = tmp_path / "routed.sqlite"
     now = datetime.now(UTC) - timedelta(hours=1)
@@ -330,18 +312,7 @@ def test_cli_report_sums_the_routing_saving(tmp_path: Path) -> None:
         make_record(2, created_at=now, team_id="t", cost_usd=0.5, baseline_cost_usd=1.0, route="qwen-medium"),
         make_record(3, created_at=now, team_id="t", cost_usd=0.5),  # not routed: no baseline
     ]
-
-    async def write() -> None:
-        target = clean_database_url(f"sqlite:///{db}")
-        await upgrade_database(target)
-        writer = RecordWriter(target, spool_dir=tmp_path / "spool")
-        await writer.start()
-        for record in records:
-            writer.submit(record)
-        assert await writer.wait_idle(30)
-        await writer.stop()
-
-    asyncio.run(write())
+    write_sqlite_records(db, records, tmp_path / "spool")
     app = typer.Typer()
     register(app)
     result = CliRunner().invoke(app, ["report", "--url", f"sqlite:///{db}", "--since", "2d"], env={"COLUMNS": "200"})

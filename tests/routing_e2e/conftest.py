@@ -12,9 +12,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.proxy_stack import proxy_env, records_url, start_sims
+from tests.proxy_stack import proxy_env, records_url, stack_logs_on_failure, stack_or_fail, start_sims
 from tests.routing_e2e import stack_config
-from thinkbudget_litellm.demo.stack import Service, Stack, StackError, start_proxy
+from thinkbudget_litellm.demo.stack import Service, Stack, start_proxy
 
 
 @dataclass
@@ -85,26 +85,14 @@ class RoutingStack:
 @pytest.fixture(scope="session")
 def routing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoutingStack]:
     log_dir = tmp_path_factory.mktemp("routing")
-    stack = Stack()
-    try:
+    with stack_or_fail("routing") as stack:
         sims = start_sims(stack, stack_config.SIMS, stack_config.COMMON_SIM_FLAGS, log_dir)
         cfg, keys = stack_config.write(log_dir)
         events = log_dir / "events.jsonl"
         database_url = records_url(None, log_dir)
         proxy = start_proxy(cfg, log_dir, env=proxy_env(sims, "RSIM_", keys, events, database_url, log_dir))
         stack.services.append(proxy)
-    except StackError as exc:
-        stack.stop()
-        pytest.fail(f"could not start the routing stack:\n{exc}")
-    rs = RoutingStack(stack, proxy, sims, events, database_url)
-    yield rs
-    stack.stop()
+        yield RoutingStack(stack, proxy, sims, events, database_url)
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.when == "call" and rep.failed and "routing" in item.fixturenames:
-        rs: RoutingStack = item.funcargs["routing"]  # type: ignore[attr-defined]
-        rep.sections.append(("proxy and simulator logs", rs.stack.logs()))
+pytest_runtest_makereport = stack_logs_on_failure("routing")
