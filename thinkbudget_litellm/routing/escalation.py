@@ -72,6 +72,13 @@ class Escalation:
     cause: EscalationCause
     call_id: str  # the id we issued for the retry (never a client field)
     estimate_usd: float
+    refused: bool = False  # the guard refused it: the first answer stands
+    failed: bool = False  # the retry failed: the first answer stands
+
+    @property
+    def served(self) -> bool:
+        """The client got the escalated response."""
+        return not (self.refused or self.failed)
 
     def header(self) -> str:
         return f"{self.from_model} -> {self.to_model}"
@@ -80,6 +87,9 @@ class Escalation:
         return f"escalated from {self.from_model} to {self.to_model}: {self.cause.value}"
 
     def as_extra(self) -> dict[str, object]:
+        if not self.served:
+            why = "refused by the budget guard" if self.refused else "failed"
+            return {"escalation_not_served": f"{self.header()} ({self.cause.value}): {why}"}
         return {
             "escalated_from": self.from_model,
             "escalated_to": self.to_model,
