@@ -8,8 +8,10 @@ LiteLLM bills the same key, team and user) and answers with its response. Its at
 of the same request: one record, both billed.
 
 Streaming requests are not escalated: their answer is already on its way to the client when it turns
-out empty. Only model groups under native enforcement (or none) are escalated to: a two-step
-continuation of the retry is not supported.
+out empty. Nor are requests under a session cap (the session reserved one budget for them), nor
+requests answered by a two-step continuation (stream enforcement on a non-streamed request). Only model
+groups under native enforcement (or none) are escalated to: a two-step continuation of the retry is not
+supported.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ def pending_escalation(rt: Any, ctx: RequestContext, response: Any, thinking: in
         return None
     if ctx.lifecycle.escalation_call_id is not None or ctx.escalation is not None:
         return None  # at most once
+    if ctx.decision.session_cap is not None:
+        return None  # its session reserved one budget for it; a retry would think past the session's cap
     budget = ctx.decision.budget
     answer, finish = answer_and_finish(response)
     cut = budget > 0 and thinking >= budget - 1  # the engine stopped the thinking at the budget
