@@ -92,6 +92,7 @@ def proxy_config() -> dict[str, Any]:
                 "strategy": "balanced",
                 "baseline_model": "qwen-large",
                 "guard": {"enabled": True, "min_thinking_tokens": 32, "answer_tokens": 256},
+                "escalate": True,  # only an empty or length-cut answer escalates; the other tests answer
             },
         },
         "general_settings": dict(EMULATED_AUTH),
@@ -117,6 +118,8 @@ KEYS: dict[str, dict[str, Any]] = {
     "sk-lower": {"key_alias": "lower", "team_id": "team-r", "max_budget": 1.0, "spend": 0.97},
     "sk-cheaper": {"key_alias": "cheaper", "team_id": "team-r", "max_budget": 1.0, "spend": 0.999},
     "sk-broke": {"key_alias": "broke", "team_id": "team-r", "max_budget": 1.0, "spend": 0.99999},
+    # $1e-4 left: the small model's estimate fits, the medium one's (an escalation) does not
+    "sk-tight": {"key_alias": "tight", "team_id": "team-r", "max_budget": 1.0, "spend": 0.9999},
     "sk-narrowed": {
         "key_alias": "narrowed",
         "team_id": "team-n",

@@ -95,3 +95,50 @@ def test_budget_guard_lowers_thinking_then_takes_a_cheaper_model_then_refuses(ro
     plain = routing.post("sk-lower", PROOF, model="qwen-large")
     assert plain.status_code == 200 and int(plain.headers["x-thinkbudget-budget"]) < 8192
     assert routing.post("sk-broke", PROOF, model="qwen-small").status_code == 429
+
+
+def test_an_empty_answer_escalates_once_to_the_next_tiers_model(routing):
+    before = routing.sim_requests()
+    # every model answers emptily here (the sim control travels with the retry): escalated once, not twice
+    r = routing.post("sk-balanced", "hi", sim={"think_tokens": 10, "answer_tokens": 0})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-thinkbudget-escalated"] == "qwen-small -> qwen-medium"
+    assert r.headers["x-thinkbudget-route"] == "qwen-medium"
+    assert r.headers["x-thinkbudget-route-reason"].startswith("escalated from qwen-small to qwen-medium: empty answer")
+    after = routing.sim_requests()
+    assert (after["small"] - before["small"], after["medium"] - before["medium"]) == (1, 1)
+    assert after["large"] == before["large"]
+
+    call_id = r.headers["x-litellm-call-id"]
+    row = routing.record(call_id)  # one record for the request, the retry folded into it
+    extra = row["extra"] if isinstance(row["extra"], dict) else json.loads(row["extra"])
+    assert (extra["escalated_from"], extra["escalated_to"]) == ("qwen-small", "qwen-medium")
+    assert row["route"] == "qwen-medium" and row["route_reason"].startswith("escalated")
+    # billed: both calls, each in LiteLLM's spend logs under its own id, the retry's marked as ours
+    retry = routing.events(extra["escalation_call_id"])
+    assert retry, "the retry has no spend-log row of its own"
+    retry_meta = json.loads(retry[-1]["spend_log_payload"]["metadata"])["spend_logs_metadata"]
+    assert retry_meta["thinkbudget_escalation_of"] == call_id
+    first = json.loads(routing.events(call_id)[-1]["spend_log_payload"]["metadata"])
+    first_cost = routing.events(call_id)[-1]["spend_log_payload"]["spend"]
+    retry_cost = retry[-1]["spend_log_payload"]["spend"]
+    assert first_cost > 0 and retry_cost > 0
+    assert row["cost_usd"] == pytest.approx(first_cost + retry_cost, rel=1e-6)
+    assert first["spend_logs_metadata"]["thinkbudget_route"] == "qwen-small"
+
+
+def test_an_answer_escalates_only_when_it_is_empty_or_cut_for_length(routing):
+    r = routing.post("sk-balanced", "hi", sim={"think_tokens": 10, "answer_tokens": 5})
+    assert r.status_code == 200 and "x-thinkbudget-escalated" not in r.headers
+    assert r.headers["x-thinkbudget-route"] == "qwen-small"
+
+
+def test_no_escalation_the_budget_guard_would_refuse(routing):
+    before = routing.sim_requests()
+    r = routing.post("sk-tight", "hi", sim={"think_tokens": 10, "answer_tokens": 0})
+    assert r.status_code == 200, r.text
+    assert "x-thinkbudget-escalated" not in r.headers and r.headers["x-thinkbudget-route"] == "qwen-small"
+    assert routing.sim_requests()["medium"] == before["medium"]
+    row = routing.record(r.headers["x-litellm-call-id"])
+    extra = row["extra"] if isinstance(row["extra"], dict) else json.loads(row["extra"])
+    assert "refused by the budget guard" in extra["escalation_not_served"]

@@ -32,6 +32,7 @@ from thinkbudget_litellm.enforce.context_fit import (
 )
 from thinkbudget_litellm.enforce.engine_tokens import fit_prompt_tokens
 from thinkbudget_litellm.handler.cache_hits import cache_hit_headers
+from thinkbudget_litellm.handler.escalation_step import escalate, pending_escalation
 from thinkbudget_litellm.handler.litellm_io import (
     BUDGETED_CALL_TYPES,
     CHAT_CALL_TYPES,
@@ -178,6 +179,16 @@ class ThinkBudgetHandler(CustomLogger):
                 )
                 return None
             kwargs = await self._budget_params(ctx, dep, kwargs, messages, prompt_tokens)
+            if ctx.is_escalation(call_id):  # ours: the retry on a larger model, within the same budget
+                await lc.escalation_started(
+                    str(call_id),
+                    ctx.deployment_id,
+                    prompt_tokens,
+                    priced=priced,
+                    simulated=simulated,
+                    enforcement=dep.enforcement,
+                )
+                return kwargs
             await lc.attempt_started(
                 ctx.deployment_id, prompt_tokens, priced=priced, simulated=simulated, enforcement=dep.enforcement
             )
@@ -296,7 +307,12 @@ class ThinkBudgetHandler(CustomLogger):
             return None
         try:
             lc = ctx.lifecycle
-            if ctx.is_continuation(call_id):
+            if ctx.is_escalation(call_id):
+                counts = await self._engine_id_counts(ctx, response)
+                if counts is None:
+                    counts = count_full_response(response, trust_engine=_engine_counts(ctx))
+                step = await lc.attempt_succeeded(*counts, call_id=str(call_id))
+            elif ctx.is_continuation(call_id):
                 answer = lc.answer_tokens + sum(count_full_response(response, trust_engine=_engine_counts(ctx)))
                 step = await lc.attempt_succeeded(answer=answer, call_id=str(call_id))
             elif ctx.enforcement is Enforcement.STREAM:
@@ -311,7 +327,9 @@ class ThinkBudgetHandler(CustomLogger):
                 counts = await self._engine_id_counts(ctx, response)
                 if counts is None:
                     counts = count_full_response(response, trust_engine=_engine_counts(ctx))
-                step = await lc.attempt_succeeded(*counts)
+                pending = pending_escalation(self.rt, ctx, response, counts[0])
+                step = await lc.attempt_succeeded(*counts, escalates=pending is not None)
+                ctx.pending_escalation = pending
             self.rt.completed(ctx, step)
             set_response_cost(response, lc.bill_for(str(call_id)).cost_usd)
         except Exception:
@@ -330,6 +348,13 @@ class ThinkBudgetHandler(CustomLogger):
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
         """The proxy is about to answer: a two-step request whose first call was capped continues."""
         ctx = self.rt.states.live(data.get("litellm_call_id"))
+        if ctx is not None and ctx.pending_escalation is not None:
+            try:
+                return await escalate(self.rt, ctx, data)
+            except Exception:
+                self.rt.end(ctx, ctx.lifecycle.escalation_ended(False))  # our bug: the first answer stands
+                self.rt.internal_error("escalate", ctx.call_id)
+                return None
         if ctx is None or ctx.stream or ctx.first_call is None or not ctx.first_call.needs_continuation:
             return None
         try:
@@ -373,6 +398,8 @@ class ThinkBudgetHandler(CustomLogger):
                 headers["X-ThinkBudget-Exploration"] = "true"
             if ctx.route is not None:
                 headers.update(ctx.route.headers())
+            if ctx.escalation is not None and ctx.escalation.served:
+                headers["X-ThinkBudget-Escalated"] = ctx.escalation.header()
             if not ctx.stream and response is not None:
                 lc = ctx.lifecycle
                 headers["X-ThinkBudget-Thinking-Tokens"] = str(lc.thinking_tokens)

@@ -696,3 +696,14 @@ def response_token_ids(response: Any) -> list[int] | None:
     if isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         return ids
     return None
+
+
+def answer_and_finish(response: Any) -> tuple[str | None, str | None]:
+    """A non-streamed chat response's answer text and finish reason (its first choice)."""
+    choices = getattr(response, "choices", None) or []
+    if not choices:
+        return None, None
+    choice = choices[0]
+    message = getattr(choice, "message", None)
+    content = getattr(message, "content", None)
+    return (content if isinstance(content, str) else None), getattr(choice, "finish_reason", None)

@@ -17,6 +17,7 @@ from thinkbudget_litellm.settings import Enforcement, ThinkBudgetSettings
 from thinkbudget_litellm.tiers import Task
 
 if TYPE_CHECKING:
+    from thinkbudget_litellm.routing.escalation import Escalation
     from thinkbudget_litellm.routing.service import RoutePlan
 
 
@@ -89,6 +90,7 @@ def build_record(
     grace_tokens: int = 0,
     g_per_kwh: float | None = None,
     cache_saving: CacheSaving | None = None,
+    escalation: Escalation | None = None,
 ) -> RequestRecord:
     """One row per client request: a cut request's continuation is folded into it. ``g_per_kwh``:
     its deployment's grid intensity (for ``co2e_g``); ``cache_saving``: what a cache hit saved."""
@@ -127,7 +129,7 @@ def build_record(
         latency_ms=outcome.latency_ms,
         exploration=outcome.admission.decision.exploration,
         grace_tokens=grace_tokens,
-        extra=record_extra(outcome, adjustments, cache_saving),
+        extra={**record_extra(outcome, adjustments, cache_saving), **(escalation.as_extra() if escalation else {})},
         **route_columns(route, outcome),
     )
 

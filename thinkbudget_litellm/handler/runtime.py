@@ -283,7 +283,7 @@ class Runtime:
                 metrics.CO2E_GRAMS.labels(**labels).inc(co2e)
         if bill.cost_usd:
             metrics.COST_USD.labels(**labels).inc(bill.cost_usd)
-        if outcome.deployment_id is not None:  # what this deployment's tokens cost, for routing
+        if outcome.deployment_id is not None and outcome.escalation_call_id is None:  # its tokens' price
             self.routing.prices.observe(
                 outcome.deployment_id,
                 bill.cost_usd,
@@ -309,6 +309,7 @@ class Runtime:
                     grace_tokens=ctx.grace_tokens,
                     g_per_kwh=g_per_kwh,
                     cache_saving=ctx.cache_saving,
+                    escalation=ctx.escalation,
                 )
             )
 

@@ -25,7 +25,9 @@ from thinkbudget_litellm.settings import DeploymentSettings, Enforcement, Engine
 from thinkbudget_litellm.tiers import Task
 
 if TYPE_CHECKING:
+    from thinkbudget_litellm.handler.escalation_step import Pending
     from thinkbudget_litellm.handler.stream_enforcer import FirstCall
+    from thinkbudget_litellm.routing.escalation import Escalation
     from thinkbudget_litellm.routing.service import RoutePlan
 
 
@@ -52,6 +54,8 @@ class RequestContext:
     route: RoutePlan | None = None  # where the request is routed and what the guard decided
     session_reserved: int = 0  # thinking tokens reserved in the session ledger at admission
     cache_saving: CacheSaving | None = None  # a cache hit: what the response it was cached from cost
+    pending_escalation: Pending | None = None  # the answer calls for a retry on a larger model
+    escalation: Escalation | None = None  # the retry issued (or refused) for it
 
     @property
     def call_id(self) -> str:
@@ -86,6 +90,10 @@ class RequestContext:
     def is_continuation(self, call_id: str | None) -> bool:
         """``call_id`` is the continuation call we issued for this request (never a client field)."""
         return call_id is not None and call_id == self.lifecycle.continuation_call_id
+
+    def is_escalation(self, call_id: str | None) -> bool:
+        """``call_id`` is the escalation call we issued for this request (never a client field)."""
+        return call_id is not None and call_id == self.lifecycle.escalation_call_id
 
 
 class ContextStore:
@@ -130,7 +138,7 @@ class ContextStore:
         """Stop tracking a completed request (it stays findable among the recent ones)."""
         if self._live.pop(ctx.call_id, None) is None:
             return
-        for call_id in (ctx.call_id, ctx.lifecycle.continuation_call_id):
+        for call_id in (ctx.call_id, ctx.lifecycle.continuation_call_id, ctx.lifecycle.escalation_call_id):
             if call_id is not None and self._ids.get(call_id) is ctx:
                 del self._ids[call_id]
                 self._recent[call_id] = ctx

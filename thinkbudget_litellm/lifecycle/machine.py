@@ -15,6 +15,9 @@ Semantics (what the handler's hooks implement with LiteLLM 1.106.2):
   (``swept``): it is then COMPLETED and every later event is ignored.
 - A cut (or capped two-step) request is complete once its continuation is; the continuation's
   attempts run under the continuation's own call id.
+- An escalation (``attempt_succeeded(escalates=True)``) ends the primary attempt, billed, and waits for
+  the one retry on a larger model, whose attempts run under the escalation's own call id; its success
+  completes the request with its counts, its failure with the primary's answer.
 - Failed attempts are not billed (LiteLLM records no spend for them); their joules and cost are kept
   apart in the bill. A client that leaves gets ``cancelled`` with what was generated billed.
 - Each entry is closed once whatever the order of events; concurrent closers share the result, and
@@ -60,6 +63,7 @@ _T = TypeVar("_T")
 
 _PRIMARY_PHASES = frozenset({Phase.ADMITTED, Phase.ATTEMPTING, Phase.BETWEEN_ATTEMPTS})
 _CONTINUATION_PHASES = frozenset({Phase.AWAITING_CONTINUATION, Phase.CONTINUING})
+_ESCALATION_PHASES = frozenset({Phase.AWAITING_ESCALATION, Phase.ESCALATING})
 
 
 class _Entry(Enum):
@@ -136,6 +140,8 @@ class RequestLifecycle:
         self._answer_at_continuation = 0
         self._cut = False
         self._continuation_call_id: str | None = None
+        self._escalation_call_id: str | None = None
+        self._before_escalation: tuple[int, int] = (0, 0)  # the primary's (thinking, answer)
         self._final: _Final | None = None
         self._completion: asyncio.Task[RequestOutcome] | None = None
         self._outcome: RequestOutcome | None = None
@@ -181,6 +187,10 @@ class RequestLifecycle:
     @property
     def continuation_call_id(self) -> str | None:
         return self._continuation_call_id
+
+    @property
+    def escalation_call_id(self) -> str | None:
+        return self._escalation_call_id
 
     @property
     def outcome(self) -> RequestOutcome | None:
@@ -286,17 +296,25 @@ class RequestLifecycle:
         call_id: str | None = None,
         continues: bool = False,
         cut: bool = False,
+        escalates: bool = False,
     ) -> Step:
         """The open attempt's response is complete (the stream ended, the non-streamed response
         arrived, or LiteLLM logs its success: whichever comes first; later ones are ignored).
         ``thinking``/``answer``: the request's counts (None keeps them). Without an open attempt
         (a cache hit) it completes the request all the same. ``continues``: a two-step first call
         that needs a continuation (``cut``: its thinking was still open). With ``call_id`` the
-        continuation's id, it is the continuation's success (``continuation_ended(True)``)."""
+        continuation's id, it is the continuation's success (``continuation_ended(True)``).
+        ``escalates``: the primary's answer calls for the retry on a larger model (not with
+        ``continues``); with ``call_id`` the escalation's id, it is the escalation's success and the
+        counts are the escalated response's."""
         event = Event.ATTEMPT_SUCCEEDED
         if self._phase in _CONTINUATION_PHASES and call_id is not None and call_id == self._continuation_call_id:
             self._set_counts(thinking, answer)
             return await self._continuation_succeeded(event, 0)
+        if self._phase is Phase.ESCALATING and call_id is not None and call_id == self._escalation_call_id:
+            self._set_counts(thinking, answer)
+            self._touch()
+            return await self._complete(event, self._answered_status(), AttemptEnd.SUCCEEDED)
         if self._phase not in _PRIMARY_PHASES or call_id not in (None, self.admission.call_id):
             return await self._ignored(event)
         self._set_counts(thinking, answer)
@@ -304,6 +322,10 @@ class RequestLifecycle:
         slot = self._open_slot()
         if slot is not None:
             self._end(slot, AttemptEnd.SUCCEEDED)
+        if escalates and not continues:
+            self._before_escalation = (self._thinking, self._answer)
+            self._move(Phase.AWAITING_ESCALATION)
+            return await self._accepted(event)
         if not continues:
             return await self._complete(event, self._answered_status(), AttemptEnd.SUCCEEDED)
         self._cut = cut
@@ -389,6 +411,51 @@ class RequestLifecycle:
         if succeeded:
             return await self._continuation_succeeded(event, answer_tokens)
         return await self._complete(event, RequestStatus.FAILURE, AttemptEnd.CANCELLED)
+
+    # ------------------------------------------------------------------ escalation
+    def escalation_issued(self, call_id: str) -> Step:
+        """The escalation call was issued under ``call_id`` (an id we made, before any deployment)."""
+        if self._phase is not Phase.AWAITING_ESCALATION or not call_id or call_id == self.admission.call_id:
+            self.ignored[Event.ESCALATION_ISSUED] += 1
+            return Step(Event.ESCALATION_ISSUED, False, self._phase)
+        self._escalation_call_id = call_id
+        self._touch()
+        self._move(Phase.ESCALATING)
+        return Step(Event.ESCALATION_ISSUED, True, self._phase)
+
+    async def escalation_started(
+        self,
+        call_id: str,
+        deployment_id: str | None,
+        prompt_tokens: int,
+        *,
+        priced: bool,
+        simulated: bool = False,
+        enforcement: Enforcement | None = None,
+    ) -> Step:
+        """A deployment call of the escalation starts (its first, a retry or a fallback)."""
+        event = Event.ESCALATION_STARTED
+        if self._phase is not Phase.ESCALATING or call_id != self._escalation_call_id:
+            return await self._ignored(event)
+        if enforcement is not None:
+            self._enforcement = enforcement
+        return await self._start(
+            event, AttemptKind.ESCALATION, call_id, deployment_id, prompt_tokens, priced, simulated
+        )
+
+    async def escalation_ended(self, succeeded: bool, thinking: int | None = None, answer: int | None = None) -> Step:
+        """The escalation finished (its counts replace the primary's) or could not run or finish
+        (``succeeded`` False: the request completes with the primary's answer; an attempt still open
+        failed, not billed)."""
+        event = Event.ESCALATION_ENDED
+        if self._phase not in _ESCALATION_PHASES:
+            return await self._ignored(event)
+        self._touch()
+        if succeeded:
+            self._set_counts(thinking, answer)
+            return await self._complete(event, self._answered_status(), AttemptEnd.SUCCEEDED)
+        self._thinking, self._answer = self._before_escalation
+        return await self._complete(event, self._answered_status(), AttemptEnd.FAILED)
 
     # ------------------------------------------------------------------ request ends
     async def request_failed(self) -> Step:
@@ -512,7 +579,7 @@ class RequestLifecycle:
     def _completion_tokens(self, slot: _Slot) -> int | None:
         if self.admission.stream:
             return None  # counted with tokens()
-        if slot.kind is AttemptKind.PRIMARY:
+        if slot.kind is not AttemptKind.CONTINUATION:
             return self._thinking + self._answer
         return max(self._answer - self._answer_at_continuation, 0)
 
@@ -579,7 +646,8 @@ class RequestLifecycle:
             raise RuntimeError("the request has not completed")
         attempts = self.attempts
         primary = [a for a in attempts if a.kind is AttemptKind.PRIMARY]
-        last = primary[-1] if primary else None
+        escalated = [a for a in attempts if a.kind is AttemptKind.ESCALATION and a.end is AttemptEnd.SUCCEEDED]
+        last = escalated[-1] if escalated else primary[-1] if primary else None
         return RequestOutcome(
             admission=self.admission,
             status=final.status,
@@ -595,6 +663,7 @@ class RequestLifecycle:
             latency_ms=(final.at - self.admitted_at) * 1000.0,
             completed_by=final.event,
             closed_by=final.closed_by,
+            escalation_call_id=self._escalation_call_id,
         )
 
 

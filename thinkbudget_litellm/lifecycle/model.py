@@ -26,12 +26,15 @@ class Phase(StrEnum):
     BETWEEN_ATTEMPTS = "between_attempts"  # the last primary attempt failed; a retry may come
     AWAITING_CONTINUATION = "awaiting_continuation"  # the primary ended for a continuation (cut or capped)
     CONTINUING = "continuing"  # the continuation call was issued (its attempts open, failed or done)
+    AWAITING_ESCALATION = "awaiting_escalation"  # the primary answered emptily or cut: a retry on a larger model
+    ESCALATING = "escalating"  # the escalation call was issued (its attempts open, failed or done)
     COMPLETED = "completed"  # the outcome is final; every later event is ignored
 
 
 class AttemptKind(StrEnum):
     PRIMARY = "primary"  # a deployment call under the client's call id
     CONTINUATION = "continuation"  # a deployment call under the continuation's own call id
+    ESCALATION = "escalation"  # a deployment call of the one retry on a larger model, under its own call id
 
 
 class AttemptEnd(StrEnum):
@@ -60,6 +63,9 @@ class Event(StrEnum):
     CONTINUATION_ISSUED = "continuation_issued"
     CONTINUATION_STARTED = "continuation_started"
     CONTINUATION_ENDED = "continuation_ended"
+    ESCALATION_ISSUED = "escalation_issued"
+    ESCALATION_STARTED = "escalation_started"
+    ESCALATION_ENDED = "escalation_ended"
     REQUEST_FAILED = "request_failed"
     CLIENT_LEFT = "client_left"
     SWEPT = "swept"

@@ -17,8 +17,8 @@ from thinkbudget_litellm.tiers import Task, Tier
 class RequestOutcome:
     admission: Admission
     status: RequestStatus  # cut: answered after a cut; cancelled: the client left (what was generated billed)
-    enforcement: Enforcement  # the last primary attempt's deployment's (else the admission's)
-    deployment_id: str | None  # the last primary attempt's deployment
+    enforcement: Enforcement  # the last primary (or escalation) attempt's deployment's (else the admission's)
+    deployment_id: str | None  # the last primary attempt's deployment (the escalation's, when it answered)
     thinking_tokens: int
     answer_tokens: int  # the continuation's answer included
     prompt_tokens: int  # the last primary attempt's
@@ -29,6 +29,7 @@ class RequestOutcome:
     latency_ms: float  # admission to completion
     completed_by: Event  # the event that completed it
     closed_by: SweepReason | None  # set when the sweep closed it
+    escalation_call_id: str | None = None  # the one retry on a larger model, when there was one
 
     @property
     def call_id(self) -> str:

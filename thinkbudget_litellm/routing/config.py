@@ -72,6 +72,9 @@ class RoutingSettings(_Strict):
     baseline_model: str | None = Field(default=None, description="model group the saving is measured against")
     price_window: int = Field(default=50, ge=1, le=10_000, description="recent requests per deployment priced")
     guard: GuardSettings = GuardSettings()
+    escalate: bool = Field(
+        default=False, description="retry an empty or length-cut answer once on the next tier's model"
+    )
 
     def allowed(self) -> tuple[Strategy, ...]:
         return tuple(self.allowed_strategies) if self.allowed_strategies is not None else ALL_STRATEGIES

@@ -38,6 +38,16 @@ class RoutePlan:
     def model(self) -> str:
         return self.choice.model
 
+    def escalated(self, to_model: str, reason: str, extra_usd: float) -> RoutePlan:
+        """The route once the request was escalated to ``to_model`` (estimate: both calls)."""
+        choice = replace(
+            self.choice,
+            model=to_model,
+            reason=f"{reason}; first: {self.choice.reason}",
+            estimate_usd=self.choice.estimate_usd + extra_usd,
+        )
+        return replace(self, choice=choice)
+
     def headers(self) -> dict[str, str]:
         left = self.choice.remaining.usd
         return {
