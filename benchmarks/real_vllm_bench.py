@@ -70,6 +70,7 @@ def render(raw: Mapping[str, Any]) -> str:
     )
     lines.append(
         f"client: streaming, max_completion_tokens {real.get('client_max_completion_tokens')}, "
+        f"temperature {real.get('client_temperature')}, "
         f"concurrency {meta['concurrency']}; {meta['machine']}; runtime {meta['runtime_s']} s"
     )
     lines.append(f"workloads: {json.dumps(meta['workloads'])}; classifier: {meta['classifier']}")
@@ -132,7 +133,10 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--per-tier", type=int, default=2, help="labelled prompts per label tier")
     p.add_argument("--modes", default="native,stream", help="budgeted runs: native, stream or both")
-    p.add_argument("--max-completion-tokens", type=int, default=1024, help="the client's cap (thinking + answer)")
+    p.add_argument(
+        "--max-completion-tokens", type=int, default=1024, help="the client's cap (thinking + answer; 0: none)"
+    )
+    p.add_argument("--temperature", type=float, default=0.0, help="client temperature (0: repeatable runs)")
     p.add_argument("--template", choices=("strips", "keeps"), default="strips")
     p.add_argument("--max-model-len", type=int, default=4096)
     p.add_argument("--concurrency", type=int, default=2)
@@ -160,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "--engine-metrics", vllm.base + "/metrics",
                     "--max-model-len", str(args.max_model_len),
                     "--template-preopens-think",
-                    "--max-completion-tokens", str(args.max_completion_tokens),
+                    *(["--max-completion-tokens", str(cap)] if (cap := args.max_completion_tokens) else []),
+                    "--temperature", str(args.temperature),
                     "--per-tier", str(args.per_tier),
                     "--labelled-modes", args.modes,
                     "--mix-size", "0",

@@ -114,6 +114,7 @@ async def send(
     inline: bool,
     max_tokens: int | None,
     max_completion_tokens: int | None = None,
+    temperature: float | None = None,
 ) -> RequestResult:
     item = req.item
     row = RequestResult(workload, run, req.request_id, item.id, item.tier.value, item.task.value)
@@ -131,6 +132,8 @@ async def send(
         body["max_tokens"] = max_tokens
     if max_completion_tokens is not None:
         body["max_completion_tokens"] = max_completion_tokens
+    if temperature is not None:
+        body["temperature"] = temperature
     text = StreamText(inline=inline)
     t0 = time.perf_counter()
     try:
@@ -186,6 +189,7 @@ async def run_requests(
     inline: bool,
     max_tokens: int | None,
     max_completion_tokens: int | None = None,
+    temperature: float | None = None,
 ) -> list[RequestResult]:
     """Send every request with at most ``concurrency`` in flight, longest natural thinking first
     (the same order in every run), each bounded by ``timeout_s``."""
@@ -203,7 +207,7 @@ async def run_requests(
                 r = queue.get_nowait()
                 coro = send(
                     client, base, key, deployment, r, run, workload, lengths[r.request_id], inline, max_tokens,
-                    max_completion_tokens,
+                    max_completion_tokens, temperature,
                 )  # fmt: skip
                 try:
                     results[r.request_id] = await asyncio.wait_for(coro, timeout_s)
@@ -400,6 +404,7 @@ async def one_run(
     rows = await run_requests(
         proxy.base, key, backend.deployment, requests, run, workload, backend.simulated,
         args.concurrency, args.request_timeout, args.style != "parser", args.max_tokens, args.max_completion_tokens,
+        args.temperature,
     )  # fmt: skip
     info.wall_s = time.perf_counter() - t0
     after = read_counter(backend.metrics_url)
@@ -483,6 +488,7 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         help="client max_completion_tokens: thinking + answer together (real backends)",
     )
+    p.add_argument("--temperature", type=float, help="client temperature (default: the backend's)")
     p.add_argument("--max-model-len", type=int, help="--backend-url: the engine's context window (model_info)")
     p.add_argument(
         "--template-preopens-think",
@@ -553,6 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "template_preopens_think": args.template_preopens_think,
             "client_max_tokens": args.max_tokens,
             "client_max_completion_tokens": args.max_completion_tokens,
+            "client_temperature": args.temperature,
             "engine_metrics": args.engine_metrics,
         },
         "gpu_cost_per_hour": args.gpu_cost_per_hour,
