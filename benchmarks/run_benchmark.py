@@ -85,6 +85,8 @@ class RunInfo:
     records_found: int | None = None
     records_energy_j: float | None = None
     records_cost_usd: float | None = None
+    engine_generation_tokens: float | None = None  # delta of the engine's vllm:generation_tokens_total
+    engine_prompt_tokens: float | None = None  # delta of the engine's vllm:prompt_tokens_total
     notes: list[str] = field(default_factory=list)
 
 
@@ -111,6 +113,8 @@ async def send(
     lengths: tuple[int, int] | None,
     inline: bool,
     max_tokens: int | None,
+    max_completion_tokens: int | None = None,
+    temperature: float | None = None,
 ) -> RequestResult:
     item = req.item
     row = RequestResult(workload, run, req.request_id, item.id, item.tier.value, item.task.value)
@@ -126,6 +130,10 @@ async def send(
         body["sim"] = {"think_tokens": lengths[0], "answer_tokens": lengths[1]}
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
+    if max_completion_tokens is not None:
+        body["max_completion_tokens"] = max_completion_tokens
+    if temperature is not None:
+        body["temperature"] = temperature
     text = StreamText(inline=inline)
     t0 = time.perf_counter()
     try:
@@ -180,6 +188,8 @@ async def run_requests(
     timeout_s: float,
     inline: bool,
     max_tokens: int | None,
+    max_completion_tokens: int | None = None,
+    temperature: float | None = None,
 ) -> list[RequestResult]:
     """Send every request with at most ``concurrency`` in flight, longest natural thinking first
     (the same order in every run), each bounded by ``timeout_s``."""
@@ -195,7 +205,10 @@ async def run_requests(
         async def worker() -> None:
             while not queue.empty():
                 r = queue.get_nowait()
-                coro = send(client, base, key, deployment, r, run, workload, lengths[r.request_id], inline, max_tokens)
+                coro = send(
+                    client, base, key, deployment, r, run, workload, lengths[r.request_id], inline, max_tokens,
+                    max_completion_tokens, temperature,
+                )  # fmt: skip
                 try:
                     results[r.request_id] = await asyncio.wait_for(coro, timeout_s)
                 except TimeoutError:
@@ -229,6 +242,23 @@ def read_counter(metrics_url: str | None) -> float | None:
         return counter_joules(httpx.get(metrics_url, timeout=5).text)
     except httpx.HTTPError:
         return None
+
+
+def read_engine_counters(metrics_url: str | None) -> tuple[float, float] | None:
+    """The engine's own ``vllm:generation_tokens_total`` and ``vllm:prompt_tokens_total`` (summed
+    over their label sets), or None where there is no such endpoint."""
+    if metrics_url is None:
+        return None
+    try:
+        text = httpx.get(metrics_url, timeout=5).text
+    except httpx.HTTPError:
+        return None
+    sums = {"vllm:generation_tokens_total": 0.0, "vllm:prompt_tokens_total": 0.0}
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in sums:
+            sums[name] += float(line.rsplit(" ", 1)[1])
+    return sums["vllm:generation_tokens_total"], sums["vllm:prompt_tokens_total"]
 
 
 def read_records(db_path: Path, call_ids: set[str], wait_s: float = 10.0) -> dict[str, dict[str, Any]]:
@@ -298,6 +328,7 @@ def start_backends(args: argparse.Namespace, modes: Sequence[str], log_dir: Path
             backends[mode] = Backend(
                 mode, args.backend_url.rstrip("/"), args.backend_model, args.backend_metrics, simulated=False,
                 gpu_name=args.gpu_name, gpu_cost_per_hour=args.gpu_cost_per_hour,
+                max_model_len=args.max_model_len, template_preopens_think=args.template_preopens_think,
             )  # fmt: skip
             continue
         svc: Service = start_sim(f"sim-{mode}", sim_args(args, native=mode == "native"), log_dir)
@@ -368,13 +399,19 @@ async def one_run(
 ) -> tuple[list[RequestResult], RunInfo]:  # fmt: skip
     info = RunInfo(workload, run, backend.deployment)
     before = read_counter(backend.metrics_url)
+    engine_before = read_engine_counters(args.engine_metrics)
     t0 = time.perf_counter()
     rows = await run_requests(
         proxy.base, key, backend.deployment, requests, run, workload, backend.simulated,
-        args.concurrency, args.request_timeout, args.style != "parser", args.max_tokens,
+        args.concurrency, args.request_timeout, args.style != "parser", args.max_tokens, args.max_completion_tokens,
+        args.temperature,
     )  # fmt: skip
     info.wall_s = time.perf_counter() - t0
     after = read_counter(backend.metrics_url)
+    engine_after = read_engine_counters(args.engine_metrics)
+    if engine_before is not None and engine_after is not None:
+        info.engine_generation_tokens = engine_after[0] - engine_before[0]
+        info.engine_prompt_tokens = engine_after[1] - engine_before[1]
     info.counter_j = after - before if before is not None and after is not None else None
     info.bill_usd = info.wall_s * backend.gpu_cost_per_hour / 3600.0 if backend.metrics_url else None
     info.tokens = sum(r.thinking_tokens + r.answer_tokens for r in rows if r.ok)
@@ -416,7 +453,8 @@ async def run_all_workloads(
                     info.notes.append(f"{missing} records missing: their figures are run-window shares")
                 apply_window_shares(rows, info, overwrite=False)
             rate = info.tokens / max(info.wall_s, 1e-9)
-            print(f"    {info.wall_s:6.1f} s, {info.tokens} tokens ({rate:.0f}/s), {info.failures} failed")
+            engine = f", engine generated {info.engine_generation_tokens:.0f}" if info.engine_generation_tokens else ""
+            print(f"    {info.wall_s:6.1f} s, {info.tokens} tokens ({rate:.0f}/s){engine}, {info.failures} failed")
             for r in rows:
                 if not r.ok:
                     print(f"    failed {r.request_id}: {r.error}", flush=True)
@@ -445,6 +483,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend-metrics", help="DCGM exporter /metrics of the backend's GPU (energy), optional")
     p.add_argument("--gpu-name", default="H100")
     p.add_argument("--max-tokens", type=int, help="client max_tokens (real backends; the simulator needs none)")
+    p.add_argument(
+        "--max-completion-tokens",
+        type=int,
+        help="client max_completion_tokens: thinking + answer together (real backends)",
+    )
+    p.add_argument("--temperature", type=float, help="client temperature (default: the backend's)")
+    p.add_argument("--max-model-len", type=int, help="--backend-url: the engine's context window (model_info)")
+    p.add_argument(
+        "--template-preopens-think",
+        action="store_true",
+        help="--backend-url: the chat template opens <think> in the generation prompt (R1-style)",
+    )
+    p.add_argument("--engine-metrics", help="the engine's own /metrics (vLLM token counters), optional")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--log-dir", type=Path, help="keep proxy/simulator logs here (default: a temp dir)")
     return p
@@ -500,6 +551,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         if simulated
         else None,
+        "real_backend": None
+        if simulated
+        else {
+            "model": args.backend_model,
+            "max_model_len": args.max_model_len,
+            "template_preopens_think": args.template_preopens_think,
+            "client_max_tokens": args.max_tokens,
+            "client_max_completion_tokens": args.max_completion_tokens,
+            "client_temperature": args.temperature,
+            "engine_metrics": args.engine_metrics,
+        },
         "gpu_cost_per_hour": args.gpu_cost_per_hour,
         "concurrency": args.concurrency,
         "dataset": [str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in (args.dataset or [DATASET])],

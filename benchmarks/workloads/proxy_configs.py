@@ -30,6 +30,8 @@ class Backend:
     gpu_name: str = "H100 (simulated)"
     gpu_cost_per_hour: float = 1.70
     tick_s: float = 0.2
+    max_model_len: int | None = None  # the engine's context window (prompt + completion), when known
+    template_preopens_think: bool = False  # R1-style chat template: the generation prompt opens <think>
 
     @property
     def deployment(self) -> str:
@@ -59,6 +61,8 @@ def proxy_config(
     model_list = []
     for backend in backends.values():
         info: dict[str, Any] = dict(PRICES)
+        if backend.max_model_len is not None:
+            info["max_model_len"] = backend.max_model_len
         if with_extension:
             info["thinkbudget"] = {
                 "enforcement": backend.mode,
@@ -66,6 +70,8 @@ def proxy_config(
                 "gpu": {"name": backend.gpu_name, "count": 1, "cost_per_hour": backend.gpu_cost_per_hour},
                 "energy": _energy(backend),
             }
+            if backend.template_preopens_think:
+                info["thinkbudget"]["template_preopens_think"] = True
         model_list.append(
             {
                 "model_name": backend.deployment,
