@@ -75,16 +75,19 @@ def stack_or_fail(what: str, on_stop: Callable[[], None] | None = None) -> Itera
             on_stop()
 
 
-def stack_logs_on_failure(fixture: str) -> Callable[[pytest.Item, pytest.CallInfo[Any]], Generator[None, Any, None]]:
-    """A conftest's ``pytest_runtest_makereport`` hook: a failed test that used ``fixture`` (an object
-    with a ``stack``) gets the proxy and simulator logs in its report."""
+def stack_logs_on_failure(*fixtures: str) -> Callable[[pytest.Item, pytest.CallInfo[Any]], Generator[None, Any, None]]:
+    """A conftest's ``pytest_runtest_makereport`` hook: a failed test that used one of ``fixtures``
+    (objects with a ``stack``) gets their proxy and simulator logs in its report."""
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
         outcome = yield
         rep = outcome.get_result()
-        if rep.when == "call" and rep.failed and fixture in item.fixturenames:  # type: ignore[attr-defined]
-            stack: Stack = item.funcargs[fixture].stack  # type: ignore[attr-defined]
-            rep.sections.append(("proxy and simulator logs", stack.logs()))
+        if rep.when != "call" or not rep.failed:
+            return
+        for fixture in fixtures:
+            if fixture in item.fixturenames:  # type: ignore[attr-defined]
+                stack: Stack = item.funcargs[fixture].stack  # type: ignore[attr-defined]
+                rep.sections.append((f"proxy and simulator logs ({fixture})", stack.logs()))
 
     return pytest_runtest_makereport

@@ -1,9 +1,11 @@
 """A small stack of its own for the dashboard's proxy tests: one simulated vLLM (metered), a real
-``litellm`` proxy with thinkbudget, LiteLLM's in-memory response cache, carbon intensity, a measured
-baseline, emulated keys for two teams, records in SQLite."""
+``litellm`` proxy with thinkbudget, LiteLLM's response cache (in-memory; ``cached_dash`` also runs
+one on a throwaway Redis), carbon intensity, a measured baseline, emulated keys for two teams,
+records in SQLite."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ import pytest
 import yaml
 
 from tests.proxy_stack import EMULATED_AUTH, proxy_env, records_url, stack_logs_on_failure, stack_or_fail, start_sims
+from tests.redis_fixtures import RedisUnavailable, throwaway_redis
 from thinkbudget_litellm.demo.stack import Service, Stack, start_proxy
 
 MASTER = "sk-dashboard-master-0123456789abcdef"
@@ -28,7 +31,7 @@ SIM_FLAGS = ["--style", "parser", "--native-budget", "--tokens-per-second", "150
 COMMON = ["--model-name", "deepseek-r1-distill-qwen-7b", "--joules-per-token", "0.5", "--idle-watts", "60"]
 
 
-def proxy_config() -> dict[str, Any]:
+def proxy_config(cache_params: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "model_list": [
             {
@@ -63,7 +66,7 @@ def proxy_config() -> dict[str, Any]:
                 "thinkbudget_litellm.demo.emulated_keys.spend_tracker",
             ],
             "cache": True,
-            "cache_params": {"type": "local"},
+            "cache_params": cache_params or {"type": "local"},
         },
         "thinkbudget": {
             "baseline_thinking_tokens": {"trivial": 400, "simple": 700, "moderate": 1500, "complex": 3000, "deep": 5000}
@@ -79,6 +82,7 @@ class Dash:
     sim: Service
     database_url: str
     log_dir: Path
+    redis_port: int | None = None  # LiteLLM's response cache lives in this Redis (else in memory)
 
     @property
     def url(self) -> str:
@@ -123,13 +127,12 @@ class Dash:
         return found
 
 
-@pytest.fixture(scope="module")
-def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dash]:
-    log_dir = tmp_path_factory.mktemp("dashboard")
+@contextlib.contextmanager
+def _dash_stack(log_dir: Path, cache_params: dict[str, Any] | None = None) -> Iterator[Dash]:
     with stack_or_fail("dashboard") as stack:
         sims = start_sims(stack, {"native": SIM_FLAGS}, COMMON, log_dir)
         cfg = log_dir / "config.yaml"
-        cfg.write_text(yaml.safe_dump(proxy_config()))
+        cfg.write_text(yaml.safe_dump(proxy_config(cache_params)))
         keys = log_dir / "keys.yaml"
         keys.write_text(yaml.safe_dump(KEYS))
         database_url = records_url(None, log_dir)
@@ -142,4 +145,31 @@ def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dash]:
         yield d
 
 
-pytest_runtest_makereport = stack_logs_on_failure("dash")
+@pytest.fixture(scope="module")
+def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dash]:
+    with _dash_stack(tmp_path_factory.mktemp("dashboard")) as d:
+        yield d
+
+
+@pytest.fixture(scope="module", params=["local", "redis"])
+def cached_dash(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dash]:
+    """The stack with LiteLLM's response cache of each type: in-memory (``dash`` itself), and Redis
+    (a stack of its own on a throwaway ``redis-server``; skipped, saying why, where there is none)."""
+    if request.param == "local":
+        yield request.getfixturevalue("dash")
+        return
+    with contextlib.ExitStack() as cleanup:
+        try:
+            port = cleanup.enter_context(throwaway_redis(tmp_path_factory.mktemp("redis")))
+        except RedisUnavailable as exc:
+            pytest.skip(str(exc))
+        d = cleanup.enter_context(
+            _dash_stack(
+                tmp_path_factory.mktemp("dashboard-redis"), {"type": "redis", "host": "127.0.0.1", "port": port}
+            )
+        )
+        d.redis_port = port
+        yield d
+
+
+pytest_runtest_makereport = stack_logs_on_failure("dash", "cached_dash")

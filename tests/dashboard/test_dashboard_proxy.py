@@ -1,5 +1,6 @@
-"""Through the real proxy: the dashboard behind LiteLLM's own auth, and LiteLLM's response cache
-(a cache hit runs no GPU, is recorded as such, and the meter's books still balance)."""
+"""Through the real proxy: the dashboard behind LiteLLM's own auth, and LiteLLM's response cache,
+in-memory and on Redis (a cache hit runs no GPU, is recorded as such, and the meter's books still
+balance)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 import uuid
 
 import pytest
+import redis
 
 from tests.dashboard.conftest import G_PER_KWH, MASTER, Dash
 
@@ -35,18 +37,28 @@ def test_the_dashboard_is_behind_litellms_auth(dash: Dash) -> None:
         assert c.get("/thinkbudget/ui", headers={"Authorization": ""}).status_code == 200
 
 
+def _response_cache_entries(d: Dash) -> set[bytes]:
+    """The keys of LiteLLM's response cache in ``d``'s Redis (its counters are ``{...}:tokens``)."""
+    if d.redis_port is None:
+        return set()
+    return {k for k in redis.Redis(host="127.0.0.1", port=d.redis_port).scan_iter() if not k.startswith(b"{")}
+
+
 @pytest.mark.parametrize("stream", [False, True])
-def test_a_cache_hit_runs_no_gpu_and_the_meter_still_balances(dash: Dash, stream: bool) -> None:
+def test_a_cache_hit_runs_no_gpu_and_the_meter_still_balances(cached_dash: Dash, stream: bool) -> None:
     prompt = f"Explain why the sky is blue, briefly. ({uuid.uuid4()})"
-    with dash.client() as c:
+    with cached_dash.client() as c:
         before = c.get("/thinkbudget/api/gpu").json()["deployments"][0]["attributed_j"]
-    backend_before = dash.sim_requests()
-    first, _ = dash.ask("sk-dash-team-a", prompt, stream=stream, think=300)
-    second, second_headers = dash.ask("sk-dash-team-a", prompt, stream=stream, think=300)
-    assert dash.sim_requests() == backend_before + 1  # the backend saw the first request only
+    backend_before = cached_dash.sim_requests()
+    entries_before = _response_cache_entries(cached_dash)
+    first, _ = cached_dash.ask("sk-dash-team-a", prompt, stream=stream, think=300)
+    second, second_headers = cached_dash.ask("sk-dash-team-a", prompt, stream=stream, think=300)
+    assert cached_dash.sim_requests() == backend_before + 1  # the backend saw the first request only
     assert second_headers.get("x-thinkbudget-cache") == "hit"
     assert second_headers.get("x-thinkbudget-energy-j") == "0"
-    records = dash.records([first, second])
+    if cached_dash.redis_port is not None:  # the first response went to Redis, the hit added none
+        assert len(_response_cache_entries(cached_dash) - entries_before) == 1
+    records = cached_dash.records([first, second])
     original, hit = records[first], records[second]
     assert original["status"] == "success" and hit["status"] == "cache_hit"
     assert original["energy_j"] and original["energy_j"] > 0 and original["cost_usd"] > 0
@@ -58,7 +70,7 @@ def test_a_cache_hit_runs_no_gpu_and_the_meter_still_balances(dash: Dash, stream
     # both requests' energy is everything the meter attributed to requests meanwhile (settled ticks)
     deadline = time.monotonic() + 5
     while True:
-        with dash.client() as c:
+        with cached_dash.client() as c:
             after = c.get("/thinkbudget/api/gpu").json()["deployments"][0]["attributed_j"]
         if (
             after - before == pytest.approx(original["energy_j"] + hit["energy_j"], rel=1e-6)
