@@ -182,6 +182,7 @@ class LedgerTotals:
     held_j: float = 0.0  # shared engines: settled energy not handed out yet (windows not priced)
     held_gpu_s: float = 0.0
     idle_share: float | None = None  # shared engines: this instance's recent token share
+    metered_gpu_s: float = 0.0  # GPU-seconds of settled ticks (gpu_count x their duration)
 
 
 # ----------------------------------------------------------------------------- internal state
@@ -320,6 +321,7 @@ class Ledger:
         self._carry_gpu = 0.0
         self._book = WindowBook(config.window_s, config.idle_horizon_s)
         self._metered = 0.0
+        self._metered_gpu = 0.0
         self._attributed = 0.0
         self._attributed_gpu = 0.0
         self._idle_j = 0.0
@@ -555,6 +557,7 @@ class Ledger:
         since = self.pending_since()
         return LedgerTotals(
             metered_j=self._metered,
+            metered_gpu_s=self._metered_gpu,
             attributed_j=self._attributed,
             attributed_gpu_s=self._attributed_gpu,
             idle_j=self._idle_j,
@@ -698,6 +701,7 @@ class Ledger:
             part.req.weight += weight
             participants.append(Participant(cid, weight, part.start, part.end))
         gpu_s = self._cfg.gpu_count * tick.duration
+        self._metered_gpu += gpu_s
         if tick.window is not None:
             self._settle_shared(tick, tick.window, participants, gpu_s)
         else:
