@@ -42,11 +42,12 @@ def test_collector_shows_each_part_of_the_books() -> None:
         (fam.name, s.labels["part"]): s.value
         for fam in text_string_to_metric_families(generate_latest(registry).decode())
         for s in fam.samples
-        if s.labels.get("deployment") == "dep-1"
+        if s.labels.get("deployment") == "dep-1" and "part" in s.labels
     }
     assert {part for _, part in got} == set(PARTS)
     assert got[("thinkbudget_meter_joules", "carry")] == -0.5
     assert got[("thinkbudget_meter_gpu_seconds", "held")] == 0.75
+    assert "thinkbudget_meter_read_failures{" in generate_latest(registry).decode()
 
 
 def test_a_failing_snapshot_does_not_break_the_scrape() -> None:

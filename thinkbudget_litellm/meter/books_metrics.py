@@ -60,6 +60,11 @@ class MeterBooksCollector(Collector):
             "Meter books of a deployment on this instance (GPU-seconds)",
             labels=["deployment", "part"],
         )
+        failures = GaugeMetricFamily(
+            "thinkbudget_meter_read_failures",
+            "Failed meter reads of a deployment on this instance (counter: energy or engine tokens)",
+            labels=["deployment", "counter"],
+        )
         source = self._source
         if source is not None:
             try:
@@ -71,8 +76,11 @@ class MeterBooksCollector(Collector):
                 for part, (j, g) in book_parts(snap).items():
                     joules.add_metric([dep_id, part], j)
                     gpu_s.add_metric([dep_id, part], g)
+                failures.add_metric([dep_id, "energy"], snap.read_failures)
+                failures.add_metric([dep_id, "engine_tokens"], snap.engine_read_failures)
         yield joules
         yield gpu_s
+        yield failures
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         return iter(())  # collected lazily, so registering never calls the hub

@@ -266,6 +266,7 @@ class _Deployment:
                 busy_watts=energy.watts,
                 idle_watts=energy.idle_watts,
                 window_s=cfg.tokens.window_s,
+                shared=reader is not None,
             ),
             start=now,
         )
