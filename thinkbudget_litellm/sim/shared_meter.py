@@ -35,6 +35,7 @@ class Scenario:
     tick_s: float = 0.2
     window_s: float = 2.0
     lag_s: float = 0.3  # most a token is seen after the engine counted it
+    min_lag_s: float = 0.0  # least (a proxy that lags its engine by seconds: lag in [min_lag_s, lag_s])
     chunk: int = 4  # most tokens merged in one stream chunk
     streaming_share: float = 0.6
     cancel_share: float = 0.15
@@ -238,7 +239,7 @@ def run(sc: Scenario) -> Outcome:
             k = 0
             while k < len(p.token_times):
                 n = rng.randint(1, sc.chunk)
-                seen = p.token_times[min(k + n, len(p.token_times)) - 1] + rng.uniform(0, sc.lag_s)
+                seen = p.token_times[min(k + n, len(p.token_times)) - 1] + rng.uniform(sc.min_lag_s, sc.lag_s)
                 push(seen, "tokens", p.instance, (p.call_id, min(n, len(p.token_times) - k)))
                 k += n
         push(p.end + sc.lag_s, "finish", p.instance, p)  # after its last chunk
