@@ -17,7 +17,7 @@ if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
 
 
 # test folders whose tests share one proxy stack each
-_STACK_TIERS = ("e2e", "adversarial", "real_engine", "routing_e2e")
+_STACK_TIERS = ("e2e", "adversarial", "real_engine", "routing_e2e", "multi_proxy")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

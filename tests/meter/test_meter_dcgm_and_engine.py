@@ -110,7 +110,8 @@ def test_vllm_token_counters() -> None:
     assert tracker.update(EngineTokens(100, 1000), 0.0, 0.0) == TokenStep(None)  # baseline
     assert tracker.update(EngineTokens(150, 2000), 1.0, 1.0).weight == pytest.approx(50 + 100)
     assert tracker.update(None, 2.0, 2.0) == TokenStep(None)
-    assert tracker.update(EngineTokens(160, 2000), 3.0, 3.0) == TokenStep(None)  # re-baseline after a failed read
+    # a failed read keeps the baseline: the next delta covers the ticks in between
+    assert tracker.update(EngineTokens(160, 2100), 3.0, 3.0).weight == pytest.approx(10 + 10)
     assert tracker.update(EngineTokens(10, 0), 4.0, 4.0) == TokenStep(None, Rejection.BACKWARDS)  # engine restarted
 
 

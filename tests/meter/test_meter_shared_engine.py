@@ -142,8 +142,9 @@ def test_one_instance_gets_the_per_tick_answer(
         {"lag_s": 0.0, "energy_refresh_s": 0.0},
         {"streaming_share": 0.0},
         {"tick_s": 0.5, "chunk": 12},
+        {"read_failure_share": 0.1},
     ],
-    ids=["mixed", "no-lag", "non-streaming", "slow-ticks-big-chunks"],
+    ids=["mixed", "no-lag", "non-streaming", "slow-ticks-big-chunks", "failed-reads"],
 )
 def test_instances_add_up_to_the_meter(instances: int, scenario: dict[str, float]) -> None:
     for seed in (1, 2):
@@ -166,6 +167,19 @@ def test_per_tick_division_double_bills_and_windows_do_not() -> None:
     windows = run(Scenario(instances=2, window_s=2.0, tick_s=0.1, lag_s=0.3, seed=3))
     assert abs(windows.energy_error) < 0.02
     assert abs(per_tick.energy_error) > 2 * abs(windows.energy_error)
+
+
+def test_ticks_without_an_engine_count_are_not_billed_per_instance() -> None:
+    """A failed read (or a finish whose fresh sample timed out) leaves a tick without the engine's
+    count. Split by the instance's own tokens, as before, every instance takes that tick whole (the
+    e2e run on a loaded machine measured +16% to +54%); joined to its window, with the tokens in the
+    next reading's delta, the instances still add up."""
+    for seed in (1, 2):
+        old = run(Scenario(instances=3, read_failure_share=0.1, shared=False, seed=seed))
+        new = run(Scenario(instances=3, read_failure_share=0.1, seed=seed))
+        assert old.energy_error > 0.05, old.energy_error
+        assert abs(new.energy_error) < 0.02, new.energy_error
+        assert abs(new.gpu_error) < 0.025, new.gpu_error
 
 
 def test_non_streaming_weights_are_counted_once() -> None:

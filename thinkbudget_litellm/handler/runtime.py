@@ -32,6 +32,7 @@ from thinkbudget_litellm.handler.records import build_record, spend_log_figures
 from thinkbudget_litellm.handler.session_ledger import SessionLedger
 from thinkbudget_litellm.handler.state import ContextStore, RequestContext
 from thinkbudget_litellm.lifecycle import Admission, RequestLifecycle, Step
+from thinkbudget_litellm.meter.books_metrics import METER_BOOKS
 from thinkbudget_litellm.meter.carbon import CarbonIntensity, grams_co2e
 from thinkbudget_litellm.meter.hub import MeterHub
 from thinkbudget_litellm.meter.provenance import EnergyLabel
@@ -68,6 +69,7 @@ class Runtime:
         self.meter = MeterHub()
         self.carbon = CarbonIntensity()
         self.cache_savings = CacheSavings()
+        METER_BOOKS.bind(self.meter.snapshot)  # the meter's books on /metrics
         self.writer: RecordWriter | None = None
         self._adaptive: AdaptivePolicy | None = None
         self.routing = RouteService()  # strategies, budget guard, measured prices per deployment

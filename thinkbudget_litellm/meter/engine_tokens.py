@@ -57,7 +57,8 @@ class EngineTokenTracker:
     Readings are judged like energy readings (``validate``): non-finite or negative counters and
     implausible jumps (more than ``max_rate`` tokens per second over the span) are rejected and the
     baseline is dropped, as after a failed read; counters that went back (engine restart) become
-    the new baseline. Either way the tick falls back to the proxy's own denominator."""
+    the new baseline. Either way that tick has no engine count. A failed read keeps the baseline:
+    the next good read's delta covers the ticks in between (their tokens are not lost)."""
 
     __slots__ = ("_last", "_prefill_weight", "_window")
 
@@ -73,6 +74,7 @@ class EngineTokenTracker:
         failed) at ``received``."""
         last, self._last = self._last, None
         if tokens is None:
+            self._last = last  # covered by the next good read
             return TokenStep(None)
         for value in (tokens.generated, tokens.prompt):
             rejection = check_value(value)

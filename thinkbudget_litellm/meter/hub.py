@@ -184,6 +184,8 @@ class DeploymentMeterSnapshot:
     held_j: float = 0.0  # shared engine: settled energy in windows not priced yet
     held_gpu_s: float = 0.0
     idle_share: float | None = None  # shared engine: this instance's share of idle (recent token share)
+    metered_gpu_s: float = 0.0  # GPU-seconds of settled ticks
+    carry_gpu_s: float = 0.0  # shared engine: GPU-seconds corrections not handed on yet (signed)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -264,6 +266,7 @@ class _Deployment:
                 busy_watts=energy.watts,
                 idle_watts=energy.idle_watts,
                 window_s=cfg.tokens.window_s,
+                shared=reader is not None,
             ),
             start=now,
         )
@@ -711,6 +714,8 @@ class MeterHub:
                 held_j=t.held_j,
                 held_gpu_s=t.held_gpu_s,
                 idle_share=t.idle_share,
+                metered_gpu_s=t.metered_gpu_s,
+                carry_gpu_s=t.carry_gpu_s,
             )
         return out
 

@@ -35,6 +35,7 @@ class Scenario:
     tick_s: float = 0.2
     window_s: float = 2.0
     lag_s: float = 0.3  # most a token is seen after the engine counted it
+    min_lag_s: float = 0.0  # least (a proxy that lags its engine by seconds: lag in [min_lag_s, lag_s])
     chunk: int = 4  # most tokens merged in one stream chunk
     streaming_share: float = 0.6
     cancel_share: float = 0.15
@@ -46,6 +47,8 @@ class Scenario:
     decode_tokens: tuple[int, int] = (20, 600)
     prompt_tokens: tuple[int, int] = (20, 800)
     tail_s: float = 3.0  # idle after the last request
+    read_failure_share: float = 0.0  # an instance's reads that fail (energy and engine tokens together)
+    shared: bool = True  # LedgerConfig.shared: ticks without an engine count still join their window
 
 
 @dataclass(slots=True)
@@ -181,15 +184,26 @@ class _Engine:
 
 
 class _Instance:
-    def __init__(self, sc: Scenario, engine: _Engine) -> None:
+    def __init__(self, sc: Scenario, engine: _Engine, rng: random.Random) -> None:
         self.engine = engine
+        self.rng = rng
+        self.failure_share = sc.read_failure_share
         self.ledger = Ledger(
-            LedgerConfig(prefill_weight=sc.prefill_weight, source_name="dcgm", window_s=sc.window_s), start=0.0
+            LedgerConfig(prefill_weight=sc.prefill_weight, source_name="dcgm", window_s=sc.window_s, shared=sc.shared),
+            start=0.0,
         )
         self.last_j = engine.reported_joules(0.0)
         self.last_tokens = engine.tokens(0.0)
 
-    def sample(self, t: float) -> None:
+    def fails(self) -> bool:
+        return self.failure_share > 0 and self.rng.random() < self.failure_share
+
+    def sample(self, t: float, final: bool = False) -> None:
+        """Read both counters at ``t``; a failed read (``read_failure_share``, never the final one)
+        leaves the tick without figures, and the next good read covers it."""
+        if not final and self.fails():
+            self.ledger.close_tick(t, Pending("dcgm timeout"), None)
+            return
         value = self.engine.reported_joules(t)
         energy = Measured(value - self.last_j) if value != self.last_j else Pending()
         self.last_j = value
@@ -203,7 +217,7 @@ def run(sc: Scenario) -> Outcome:
     rng = random.Random(sc.seed)
     plans = _plans(sc, rng)
     engine = _Engine(sc, plans)
-    instances = [_Instance(sc, engine) for _ in range(sc.instances)]
+    instances = [_Instance(sc, engine, random.Random(sc.seed * 1000 + i)) for i in range(sc.instances)]
     end = max(p.end for p in plans) + sc.lag_s + sc.tail_s
     events: list[tuple[float, int, str, int, object]] = []
     seq = 0
@@ -225,7 +239,7 @@ def run(sc: Scenario) -> Outcome:
             k = 0
             while k < len(p.token_times):
                 n = rng.randint(1, sc.chunk)
-                seen = p.token_times[min(k + n, len(p.token_times)) - 1] + rng.uniform(0, sc.lag_s)
+                seen = p.token_times[min(k + n, len(p.token_times)) - 1] + rng.uniform(sc.min_lag_s, sc.lag_s)
                 push(seen, "tokens", p.instance, (p.call_id, min(n, len(p.token_times) - k)))
                 k += n
         push(p.end + sc.lag_s, "finish", p.instance, p)  # after its last chunk
@@ -245,7 +259,8 @@ def run(sc: Scenario) -> Outcome:
             assert isinstance(payload, _Plan)
             completion = None if payload.cancelled and payload.streaming else len(payload.token_times)
             inst.ledger.finish_request(payload.call_id, t, completion)
-            inst.sample(t)
+            if not inst.fails():  # else the fresh sample timed out: settling closes the tick itself
+                inst.sample(t)
             share = inst.ledger.settle_request(payload.call_id, t)
             assert share is not None
             shares[payload.call_id] = share
@@ -253,7 +268,7 @@ def run(sc: Scenario) -> Outcome:
     if sc.window_s > 0:
         stop = math.ceil(stop / sc.window_s - 1e-9) * sc.window_s
     for inst in instances:
-        inst.sample(stop)
+        inst.sample(stop, final=True)
     out = Outcome(
         sc,
         shares,
