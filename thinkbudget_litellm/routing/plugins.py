@@ -1,8 +1,9 @@
 """The instances LiteLLM's complexity router loads from config.yaml (dotted paths):
 
-- ``thinkbudget_litellm.tier_classifier`` (``classifier_type: custom``, ``classifier_plugin:``): our
-  classifier's tier as the router's rung (trivial -> NON_REASONING, simple -> SIMPLE, moderate ->
-  MEDIUM, complex -> COMPLEX, deep -> REASONING); ``tier_classifier_four_rungs`` for a router without
+- ``thinkbudget_litellm.tier_classifier`` (``classifier_type: custom``, ``classifier_plugin:``): the
+  tier our pre-call hook admitted the request with (classified there once) as the router's rung
+  (trivial -> NON_REASONING, simple -> SIMPLE, moderate -> MEDIUM, complex -> COMPLEX, deep ->
+  REASONING); ``tier_classifier_four_rungs`` for a router without
   ``enable_non_reasoning_tier`` (trivial -> SIMPLE).
 - ``thinkbudget_litellm.routing_plugin`` (``plugins:``): narrows the rung's pool to the model our
   pre-call hook planned (strategy and budget guard); when LiteLLM's router chose another rung than ours
@@ -30,11 +31,15 @@ class TierClassifier:
         self.non_reasoning = non_reasoning
 
     async def classify(self, context: Any) -> str | None:
+        """The tier our pre-call hook admitted the request with (found by the call id it marked),
+        so a routed request is classified once; a request the hook did not see is classified here."""
         from thinkbudget_litellm.classify import classify
         from thinkbudget_litellm.routing.rungs import rung_for
 
-        _, _, messages = routing_context_parts(context)
-        return rung_for(classify(messages).tier, non_reasoning=self.non_reasoning)
+        _, metadata, messages = routing_context_parts(context)
+        ctx = proxy_handler.rt.states.live(route_marker(metadata))
+        tier = ctx.decision.tier if ctx is not None else classify(messages).tier
+        return rung_for(tier, non_reasoning=self.non_reasoning)
 
 
 class StrategyPlugin:
