@@ -40,6 +40,15 @@ async def test_pre_call_sets_budget_and_spend_log_metadata():
     assert h.rt.states.get("call-1").decision.budget == 8192
 
 
+async def test_a_client_s_internal_marker_is_dropped_on_unbudgeted_calls_too():
+    """Our routing plugins read our marker on any call LiteLLM's router makes: none a client sends
+    may pose as one, whatever the endpoint."""
+    h = ThinkBudgetHandler(_NoRouterRuntime(ThinkBudgetSettings()))
+    data = {"model": "auto", "input": ["x"], "metadata": {"thinkbudget_route_call": "someone-else", "team": "a"}}
+    assert await h.async_pre_call_hook(_auth(), None, data, "aembedding") is data
+    assert data["metadata"] == {"team": "a"}
+
+
 async def test_our_bug_fails_open(monkeypatch):
     def boom(_):
         raise RuntimeError("classifier bug")

@@ -88,10 +88,10 @@ class ThinkBudgetHandler(CustomLogger):
         # Our own continuations are router calls: they never come through this proxy hook, so nothing
         # in a request that does may mark it as one (internal markers are dropped, not trusted).
         kind = _call_type(call_type)
-        if kind not in BUDGETED_CALL_TYPES:
-            return data
         try:
-            drop_internal_markers(data)
+            drop_internal_markers(data)  # whatever the call type: our routing plugins read our markers too
+            if kind not in BUDGETED_CALL_TYPES:
+                return data
             await self.rt.ensure_started(cache)
             self.rt.sweep()
             if kind not in CHAT_CALL_TYPES:  # other endpoints cannot carry every enforcement mode
