@@ -6,6 +6,8 @@ Qwen2 with an R1-style template, started the way ``tests/real_engine/conftest.py
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from thinkbudget_litellm.demo.stack import Service, _spawn, free_port, wait_ready
@@ -49,6 +51,39 @@ def vllm_env(kv_cache_gib: int = 1) -> dict[str, str]:
     return env
 
 
+def engine_cpus(available: set[int], override: str | None = None) -> list[int] | None:
+    """The CPUs the CPU engine may use: all but the last, so that the proxy and the test client keep
+    a core of their own (as on a GPU server, where the engine's compute is not the proxy's CPU).
+    ``THINKBUDGET_REAL_VLLM_CPUS`` (``"0"``, ``"0-2"``, ``"0,2"``) overrides; ``"all"``, or a
+    machine with one CPU, means no pinning (``None``).
+
+    Why: the engine generates while its scheduler busy-waits for the model runner; on a 2-core
+    machine that starved the proxy, which fell seconds behind the engine's stream, so a streamed cut
+    closed the upstream only after the engine had generated to ``max_tokens`` (issue 13; measured:
+    first call 1,548 of 1,548 tokens unpinned, 28 pinned, the client having seen 24-26)."""
+    if override is not None and override.strip():
+        if override.strip() == "all":
+            return None
+        cpus: list[int] = []
+        for part in override.split(","):
+            lo, _, hi = part.strip().partition("-")
+            cpus.extend(range(int(lo), int(hi or lo) + 1))
+        return sorted(set(cpus))
+    if len(available) < 2:
+        return None
+    return sorted(available)[:-1]
+
+
+def pinned(argv: Sequence[str]) -> list[str]:
+    """``argv`` run under ``taskset`` on the engine's CPUs, where it can be (Linux)."""
+    available = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+    cpus = engine_cpus(available, os.environ.get("THINKBUDGET_REAL_VLLM_CPUS"))
+    taskset = shutil.which("taskset")
+    if cpus is None or taskset is None:
+        return list(argv)
+    return [taskset, "-c", ",".join(map(str, cpus)), *argv]
+
+
 def vllm_argv(venv: Path, model: Path, template: str, max_model_len: int, port: int) -> list[str]:
     if template not in TEMPLATES:
         raise ValueError(f"template must be one of {TEMPLATES}, not {template!r}")
@@ -72,6 +107,7 @@ def start_vllm(template: str, max_model_len: int, log_dir: Path, timeout_s: floa
     if not (venv / ".installed-stamp").exists() or not (model / ".built-stamp").exists():
         raise RealVllmMissing(f"no real-vLLM virtualenv and model at {root}: {SETUP_HINT}")
     port = free_port()
-    svc = _spawn(f"vllm-{template}", vllm_argv(venv, model, template, max_model_len, port), port, log_dir, vllm_env())
+    argv = pinned(vllm_argv(venv, model, template, max_model_len, port))
+    svc = _spawn(f"vllm-{template}", argv, port, log_dir, vllm_env())
     wait_ready(svc, "/health", timeout_s)
     return svc

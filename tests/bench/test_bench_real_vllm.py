@@ -62,3 +62,14 @@ def test_report_says_what_is_real_and_what_is_not_and_shows_the_figures() -> Non
     trivial = next(line for line in text.splitlines() if line.startswith("trivial"))
     assert trivial.split() == ["trivial", "32", "1,000", "30", "31", "40", "32"]
     assert "failed requests: 1" in text and "stream r1: HTTP 400: too long" in text
+
+
+def test_the_cpu_engine_leaves_the_proxy_a_core() -> None:
+    from benchmarks.workloads.real_vllm import engine_cpus
+
+    assert engine_cpus({0, 1}) == [0]
+    assert engine_cpus({0, 1, 2, 3}) == [0, 1, 2]
+    assert engine_cpus({3}) is None  # one CPU: nothing to leave
+    assert engine_cpus({0, 1}, "all") is None
+    assert engine_cpus({0, 1, 2, 3}, "0-1,3") == [0, 1, 3]
+    assert engine_cpus({0, 1}, " ") == [0]

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import yaml
 
-from benchmarks.workloads.real_vllm import SETUP_HINT, TEMPLATES, real_vllm_dir, vllm_argv, vllm_env
+from benchmarks.workloads.real_vllm import SETUP_HINT, TEMPLATES, pinned, real_vllm_dir, vllm_argv, vllm_env
 from tests.e2e import stack_config
 from tests.proxy_stack import EMULATED_AUTH, stack_logs_on_failure
 from thinkbudget_litellm.demo.stack import Service, Stack, StackError, _spawn, free_port, start_proxy, wait_ready
@@ -73,7 +73,7 @@ def _metric_sum(text: str, name: str) -> float:
 
 def _spawn_vllm(venv: Path, model: TinyModel, template: str, log_dir: Path) -> Service:
     port = free_port()
-    argv = vllm_argv(venv, model.path, template, MAX_MODEL_LEN, port)
+    argv = pinned(vllm_argv(venv, model.path, template, MAX_MODEL_LEN, port))
     return _spawn(f"vllm-{template}", argv, port, log_dir, vllm_env())
 
 

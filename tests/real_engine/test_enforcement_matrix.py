@@ -39,10 +39,12 @@ pytestmark = [pytest.mark.real_engine, pytest.mark.proxy]
 BUDGET = 32  # the trivial tier ("hi")
 NATIVE_SLACK = 16  # DeploymentSettings.slack_tokens: the native safety net cuts at budget + slack
 # Tokens the engine may generate after the last chunk the proxy forwarded before it closes the
-# upstream: the chunks in flight (several tokens per SSE chunk under CPU load) and the time vLLM
-# takes to notice the disconnect. Typically 4-5 here; up to about a second's worth (300-600 tokens)
-# when other processes hold both cores and the proxy falls behind the engine's stream.
-IN_FLIGHT = 600
+# upstream: the chunks in flight and the time vLLM takes to notice the disconnect (4-5 measured here).
+# This holds while the proxy keeps up with the engine's stream. The CPU engine is pinned off one core
+# (``benchmarks.workloads.real_vllm.pinned``): unpinned on this 2-core machine, its scheduler's busy
+# wait starved the proxy, which fell seconds behind, so the engine ran to ``max_tokens`` (1,548)
+# before the proxy reached the cut; the proxy's own close was prompt throughout.
+IN_FLIGHT = 64
 CUT_ANSWER_ROOM = 1500
 TRANSITION = ThinkBudgetSettings().transition
 
@@ -76,7 +78,6 @@ def test_thinking_is_capped_then_answered_in_content(
     assert reply.content.strip(), "no answer in content"
 
     # the engine stopped at the cut: what it generated in all, the continuation included
-    aborted_late = False
     if cut_here and stream:
         # the continuation generates exactly ``room`` (EOS is forbidden); the rest is the first call's
         seen = reply.reasoning_chunk_ids  # ids of the reasoning chunks the client got (a lower bound)
@@ -87,8 +88,7 @@ def test_thinking_is_capped_then_answered_in_content(
             f"{seen}; it could have made {BUDGET + NATIVE_SLACK + room}), continuation {room}; "
             f"first answer text {reply.answer_after_s:.2f} s after the request"
         )
-        assert seen <= first_call, (delta, seen)
-        aborted_late = first_call > seen + IN_FLIGHT
+        assert seen <= first_call <= seen + IN_FLIGHT, (first_call, seen, "the engine was not stopped at the cut")
     else:
         assert wait_generation_delta(real, template, before, BUDGET + ANSWER_ROOM) == BUDGET + ANSWER_ROOM
 
@@ -103,9 +103,3 @@ def test_thinking_is_capped_then_answered_in_content(
         f"[{enforcement}/{template}/{'stream' if stream else 'nonstream'}] thinking seen "
         f"{count_tokens(thinking)} (cl100k), recorded {row['thinking_tokens']}, budget {BUDGET}"
     )
-    if cut_here and stream and aborted_late:
-        # A known bug, issue 13 left open: now and then the engine is not aborted when the proxy closes
-        # the first call's stream at the cut, and generates on to its max_tokens (seen in 1 or 2 of the
-        # 4 streamed cuts per full run on this 2-core machine, on either template). Everything above
-        # held; only the abort was late. Reported as xfail so the bug stays in sight in every run.
-        pytest.xfail(f"engine not aborted at the streamed cut: first call {first_call:.0f}, client saw {seen}")
