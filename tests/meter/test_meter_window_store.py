@@ -75,11 +75,15 @@ def _settle(ticks: Sequence[Tick], late: Sequence[str] = (), failing: bool = Fal
 
     def publish(n: str) -> None:
         for index, w in books[n].to_publish(end):
-            books[n].published(index, w, None if failing else sums.add(window_key("t", index), w))
+            books[n].published(index, w, None if failing else sums.add(window_key("t", index), n, w))
 
     def seal(n: str) -> None:
         for index in books[n].to_seal(end):
-            released = books[n].sealed(index, None if failing else sums.seal(window_key("t", index)))
+            if failing:  # no answer until the book gives up on the store
+                assert books[n].sealed(index, None, end) is None
+                released = books[n].sealed(index, None, end + books[n].give_up_s)
+            else:
+                released = books[n].sealed(index, sums.seal(window_key("t", index), n), end)
             if released is not None:
                 closed[n].append(released)
 
@@ -276,10 +280,10 @@ def _hub(clock: FakeClock, source: FakeSource, engine: FakeTokenReader) -> Meter
 
 
 class FailingStore:
-    async def publish(self, items: Sequence[tuple[str, float]]) -> list[bool]:
+    async def publish(self, member: str, items: Sequence[tuple[str, float]]) -> list[bool]:
         raise ConnectionError("redis down")
 
-    async def seal(self, keys: Sequence[str]) -> list[float]:
+    async def seal(self, member: str, keys: Sequence[str]) -> list[tuple[float, float]]:
         raise ConnectionError("redis down")
 
 
@@ -305,7 +309,7 @@ async def test_two_hubs_share_one_store(store_fails: bool) -> None:
     hubs[1].tokens_generated("b", 10)
     for hub in hubs:
         await hub.tick("d")
-    for _ in range(3):  # the sums are sealed settle_s after the window's end
+    for _ in range(40 if store_fails else 3):  # sealed settle_s after the window's end (failing: given up)
         clock.advance(1.0)
         for hub in hubs:
             await hub.tick("d")
@@ -341,9 +345,10 @@ async def test_the_redis_store_adds_until_sealed_atomically(redis_url: str) -> N
     host, port = redis_url.removeprefix("redis://").split(":")
     stores = [RedisWindowStore(RedisCache(host=host, port=int(port)), ttl_s=60) for _ in range(3)]
     keys = [window_key("s", i) for i in (1, 2)]
-    # 3 instances x 20 concurrent additions of 0.25 to window 1, then one seals it
-    await asyncio.gather(*(s.publish([(keys[0], 0.25)]) for s in stores for _ in range(20)))
-    assert await stores[0].publish([(keys[1], 1.5)]) == [True]
-    assert await stores[1].seal(keys) == [pytest.approx(15.0), pytest.approx(1.5)]
-    assert await stores[2].publish([(keys[0], 1.0), (keys[1], 1.0)]) == [False, False]  # sealed: refused
-    assert await stores[2].seal(keys[:1]) == [pytest.approx(15.0)]  # idempotent, unchanged
+    # 3 instances each send their weight in window 1 twenty times at once (retries): counted once each
+    await asyncio.gather(*(s.publish(f"m{k}", [(keys[0], 5.0)]) for k, s in enumerate(stores) for _ in range(20)))
+    assert await stores[0].publish("m0", [(keys[1], 1.0)]) == [True]
+    assert await stores[0].publish("m0", [(keys[1], 1.5)]) == [True]  # its cumulative figure grew
+    assert await stores[1].seal("m1", keys) == [(pytest.approx(15.0), 5.0), (pytest.approx(1.5), 0.0)]
+    assert await stores[2].publish("m2", [(keys[0], 9.0), (keys[1], 1.0)]) == [False, False]  # sealed: refused
+    assert await stores[2].seal("m0", keys[:1]) == [(pytest.approx(15.0), pytest.approx(5.0))]  # idempotent

@@ -599,11 +599,12 @@ class Ledger:
 
     # ------------------------------------------------------------------ shared store (window_price)
 
-    def share_through_store(self, on: bool) -> None:
+    def share_through_store(self, on: bool, clock_offset: float | None = None) -> None:
         """Shared engines: price windows created from now on with the store's sum of every
-        instance's weight (``window_price``); the caller runs the store's I/O with the four calls
-        below. Off: this instance's own counts and the engine's."""
-        self._book.share_through_store(on and self._cfg.shared)
+        instance's weight (``window_price``; ``clock_offset``: added to this ledger's times to get
+        the wall clock the instances align their windows on); the caller runs the store's I/O with
+        the four calls below. Off: this instance's own counts and the engine's."""
+        self._book.share_through_store(on and self._cfg.shared, clock_offset)
 
     def to_publish(self, now: float) -> list[tuple[int, float]]:
         return self._book.to_publish(now)
@@ -615,8 +616,8 @@ class Ledger:
     def to_seal(self, now: float) -> list[int]:
         return self._book.to_seal(now)
 
-    def sealed(self, index: int, total: float | None) -> None:
-        released = self._book.sealed(index, total)
+    def sealed(self, index: int, answer: tuple[float, float] | None, now: float) -> None:
+        released = self._book.sealed(index, answer, now)
         if released is not None:
             self._apply_closed(released)
         self._close_windows()

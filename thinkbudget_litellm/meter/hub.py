@@ -31,6 +31,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -249,7 +250,6 @@ class _Deployment:
         reader: TokenReader | None,
         now: float,
         max_staleness_s: float,
-        wall_offset: float = 0.0,
     ) -> None:
         self.id = deployment_id
         self.cfg = cfg
@@ -271,12 +271,12 @@ class _Deployment:
                 window_s=cfg.tokens.window_s,
                 shared=reader is not None,
                 settle_s=cfg.tokens.settle_s,
-                clock_offset=wall_offset,
             ),
             start=now,
         )
         # shared engine: the windows' sums in the store, keyed by the engine and the window length
         self.scope = window_scope(cfg.tokens.url or deployment_id, cfg.tokens.window_s)
+        self.member = f"{uuid.uuid4().hex[:12]}:{deployment_id}"  # this instance's field in the store
         self.store_failures = 0
         self.task: asyncio.Task[None] | None = None
         self.inflight: asyncio.Future[None] | None = None
@@ -360,7 +360,7 @@ class MeterHub:
             reader = self._token_reader_factory(deployment_id, cfg)
         except ValueError as exc:
             raise MeterConfigError(f"deployment {deployment_id}: {exc}") from None
-        dep = _Deployment(deployment_id, cfg, source, reader, now, self._max_pending_s, self._wall_clock() - now)
+        dep = _Deployment(deployment_id, cfg, source, reader, now, self._max_pending_s)
         self._deps[deployment_id] = dep
         self._share(dep)
         if old is not None:
@@ -390,7 +390,7 @@ class MeterHub:
 
     def _share(self, dep: _Deployment) -> None:
         on = self._store is not None and dep.cfg.tokens.redis and dep.token_reader is not None
-        dep.ledger.share_through_store(on)
+        dep.ledger.share_through_store(on, self._wall_clock() - self._clock())  # windows on the wall clock
 
     def _retire(self, dep: _Deployment) -> None:
         dep.retired = True
@@ -458,41 +458,47 @@ class MeterHub:
     async def _settle_windows(self, dep: _Deployment) -> None:
         """Shared engine with a store: add our weight of the windows that ended to their sums, then
         read the sums that are due (``settle_s`` after a window's end). A store call that fails or
-        takes longer than ``timeout_s`` is counted, and its windows are priced with this
-        instance's own counts and the engine's (the rule without a store)."""
+        takes longer than ``timeout_s`` is counted and made again at the next tick (safe: the store
+        keeps each instance's cumulative figure); a window whose sum stays unknown past
+        ``give_up_s`` is priced with this instance's own counts and the engine's."""
         store = self._store
         ledger = dep.ledger
         if store is None:
             return
         now = self._clock()
         timeout = dep.cfg.energy.timeout_s
+        member = dep.member
         items = ledger.to_publish(now)
         if items:
             try:
                 keys = [(window_key(dep.scope, i), w) for i, w in items]
-                answers: list[bool | None] = list(await asyncio.wait_for(store.publish(keys), timeout))
+                answers: list[bool | None] = list(await asyncio.wait_for(store.publish(member, keys), timeout))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                dep.store_failures += 1
-                log.warning("meter: %s: window store (publish) failed: %s; own counts for those windows", dep.id, exc)
+                self._store_failed(dep, "publish", exc)
                 answers = [None] * len(items)
             for (index, weight), accepted in zip(items, answers, strict=True):
                 ledger.published(index, weight, accepted)
-        due = ledger.to_seal(self._clock())
+        now = self._clock()
+        due = ledger.to_seal(now)
         if due:
             try:
-                totals: list[float | None] = list(
-                    await asyncio.wait_for(store.seal([window_key(dep.scope, i) for i in due]), timeout)
+                keys_due = [window_key(dep.scope, i) for i in due]
+                sums: list[tuple[float, float] | None] = list(
+                    await asyncio.wait_for(store.seal(member, keys_due), timeout)
                 )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                dep.store_failures += 1
-                log.warning("meter: %s: window store (seal) failed: %s; own counts for those windows", dep.id, exc)
-                totals = [None] * len(due)
-            for index, total in zip(due, totals, strict=True):
-                ledger.sealed(index, total)
+                self._store_failed(dep, "seal", exc)
+                sums = [None] * len(due)
+            for index, answer in zip(due, sums, strict=True):
+                ledger.sealed(index, answer, now)
+
+    def _store_failed(self, dep: _Deployment, call: str, exc: BaseException) -> None:
+        dep.store_failures += 1
+        log.warning("meter: %s: window store (%s) failed: %r; asked again at the next tick", dep.id, call, exc)
 
     # ------------------------------------------------------------------ requests
 

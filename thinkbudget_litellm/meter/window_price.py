@@ -135,6 +135,7 @@ class WindowBook:
             raise ValueError(f"settle_s must be a finite number >= 0, got {settle_s}")
         self._window_s = window_s
         self._settle_s = settle_s
+        self.give_up_s = max(30.0, 2 * settle_s)  # a store that has not answered this long: own counts
         self._offset = clock_offset
         self._remote = False
         self._shared_ours = 0.0  # decayed sums of sealed windows: our published weight, everyone's
@@ -328,10 +329,14 @@ class WindowBook:
 
     # ------------------------------------------------------------------ shared store
 
-    def share_through_store(self, on: bool) -> None:
+    def share_through_store(self, on: bool, clock_offset: float | None = None) -> None:
         """Windows created from now on wait for the store's sum of every instance's weight (on) or
-        are priced with this instance's own counts and the engine's (off). Needs ``window_s > 0``."""
+        are priced with this instance's own counts and the engine's (off). Needs ``window_s > 0``.
+        ``clock_offset``: from now on, added to the caller's times to align windows (the wall clock
+        is far ahead of a monotonic clock, so later windows only get higher indices)."""
         self._remote = on and self._window_s > 0
+        if self._remote and clock_offset is not None:
+            self._offset = clock_offset
 
     @property
     def shares_through_store(self) -> bool:
@@ -343,10 +348,11 @@ class WindowBook:
         return win is not None and win.remote
 
     def to_publish(self, now: float) -> list[tuple[int, float]]:
-        """``(window, weight)``: our weight not in the store yet, of windows that ended by ``now``."""
+        """``(window, our cumulative weight)`` where it grew since the store last took it, for
+        windows that ended by ``now`` (the store keeps each instance's figure: resending is safe)."""
         wall = now + self._offset
         return [
-            (w.index, w.ours - w.published)
+            (w.index, w.ours)
             for w in sorted(self._wins.values(), key=lambda w: w.index)
             if w.remote
             and w.total is None
@@ -356,17 +362,16 @@ class WindowBook:
         ]
 
     def published(self, index: int, weight: float, accepted: bool | None) -> None:
-        """What the store said to ``weight`` of ours in window ``index``: added to the sum (True),
-        refused because the window was sealed already (False), or no answer (None: the window is
-        priced with this instance's own counts)."""
+        """What the store said to our cumulative ``weight`` in window ``index``: taken (True),
+        refused because the window was sealed already (False), or no answer (None: sent again
+        with the next call)."""
         win = self._wins.get(index)
         if win is None or not win.remote or win.total is not None:
             return
         if accepted is None:
-            win.remote = False
             self._store_failed = True
         elif accepted:
-            win.published += weight
+            win.published = max(win.published, weight)
         else:
             win.frozen = True
 
@@ -379,21 +384,25 @@ class WindowBook:
             if w.remote and w.total is None and w.index * self._window_s + self._settle_s <= wall
         )
 
-    def sealed(self, index: int, total: float | None) -> Closed | None:
-        """The store's final sum of every instance's weight in window ``index`` (None: no answer;
-        the window is priced with this instance's own counts). Sealed sums also give the idle share:
-        our published weight over everyone's, which adds up to 1 over the instances. Idle held until
-        the first sum is split by that first share (every instance's first sealed sum is the same
-        window's), returned as a ``Closed``."""
+    def sealed(self, index: int, answer: tuple[float, float] | None, now: float) -> Closed | None:
+        """The store's final ``(sum of every instance's weight, ours in it)`` for window ``index``.
+        None: no answer; asked again with the next call, until ``give_up_s`` past the window's due
+        time, when it is priced with this instance's own counts and the engine's. Sealed sums also
+        give the idle share: our published weight over everyone's, which adds up to 1 over the
+        instances. Idle held until the first sum is split by that first share (every instance's first
+        sealed sum is the same window's), returned as a ``Closed``."""
         win = self._wins.get(index)
         if win is None or not win.remote or win.total is not None:
             return None
-        if total is None or not math.isfinite(total) or total < 0:
-            win.remote = False
+        total, ours = answer if answer is not None else (math.nan, math.nan)
+        if not (math.isfinite(total) and math.isfinite(ours) and 0 <= ours <= total * (1 + 1e-9) + 1e-9):
             self._store_failed = True
+            if now + self._offset > index * self._window_s + self._settle_s + self.give_up_s:
+                win.remote = False
             return None
         self._store_failed = False
-        win.total = max(total, win.published)
+        win.total = total
+        win.published = min(ours, total)
         decay = math.exp(-self._window_s / self._horizon_s)
         self._shared_ours = self._shared_ours * decay + win.published
         self._shared_total = self._shared_total * decay + win.total

@@ -192,7 +192,8 @@ class _Engine:
 
 
 class _Instance:
-    def __init__(self, sc: Scenario, engine: _Engine, rng: random.Random, sums: WindowSums | None) -> None:
+    def __init__(self, sc: Scenario, engine: _Engine, rng: random.Random, sums: WindowSums | None, name: str) -> None:
+        self.name = name
         self.engine = engine
         self.rng = rng
         self.failure_share = sc.read_failure_share
@@ -231,9 +232,9 @@ class _Instance:
         if self.sums is None:
             return
         for index, weight in self.ledger.to_publish(t):
-            self.ledger.published(index, weight, self.sums.add(window_key("sim", index), weight))
+            self.ledger.published(index, weight, self.sums.add(window_key("sim", index), self.name, weight))
         for index in self.ledger.to_seal(t):
-            self.ledger.sealed(index, self.sums.seal(window_key("sim", index)))
+            self.ledger.sealed(index, self.sums.seal(window_key("sim", index), self.name), t)
 
 
 def run(sc: Scenario) -> Outcome:
@@ -242,7 +243,7 @@ def run(sc: Scenario) -> Outcome:
     plans = _plans(sc, rng)
     engine = _Engine(sc, plans)
     sums = WindowSums() if sc.store else None
-    instances = [_Instance(sc, engine, random.Random(sc.seed * 1000 + i), sums) for i in range(sc.instances)]
+    instances = [_Instance(sc, engine, random.Random(sc.seed * 1000 + i), sums, f"i{i}") for i in range(sc.instances)]
     end = max(max(p.end, *p.unseen) if p.unseen else p.end for p in plans) + sc.lag_s + sc.tail_s
     events: list[tuple[float, int, str, int, object]] = []
     seq = 0
@@ -297,7 +298,7 @@ def run(sc: Scenario) -> Outcome:
     if sums is not None:  # the hub's tick task goes on after the traffic: the last windows' sums
         for inst in instances:
             for index, weight in inst.ledger.to_publish(stop):
-                inst.ledger.published(index, weight, sums.add(window_key("sim", index), weight))
+                inst.ledger.published(index, weight, sums.add(window_key("sim", index), inst.name, weight))
         for inst in instances:
             inst.settle(stop + sc.settle_s)
     out = Outcome(
