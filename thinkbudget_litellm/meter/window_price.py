@@ -29,6 +29,20 @@ The method
     from readings of the same counters. A window whose engine count is 0 while we saw tokens (they
     were late) prices them at the previous window's price, taking at most that window's energy.
 
+With a shared store (``share_through_store``; the hub uses LiteLLM's Redis, ``window_store``)
+    Windows are aligned on the wall clock (``clock_offset``) so instances agree on window ``k``; a
+    tick that began in the previous window gives it the energy and GPU-seconds of its time before
+    the edge. Each instance publishes its weight ``O`` of each window; ``settle_s`` after the
+    window's end the store seals it and returns ``S``, the sum over instances. The instance takes
+    ``E x published / S`` of its busy energy (the rest is ``others``); ``S = 0``: the busy energy is
+    idle. A tick in which the engine made no token is idle even when we see (late) tokens in it;
+    the tokens still join the window. Idle is split by ``sigma`` = our published weight over ``S``
+    in the sealed windows (decayed), which adds up to 1 over instances; a window's own idle uses the
+    sigma as of its sealing, and idle before the first sum waits for it. Summed over instances each
+    window's energy is booked once whatever the lag, the tick phases and the tokens nobody saw
+    (those are paid by the observed ones); only which request pays moves with lag. A store that
+    does not answer for ``give_up_s`` past a window's due time: that window uses the rule above.
+
 Requests that finish before their window is priced
     Get the current window's price so far (it is a window that ends now); when the window is
     priced, the difference for those requests is a signed *carry* for later requests, so totals
