@@ -2,8 +2,10 @@
 request finish, with N concurrent streaming requests (fake clock, estimate source; CPU only); then
 the attribution error with 1, 2 and 3 proxy instances sharing one engine (``sim.shared_meter``:
 unaligned ticks, observation lag, merged chunks, a DCGM-style counter refreshed every second,
-streaming, non-streaming and cancelled requests, up to 64 at once), per tick (``window_s = 0``,
-close to the old per-tick rule) and per settlement window.
+streaming, non-streaming and cancelled requests, up to 64 at once; also tokens the engine makes
+that no proxy sees, and proxies seconds behind their engine), per tick (``window_s = 0``, close to
+the old per-tick rule), per settlement window with each instance's own counts, and per window with
+the shared denominator (the sums in a store, as in Redis).
 
     PYTHONPATH=. python benchmarks/attribution_bench.py
 """
@@ -59,26 +61,45 @@ async def bench(n: int, chunks: int = 200_000, ticks: int = 300) -> dict[str, fl
     return {"chunk_us": per_chunk * 1e6, "tick_us": per_tick * 1e6, "finish_us": per_finish * 1e6}
 
 
-def shared_engine(seeds: int = 5) -> None:
+SCENARIOS = {
+    "lag<=0.3s": {},
+    "unseen": {"unseen_tokens": (20, 200)},  # the engine runs on after a client leaves; nobody sees it
+    "lag 3-6s": {"min_lag_s": 3.0, "lag_s": 6.0},  # proxies seconds behind their engine (CPU-starved)
+}
+METHODS = {
+    "per tick": {"window_s": 0.0},  # close to the old per-tick max(own, engine) rule
+    "2 s, own": {"window_s": 2.0},  # E x O / max(O, T) per window, no store (today without Redis)
+    "2 s, store": {"window_s": 2.0, "store": True},  # the shared denominator through Redis
+}
+
+
+def shared_engine(seeds: int = 3) -> None:
     """Errors of the books (records + carry + every instance's idle vs the meter delta, energy and
     GPU-seconds), of the records against each request's exact energy (all of it, and per request)."""
     print()
     print("shared engine: error vs the meter (worst of", seeds, "seeds; per-request: mean)")
-    head = f"{'window':>8} | {'instances':>9} | {'energy':>8} | {'GPU-s':>8} | {'busy J':>8} | {'per request':>11}"
+    head = (
+        f"{'scenario':>10} | {'method':>10} | {'instances':>9} | {'energy':>8} | {'GPU-s':>8} | "
+        f"{'busy J':>8} | {'per request':>11}"
+    )
     print(head)
     print("-" * len(head))
-    for window in (0.0, 2.0):
-        for n in (1, 2, 3):
-            outs = [run(Scenario(instances=n, window_s=window, requests=240, seed=s)) for s in range(1, seeds + 1)]
+    for name, scenario in SCENARIOS.items():
+        for method, how in METHODS.items():
+            for n in (1, 2, 3):
+                outs = [
+                    run(Scenario(instances=n, requests=240, seed=s, **scenario, **how))  # type: ignore[arg-type]
+                    for s in range(1, seeds + 1)
+                ]
 
-            def worst(xs: list[float]) -> float:
-                return max(xs, key=abs)
+                def worst(xs: list[float]) -> float:
+                    return max(xs, key=abs)
 
-            print(
-                f"{window:>7.1f}s | {n:>9} | {worst([o.energy_error for o in outs]):>+8.2%} | "
-                f"{worst([o.gpu_error for o in outs]):>+8.2%} | {worst([o.busy_error for o in outs]):>+8.2%} | "
-                f"{sum(o.request_error for o in outs) / len(outs):>11.2%}"
-            )
+                print(
+                    f"{name:>10} | {method:>10} | {n:>9} | {worst([o.energy_error for o in outs]):>+8.2%} | "
+                    f"{worst([o.gpu_error for o in outs]):>+8.2%} | {worst([o.busy_error for o in outs]):>+8.2%} | "
+                    f"{sum(o.request_error for o in outs) / len(outs):>11.2%}"
+                )
 
 
 def main() -> None:

@@ -166,6 +166,13 @@ class TokenCounterSettings(_Strict):
     source: TokenSource = TokenSource.PROXY
     url: MetricsUrl = None  # vLLM /metrics
     window_s: float = Field(default=2.0, ge=0, le=3600, description="vllm: settlement window (meter/window_price.py)")
+    redis: bool = Field(
+        default=True,
+        description="vllm: settle each window with every instance's weight summed in LiteLLM's coordination Redis",
+    )
+    settle_s: float = Field(
+        default=10.0, ge=0, le=3600, description="vllm + redis: a window's shared sum is read this long after it ends"
+    )
 
     @model_validator(mode="after")
     def _source_needs(self) -> TokenCounterSettings:

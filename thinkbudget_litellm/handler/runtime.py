@@ -36,6 +36,7 @@ from thinkbudget_litellm.meter.books_metrics import METER_BOOKS
 from thinkbudget_litellm.meter.carbon import CarbonIntensity, grams_co2e
 from thinkbudget_litellm.meter.hub import MeterHub
 from thinkbudget_litellm.meter.provenance import EnergyLabel
+from thinkbudget_litellm.meter.window_store import RedisWindowStore
 from thinkbudget_litellm.policy.config_file import load_settings
 from thinkbudget_litellm.record.database_url import resolve_database_target
 from thinkbudget_litellm.record.request_record import RequestStatus
@@ -106,6 +107,10 @@ class Runtime:
         """Idempotent; the proxy's ``DualCache`` (for the session ledger) is bound when first given."""
         if cache is not None and not self.sessions.bound:
             self.sessions.bind(cache, self.settings.session_ttl_s, redis=coordination_redis())
+        if not self.meter.window_store_bound:  # shared engines' windows summed over the instances
+            redis = coordination_redis()
+            if redis is not None:
+                self.meter.bind_window_store(RedisWindowStore(redis))
         if self._started:
             if not self._deployments_seen:  # started before LiteLLM's router existed
                 async with self._start_lock:

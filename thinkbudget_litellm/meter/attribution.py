@@ -124,6 +124,8 @@ class LedgerConfig:
     window_s: float = 0.0  # shared engines: settlement window (0: one per tick)
     idle_horizon_s: float = 300.0  # shared engines: horizon of the token share that splits idle
     shared: bool = False  # the engine's token counts are the denominator: every tick joins a window
+    settle_s: float = 10.0  # shared store: a window's shared sum is read this long after its end
+    clock_offset: float = 0.0  # added to the caller's times: the wall clock windows are aligned on
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "source_label", EnergyProvenance(self.source_label))  # also from its text
@@ -139,6 +141,8 @@ class LedgerConfig:
             raise ValueError(f"window_s must be a finite number >= 0, got {self.window_s}")
         if not 0 < self.idle_horizon_s < float("inf"):
             raise ValueError(f"idle_horizon_s must be a finite number > 0, got {self.idle_horizon_s}")
+        if not 0 <= self.settle_s < float("inf"):
+            raise ValueError(f"settle_s must be a finite number >= 0, got {self.settle_s}")
 
 
 # ----------------------------------------------------------------------------- results
@@ -327,7 +331,8 @@ class Ledger:
         self._idle_bucket_gpu_s = 0.0
         self._carry = 0.0
         self._carry_gpu = 0.0
-        self._book = WindowBook(config.window_s, config.idle_horizon_s)
+        self._book = WindowBook(config.window_s, config.idle_horizon_s, config.settle_s, config.clock_offset)
+        self._tick_price: tuple[float, float] = (0.0, 0.0)  # J, GPU-s per token of the last busy shared tick
         self._metered = 0.0
         self._metered_gpu = 0.0
         self._attributed = 0.0
@@ -497,7 +502,7 @@ class Ledger:
         else:
             tick = _Tick(start, end, engine_weight)
         if tick.engine_weight is not None:
-            tick.window = self._book.assign(end)
+            tick.window = self._book.assign(end, start)
         tokens, prompts = self._cur_tokens, self._cur_prompt
         self._cur_tokens, self._cur_prompt = {}, {}
         self._cur_start = end
@@ -591,6 +596,31 @@ class Ledger:
             forced_ticks=self._forced,
             abandoned_requests=self._abandoned,
         )
+
+    # ------------------------------------------------------------------ shared store (window_price)
+
+    def share_through_store(self, on: bool, clock_offset: float | None = None) -> None:
+        """Shared engines: price windows created from now on with the store's sum of every
+        instance's weight (``window_price``; ``clock_offset``: added to this ledger's times to get
+        the wall clock the instances align their windows on); the caller runs the store's I/O with
+        the four calls below. Off: this instance's own counts and the engine's."""
+        self._book.share_through_store(on and self._cfg.shared, clock_offset)
+
+    def to_publish(self, now: float) -> list[tuple[int, float]]:
+        return self._book.to_publish(now)
+
+    def published(self, index: int, weight: float, accepted: bool | None) -> None:
+        self._book.published(index, weight, accepted)
+        self._close_windows()
+
+    def to_seal(self, now: float) -> list[int]:
+        return self._book.to_seal(now)
+
+    def sealed(self, index: int, answer: tuple[float, float] | None, now: float) -> None:
+        released = self._book.sealed(index, answer, now)
+        if released is not None:
+            self._apply_closed(released)
+        self._close_windows()
 
     # ------------------------------------------------------------------ internals
 
@@ -761,18 +791,32 @@ class Ledger:
         """A shared engine's tick: its figures join its window; requests are credited when settled."""
         assert tick.engine_weight is not None
         ours = sum(p.weight for p in participants)
-        if ours == 0 and tick.engine_weight == 0 and tick.engine_known:  # nobody made a token: idle time
+        engine_idle = tick.engine_weight == 0 and tick.engine_known
+        # the engine made no token: idle time (with a shared store even when tokens it made earlier
+        # reach us now: every instance then books the same idle time as idle)
+        if engine_idle and (ours == 0 or self._book.is_remote(window)):
+            new_users = 0
+            price_j, price_g = self._tick_price  # late tokens are valued as the last busy tick's
             for p in participants:
-                tick.parts[p.call_id].req.acc.used_engine = True
+                req = tick.parts[p.call_id].req
+                req.acc.used_engine = True
+                if p.weight > 0:
+                    req.acc.labels.add(tick.label)
+                    new_users += self._window_weight(req, window, p.weight, price_j, price_g)
             if tick.energy is not None:
                 self._metered += tick.energy
                 if tick.estimated:
                     self._estimated += tick.energy
-            self._apply_closed(self._book.idle_tick(window, tick.energy, gpu_s))
+            weight = (ours, ours * price_j, ours * price_g)
+            self._apply_closed(
+                self._book.idle_tick(window, tick.energy, gpu_s, weight, new_users, (tick.start, tick.end))
+            )
             return
         denom = max(ours, tick.engine_weight)
         price_j = (tick.energy or 0.0) / denom if denom > 0 else 0.0  # the tick's own prices (today's rule)
         price_g = gpu_s / denom if denom > 0 else 0.0
+        if denom > 0:
+            self._tick_price = (price_j, price_g)
         new_users = 0
         for p in participants:
             part = tick.parts[p.call_id]
@@ -786,7 +830,15 @@ class Ledger:
                 new_users += self._window_weight(req, window, p.weight, price_j, price_g)
         weight = (ours, ours * price_j, ours * price_g)
         self._book.settle_tick(
-            window, tick.energy, tick.estimated, tick.label, gpu_s, tick.engine_weight, weight, new_users
+            window,
+            tick.energy,
+            tick.estimated,
+            tick.label,
+            gpu_s,
+            tick.engine_weight,
+            weight,
+            new_users,
+            (tick.start, tick.end),
         )
         if tick.energy is not None:
             self._metered += tick.energy

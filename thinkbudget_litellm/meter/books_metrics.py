@@ -62,7 +62,7 @@ class MeterBooksCollector(Collector):
         )
         failures = GaugeMetricFamily(
             "thinkbudget_meter_read_failures",
-            "Failed meter reads of a deployment on this instance (counter: energy or engine tokens)",
+            "Failed meter reads of a deployment on this instance (counter: energy, engine tokens or the window store)",
             labels=["deployment", "counter"],
         )
         source = self._source
@@ -78,6 +78,7 @@ class MeterBooksCollector(Collector):
                     gpu_s.add_metric([dep_id, part], g)
                 failures.add_metric([dep_id, "energy"], snap.read_failures)
                 failures.add_metric([dep_id, "engine_tokens"], snap.engine_read_failures)
+                failures.add_metric([dep_id, "window_store"], snap.window_store_failures)
         yield joules
         yield gpu_s
         yield failures

@@ -31,6 +31,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,6 +59,7 @@ from thinkbudget_litellm.meter.engine_tokens import (
 from thinkbudget_litellm.meter.provenance import EnergyLabel, EnergyProvenance
 from thinkbudget_litellm.meter.sources.base import EnergyReader, RejectedReading, SourceError
 from thinkbudget_litellm.meter.validate import Rejection, check_value, finite_non_negative
+from thinkbudget_litellm.meter.window_store import WindowStore, window_key, window_scope
 from thinkbudget_litellm.settings import EnergySource
 
 if TYPE_CHECKING:
@@ -186,6 +188,7 @@ class DeploymentMeterSnapshot:
     idle_share: float | None = None  # shared engine: this instance's share of idle (recent token share)
     metered_gpu_s: float = 0.0  # GPU-seconds of settled ticks
     carry_gpu_s: float = 0.0  # shared engine: GPU-seconds corrections not handed on yet (signed)
+    window_store_failures: int = 0  # shared engine: store calls that failed (own counts used)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -267,9 +270,14 @@ class _Deployment:
                 idle_watts=energy.idle_watts,
                 window_s=cfg.tokens.window_s,
                 shared=reader is not None,
+                settle_s=cfg.tokens.settle_s,
             ),
             start=now,
         )
+        # shared engine: the windows' sums in the store, keyed by the engine and the window length
+        self.scope = window_scope(cfg.tokens.url or deployment_id, cfg.tokens.window_s)
+        self.member = f"{uuid.uuid4().hex[:12]}:{deployment_id}"  # this instance's field in the store
+        self.store_failures = 0
         self.task: asyncio.Task[None] | None = None
         self.inflight: asyncio.Future[None] | None = None
         self.running = 0
@@ -312,6 +320,7 @@ class MeterHub:
         max_request_s: float = 3600.0,
         source_factory: SourceFactory = default_source,
         token_reader_factory: TokenReaderFactory = default_token_reader,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         """``max_open_s``: longest a tick waits for unknown weights; ``max_pending_s``: longest
         energy waits for a counter that does not move or cannot be read (then estimated; keep it
@@ -324,6 +333,8 @@ class MeterHub:
         self._max_request_s = max_request_s
         self._source_factory = source_factory
         self._token_reader_factory = token_reader_factory
+        self._wall_clock = wall_clock
+        self._store: WindowStore | None = None
         self._deps: dict[str, _Deployment] = {}
         self._calls: dict[str, _Call] = {}
         self._started = False
@@ -351,6 +362,7 @@ class MeterHub:
             raise MeterConfigError(f"deployment {deployment_id}: {exc}") from None
         dep = _Deployment(deployment_id, cfg, source, reader, now, self._max_pending_s)
         self._deps[deployment_id] = dep
+        self._share(dep)
         if old is not None:
             self._retire(old)
         if dep.source is not None:
@@ -363,6 +375,22 @@ class MeterHub:
 
     def configured(self, deployment_id: str) -> bool:
         return deployment_id in self._deps
+
+    def bind_window_store(self, store: WindowStore | None) -> None:
+        """Settle shared engines' windows with every instance's weight summed in ``store``
+        (``window_store``; LiteLLM's coordination Redis in the proxy); None: each instance's own
+        counts. Windows open already keep the rule they began with."""
+        self._store = store
+        for dep in self._deps.values():
+            self._share(dep)
+
+    @property
+    def window_store_bound(self) -> bool:
+        return self._store is not None
+
+    def _share(self, dep: _Deployment) -> None:
+        on = self._store is not None and dep.cfg.tokens.redis and dep.token_reader is not None
+        dep.ledger.share_through_store(on, self._wall_clock() - self._clock())  # windows on the wall clock
 
     def _retire(self, dep: _Deployment) -> None:
         dep.retired = True
@@ -419,12 +447,58 @@ class MeterHub:
         while True:
             try:
                 await self._sample(dep)
+                await self._settle_windows(dep)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 self.errors += 1
                 log.exception("meter: tick of %s failed", dep.id)
             await asyncio.sleep(dep.cfg.energy.tick_s)
+
+    async def _settle_windows(self, dep: _Deployment) -> None:
+        """Shared engine with a store: add our weight of the windows that ended to their sums, then
+        read the sums that are due (``settle_s`` after a window's end). A store call that fails or
+        takes longer than ``timeout_s`` is counted and made again at the next tick (safe: the store
+        keeps each instance's cumulative figure); a window whose sum stays unknown past
+        ``give_up_s`` is priced with this instance's own counts and the engine's."""
+        store = self._store
+        ledger = dep.ledger
+        if store is None:
+            return
+        now = self._clock()
+        timeout = dep.cfg.energy.timeout_s
+        member = dep.member
+        items = ledger.to_publish(now)
+        if items:
+            try:
+                keys = [(window_key(dep.scope, i), w) for i, w in items]
+                answers: list[bool | None] = list(await asyncio.wait_for(store.publish(member, keys), timeout))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._store_failed(dep, "publish", exc)
+                answers = [None] * len(items)
+            for (index, weight), accepted in zip(items, answers, strict=True):
+                ledger.published(index, weight, accepted)
+        now = self._clock()
+        due = ledger.to_seal(now)
+        if due:
+            try:
+                keys_due = [window_key(dep.scope, i) for i in due]
+                sums: list[tuple[float, float] | None] = list(
+                    await asyncio.wait_for(store.seal(member, keys_due), timeout)
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._store_failed(dep, "seal", exc)
+                sums = [None] * len(due)
+            for index, answer in zip(due, sums, strict=True):
+                ledger.sealed(index, answer, now)
+
+    def _store_failed(self, dep: _Deployment, call: str, exc: BaseException) -> None:
+        dep.store_failures += 1
+        log.warning("meter: %s: window store (%s) failed: %r; asked again at the next tick", dep.id, call, exc)
 
     # ------------------------------------------------------------------ requests
 
@@ -541,6 +615,7 @@ class MeterHub:
             dep.ledger.close_tick(self._clock(), Unmetered())
             return
         await self._sample(dep)
+        await self._settle_windows(dep)
 
     async def _sample(self, dep: _Deployment) -> None:
         task = dep.inflight
@@ -716,6 +791,7 @@ class MeterHub:
                 idle_share=t.idle_share,
                 metered_gpu_s=t.metered_gpu_s,
                 carry_gpu_s=t.carry_gpu_s,
+                window_store_failures=dep.store_failures,
             )
         return out
 

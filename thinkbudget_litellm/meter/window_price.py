@@ -29,6 +29,20 @@ The method
     from readings of the same counters. A window whose engine count is 0 while we saw tokens (they
     were late) prices them at the previous window's price, taking at most that window's energy.
 
+With a shared store (``share_through_store``; the hub uses LiteLLM's Redis, ``window_store``)
+    Windows are aligned on the wall clock (``clock_offset``) so instances agree on window ``k``; a
+    tick that began in the previous window gives it the energy and GPU-seconds of its time before
+    the edge. Each instance publishes its weight ``O`` of each window; ``settle_s`` after the
+    window's end the store seals it and returns ``S``, the sum over instances. The instance takes
+    ``E x published / S`` of its busy energy (the rest is ``others``); ``S = 0``: the busy energy is
+    idle. A tick in which the engine made no token is idle even when we see (late) tokens in it;
+    the tokens still join the window. Idle is split by ``sigma`` = our published weight over ``S``
+    in the sealed windows (decayed), which adds up to 1 over instances; a window's own idle uses the
+    sigma as of its sealing, and idle before the first sum waits for it. Summed over instances each
+    window's energy is booked once whatever the lag, the tick phases and the tokens nobody saw
+    (those are paid by the observed ones); only which request pays moves with lag. A store that
+    does not answer for ``give_up_s`` past a window's due time: that window uses the rule above.
+
 Requests that finish before their window is priced
     Get the current window's price so far (it is a window that ends now); when the window is
     priced, the difference for those requests is a signed *carry* for later requests, so totals
@@ -98,6 +112,14 @@ class _Win:
     prepaid_g: float = 0.0
     booked_j: float = 0.0  # energy of the window handed out (credits, idle, others, carry)
     booked_g: float = 0.0
+    # shared denominator (``share_through_store``): priced once the store's sum of every instance's
+    # weight in the window (``total``) is known; ``published`` is what of ours is in that sum
+    remote: bool = False
+    published: float = 0.0
+    frozen: bool = False  # the store took no more of our weight (it was sealed first)
+    total: float | None = None
+    straddled: bool = False  # the next window's first tick began in this one: waits for its part
+    sigma: float | None = None  # the idle share as of its sealing (every instance splits it alike)
 
     @property
     def priced(self) -> bool:
@@ -113,12 +135,27 @@ class _Win:
 class WindowBook:
     """The windows of one deployment on one proxy instance."""
 
-    def __init__(self, window_s: float, idle_horizon_s: float = 300.0) -> None:
+    def __init__(
+        self, window_s: float, idle_horizon_s: float = 300.0, settle_s: float = 10.0, clock_offset: float = 0.0
+    ) -> None:
+        """``clock_offset``: added to the caller's times to get the wall clock the windows are
+        aligned on (instances agree on window ``k`` only on a common clock); ``settle_s``: with a
+        shared store, a window is sealed this long after its end."""
         if not window_s >= 0 or math.isinf(window_s):
             raise ValueError(f"window_s must be a finite number >= 0, got {window_s}")
         if not idle_horizon_s > 0:
             raise ValueError(f"idle_horizon_s must be > 0, got {idle_horizon_s}")
+        if not 0 <= settle_s < math.inf:
+            raise ValueError(f"settle_s must be a finite number >= 0, got {settle_s}")
         self._window_s = window_s
+        self._settle_s = settle_s
+        self.give_up_s = max(30.0, 2 * settle_s)  # a store that has not answered this long: own counts
+        self._offset = clock_offset
+        self._remote = False
+        self._shared_ours = 0.0  # decayed sums of sealed windows: our published weight, everyone's
+        self._shared_total = 0.0
+        self._first_sigma: float | None = None  # the idle share at the first sealed sum > 0
+        self._store_failed = False  # the last store call failed: idle goes by our own counts meanwhile
         self._horizon_s = idle_horizon_s
         self._wins: dict[int, _Win] = {}
         self._seq = 0
@@ -130,14 +167,18 @@ class WindowBook:
 
     # ------------------------------------------------------------------ ticks
 
-    def assign(self, tick_end: float) -> int:
+    def assign(self, tick_end: float, tick_start: float | None = None) -> int:
         """The window of a tick that closed at ``tick_end``: window ``k`` takes the ticks ending in
         ``((k-1) window_s, k window_s]``; earlier windows take no more ticks, nor does this one
-        when the tick ends on its edge."""
+        when the tick ends on its edge. With a shared store, a tick that began before the window's
+        start gives the previous window the energy and GPU-seconds of its time before the edge
+        (``tick_start``; then pass the same span to ``settle_tick`` or ``idle_tick``), so every
+        instance's window covers the same wall-clock interval whatever its tick phase."""
         edge = False
         if self._window_s > 0:
-            index = math.ceil(tick_end / self._window_s)
-            edge = tick_end >= index * self._window_s
+            at = tick_end + self._offset
+            index = math.ceil(at / self._window_s)
+            edge = at >= index * self._window_s
         else:
             self._seq += 1
             index = self._seq
@@ -147,10 +188,38 @@ class WindowBook:
                 earlier.sealed = True
         win = self._wins.get(index)
         if win is None:
-            win = self._wins[index] = _Win(index)
+            win = self._wins[index] = _Win(index, remote=self._remote)
         win.open_ticks += 1
         win.sealed = win.sealed or edge
+        prev = self._straddled(index, tick_start)
+        if prev is not None:
+            prev.open_ticks += 1
+            prev.straddled = True
         return index
+
+    def _straddled(self, index: int, tick_start: float | None) -> _Win | None:
+        """The previous window, when a tick of shared window ``index`` began in it."""
+        win = self._wins.get(index)
+        if tick_start is None or win is None or not win.remote:
+            return None
+        if tick_start + self._offset >= (index - 1) * self._window_s:
+            return None
+        prev = self._wins.get(index - 1)
+        return prev if prev is not None and prev.remote and not prev.priced else None
+
+    def _release_straddle(self, index: int, span: tuple[float, float] | None) -> tuple[_Win | None, float]:
+        """(previous window, the share of the tick's time before the edge) for a straddling tick."""
+        if span is None:
+            return None, 0.0
+        prev = self._straddled(index, span[0])
+        if prev is None or not prev.straddled:
+            return None, 0.0
+        prev.straddled = False
+        prev.open_ticks -= 1
+        start, end = span
+        edge = (index - 1) * self._window_s - self._offset
+        frac = min(1.0, max(0.0, (edge - start) / (end - start))) if end > start else 0.0
+        return prev, frac
 
     def settle_tick(
         self,
@@ -162,30 +231,51 @@ class WindowBook:
         engine: float,
         weight: tuple[float, float, float],
         new_users: int,
+        span: tuple[float, float] | None = None,
     ) -> None:
         """A tick of window ``index`` is final: its energy (None: unknown), GPU-seconds, the engine's
         weight in it, our ``(weight, value J, value GPU-s)`` in it and how many requests got weight
-        in this window for the first time."""
+        in this window for the first time (``span``: its start and end, as given to ``assign``)."""
         win = self._wins[index]
         win.open_ticks -= 1
-        if energy is None:
-            win.unknown = win.unknown or label.text != "none"
-        else:
-            win.energy += energy
-            if estimated:
-                win.estimated += energy
-        win.labels.add(label)
-        win.gpu_s += gpu_s
+        prev, before = self._release_straddle(index, span)
+        for target, frac in ((win, 1.0 - before), (prev, before)):
+            if target is None:
+                continue
+            if energy is None:
+                target.unknown = target.unknown or label.text != "none"
+            else:
+                target.energy += energy * frac
+                if estimated:
+                    target.estimated += energy * frac
+            target.labels.add(label)
+            target.gpu_s += gpu_s * frac
+            if target is prev:
+                self._forget(prev)
         win.engine += engine
         self._sum_engine += engine
         self.add_weight(index, weight, new_users)
 
-    def idle_tick(self, index: int, energy: float | None, gpu_s: float) -> Closed:
-        """A tick of window ``index`` in which neither the engine nor we made a token: idle, split
-        at once by the token share (held while it is unknown), not pooled into the window."""
+    def idle_tick(
+        self,
+        index: int,
+        energy: float | None,
+        gpu_s: float,
+        weight: tuple[float, float, float] = (0.0, 0.0, 0.0),
+        new_users: int = 0,
+        span: tuple[float, float] | None = None,
+    ) -> Closed:
+        """A tick of window ``index`` in which the engine made no token: idle, split at once by the
+        token share (held while it is unknown), not pooled into the window. Our weight in it (tokens
+        seen late, only with a shared store) still joins the window."""
         win = self._wins[index]
         win.open_ticks -= 1
+        prev, _ = self._release_straddle(index, span)
+        if prev is not None:
+            self._forget(prev)
         idle_j, idle_g, others_j, others_g = self._split_idle(energy or 0.0, gpu_s)
+        if weight[0] > 0 or new_users:
+            self.add_weight(index, weight, new_users)
         self._forget(win)
         return Closed(idle_j, idle_g, others_j, others_g, 0.0, 0.0)
 
@@ -218,10 +308,11 @@ class WindowBook:
         return joules * frac, joules * (1.0 - frac)
 
     def close_ready(self) -> Iterator[Closed]:
-        """Price every sealed window whose ticks are all settled, oldest first."""
+        """Price every sealed window whose ticks are all settled (and, with a shared store, whose
+        shared sum is known), oldest first."""
         for index in sorted(self._wins):
             win = self._wins[index]
-            if win.priced or not win.sealed or win.open_ticks or win.deferred:
+            if win.priced or not win.sealed or win.open_ticks or win.deferred or (win.remote and win.total is None):
                 continue
             yield self._price(win)
             self._forget(win)
@@ -250,6 +341,93 @@ class WindowBook:
         self._forget(win)
         return credit
 
+    # ------------------------------------------------------------------ shared store
+
+    def share_through_store(self, on: bool, clock_offset: float | None = None) -> None:
+        """Windows created from now on wait for the store's sum of every instance's weight (on) or
+        are priced with this instance's own counts and the engine's (off). Needs ``window_s > 0``.
+        ``clock_offset``: from now on, added to the caller's times to align windows (the wall clock
+        is far ahead of a monotonic clock, so later windows only get higher indices)."""
+        self._remote = on and self._window_s > 0
+        if self._remote and clock_offset is not None:
+            self._offset = clock_offset
+
+    @property
+    def shares_through_store(self) -> bool:
+        return self._remote
+
+    def is_remote(self, index: int) -> bool:
+        """Window ``index`` waits for the store's shared sum."""
+        win = self._wins.get(index)
+        return win is not None and win.remote
+
+    def to_publish(self, now: float) -> list[tuple[int, float]]:
+        """``(window, our cumulative weight)`` where it grew since the store last took it, for
+        windows that ended by ``now`` (the store keeps each instance's figure: resending is safe)."""
+        wall = now + self._offset
+        return [
+            (w.index, w.ours)
+            for w in sorted(self._wins.values(), key=lambda w: w.index)
+            if w.remote
+            and w.total is None
+            and not w.frozen
+            and w.ours - w.published > 1e-12
+            and w.index * self._window_s <= wall
+        ]
+
+    def published(self, index: int, weight: float, accepted: bool | None) -> None:
+        """What the store said to our cumulative ``weight`` in window ``index``: taken (True),
+        refused because the window was sealed already (False), or no answer (None: sent again
+        with the next call)."""
+        win = self._wins.get(index)
+        if win is None or not win.remote or win.total is not None:
+            return
+        if accepted is None:
+            self._store_failed = True
+        elif accepted:
+            win.published = max(win.published, weight)
+        else:
+            win.frozen = True
+
+    def to_seal(self, now: float) -> list[int]:
+        """Windows whose shared sum is due: ended ``settle_s`` or more before ``now``."""
+        wall = now + self._offset
+        return sorted(
+            w.index
+            for w in self._wins.values()
+            if w.remote and w.total is None and w.index * self._window_s + self._settle_s <= wall
+        )
+
+    def sealed(self, index: int, answer: tuple[float, float] | None, now: float) -> Closed | None:
+        """The store's final ``(sum of every instance's weight, ours in it)`` for window ``index``.
+        None: no answer; asked again with the next call, until ``give_up_s`` past the window's due
+        time, when it is priced with this instance's own counts and the engine's. Sealed sums also
+        give the idle share: our published weight over everyone's, which adds up to 1 over the
+        instances. Idle held until the first sum is split by that first share (every instance's first
+        sealed sum is the same window's), returned as a ``Closed``."""
+        win = self._wins.get(index)
+        if win is None or not win.remote or win.total is not None:
+            return None
+        total, ours = answer if answer is not None else (math.nan, math.nan)
+        if not (math.isfinite(total) and math.isfinite(ours) and 0 <= ours <= total * (1 + 1e-9) + 1e-9):
+            self._store_failed = True
+            if now + self._offset > index * self._window_s + self._settle_s + self.give_up_s:
+                win.remote = False
+            return None
+        self._store_failed = False
+        win.total = total
+        win.published = min(ours, total)
+        decay = math.exp(-self._window_s / self._horizon_s)
+        self._shared_ours = self._shared_ours * decay + win.published
+        self._shared_total = self._shared_total * decay + win.total
+        win.sigma = self.idle_share
+        if self._first_sigma is None and self._shared_total > 0:
+            self._first_sigma = win.sigma  # for windows sealed before it, and idle held till now
+        if self._shared_total > 0 and (self._held_idle_j or self._held_idle_g):
+            idle_j, idle_g, others_j, others_g = self._split_idle(0.0, 0.0)
+            return Closed(idle_j, idle_g, others_j, others_g, 0.0, 0.0)
+        return None
+
     # ------------------------------------------------------------------ totals
 
     @property
@@ -263,7 +441,12 @@ class WindowBook:
 
     @property
     def idle_share(self) -> float | None:
-        """sigma: this instance's recent share of the engine's tokens (None: none seen yet)."""
+        """sigma: this instance's recent share of the engine's tokens (None: none seen yet); with a
+        shared store, its share of every instance's weight in the sealed windows."""
+        if self._shared_total > 0:
+            return min(1.0, self._shared_ours / self._shared_total)
+        if self._remote and not self._store_failed:
+            return None  # until the first sealed window: instances' own counts would not add up to 1
         if self._sum_engine <= 0:
             return 1.0 if self._sum_ours > 0 else None
         return min(1.0, self._sum_ours / self._sum_engine)
@@ -281,17 +464,27 @@ class WindowBook:
         return 0.0, 0.0
 
     def _price(self, win: _Win) -> Closed:
-        take_j, take_g = self._take(win)
-        if win.engine > 0:
-            denom = max(win.ours, win.engine)
-            self._last_price = (win.energy / denom, win.gpu_s / denom)
+        if win.remote:
+            assert win.total is not None
+            frac = min(1.0, win.published / win.total) if win.total > 0 else 0.0
+            take_j, take_g = win.energy * frac, win.gpu_s * frac
+            if win.ours > 0 and take_j > 0:
+                self._last_price = (take_j / win.ours, take_g / win.ours)
+            busy = win.total > 0  # else nobody's tokens can pay for the window: idle
+        else:
+            take_j, take_g = self._take(win)
+            if win.engine > 0:
+                denom = max(win.ours, win.engine)
+                self._last_price = (win.energy / denom, win.gpu_s / denom)
+            busy = win.engine > 0
         win.take_j, win.take_g = take_j, take_g
         rest_j, rest_g = win.energy - take_j, win.gpu_s - take_g
         idle_j = idle_g = 0.0
-        if win.engine > 0:
+        if busy:
             others_j, others_g = rest_j, rest_g
         else:
-            idle_j, idle_g, others_j, others_g = self._split_idle(rest_j, rest_g)
+            sigma = win.sigma if win.sigma is not None else self._first_sigma if win.remote else None
+            idle_j, idle_g, others_j, others_g = self._split_idle(rest_j, rest_g, sigma)
         self._observe(win)
         exact_j, exact_g = win.part(take_j, take_g, *win.prepaid)
         carry_j, carry_g = exact_j - win.prepaid_j, exact_g - win.prepaid_g
@@ -306,10 +499,13 @@ class WindowBook:
             self._sum_ours *= decay
             self._sum_engine *= decay
 
-    def _split_idle(self, idle_j: float, idle_g: float) -> tuple[float, float, float, float]:
+    def _split_idle(
+        self, idle_j: float, idle_g: float, sigma: float | None = None
+    ) -> tuple[float, float, float, float]:
         """(ours idle J, ours idle GPU-s, others J, others GPU-s) of idle energy; held while sigma is
         unknown (the held part is booked here and released when sigma is known)."""
-        sigma = self.idle_share
+        if sigma is None:
+            sigma = self.idle_share
         if sigma is None:
             self._held_idle_j += idle_j
             self._held_idle_g += idle_g

@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from thinkbudget_litellm.meter.attribution import Ledger, LedgerConfig, LedgerTotals, Measured, Pending, RequestShare
+from thinkbudget_litellm.meter.window_store import WindowSums, window_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,9 @@ class Scenario:
     tail_s: float = 3.0  # idle after the last request
     read_failure_share: float = 0.0  # an instance's reads that fail (energy and engine tokens together)
     shared: bool = True  # LedgerConfig.shared: ticks without an engine count still join their window
+    store: bool = False  # a shared window store (window_store.WindowSums): the shared denominator
+    settle_s: float = 6.0  # with the store: a window's sum is sealed this long after its end
+    unseen_tokens: tuple[int, int] = (0, 0)  # a cancelled request's engine runs on this many tokens unseen
 
 
 @dataclass(slots=True)
@@ -60,6 +64,7 @@ class _Plan:
     token_times: list[float]
     streaming: bool
     cancelled: bool
+    unseen: list[float] = field(default_factory=list)  # tokens the engine made after the client left
 
     @property
     def end(self) -> float:
@@ -143,6 +148,8 @@ def _plans(sc: Scenario, rng: random.Random) -> list[_Plan]:
         ttft = rng.uniform(0.02, 0.3)
         times = [t + ttft + k / rate for k in range(n)]
         instance = i % sc.instances if rng.random() < 0.8 else rng.randrange(sc.instances)
+        extra = rng.randint(*sc.unseen_tokens) if cancelled and sc.unseen_tokens[1] > 0 else 0
+        unseen = [times[-1] + (k + 1) / rate for k in range(extra)]
         plans.append(
             _Plan(
                 f"i{instance}-r{i}",
@@ -152,6 +159,7 @@ def _plans(sc: Scenario, rng: random.Random) -> list[_Plan]:
                 times,
                 rng.random() < sc.streaming_share,
                 cancelled,
+                unseen,
             )
         )
     return plans
@@ -162,7 +170,7 @@ class _Engine:
 
     def __init__(self, sc: Scenario, plans: list[_Plan]) -> None:
         self.sc = sc
-        self.token_times = sorted(t for p in plans for t in p.token_times)
+        self.token_times = sorted(t for p in plans for t in [*p.token_times, *p.unseen])
         prefills = sorted((p.token_times[0] if p.token_times else p.end, p.prompt) for p in plans)
         self.prefill_times = [t for t, _ in prefills]
         self.prefill_cum = [0.0]
@@ -184,14 +192,21 @@ class _Engine:
 
 
 class _Instance:
-    def __init__(self, sc: Scenario, engine: _Engine, rng: random.Random) -> None:
+    def __init__(self, sc: Scenario, engine: _Engine, rng: random.Random, sums: WindowSums | None, name: str) -> None:
+        self.name = name
         self.engine = engine
         self.rng = rng
         self.failure_share = sc.read_failure_share
-        self.ledger = Ledger(
-            LedgerConfig(prefill_weight=sc.prefill_weight, source_name="dcgm", window_s=sc.window_s, shared=sc.shared),
-            start=0.0,
+        cfg = LedgerConfig(
+            prefill_weight=sc.prefill_weight,
+            source_name="dcgm",
+            window_s=sc.window_s,
+            shared=sc.shared,
+            settle_s=sc.settle_s,
         )
+        self.ledger = Ledger(cfg, start=0.0)
+        self.sums = sums
+        self.ledger.share_through_store(sums is not None)
         self.last_j = engine.reported_joules(0.0)
         self.last_tokens = engine.tokens(0.0)
 
@@ -210,6 +225,16 @@ class _Instance:
         tokens = self.engine.tokens(t)
         weight, self.last_tokens = tokens - self.last_tokens, tokens
         self.ledger.close_tick(t, energy, weight)
+        self.settle(t)
+
+    def settle(self, t: float) -> None:
+        """What the hub's tick task does with a store: publish our weight, read the due sums."""
+        if self.sums is None:
+            return
+        for index, weight in self.ledger.to_publish(t):
+            self.ledger.published(index, weight, self.sums.add(window_key("sim", index), self.name, weight))
+        for index in self.ledger.to_seal(t):
+            self.ledger.sealed(index, self.sums.seal(window_key("sim", index), self.name), t)
 
 
 def run(sc: Scenario) -> Outcome:
@@ -217,8 +242,9 @@ def run(sc: Scenario) -> Outcome:
     rng = random.Random(sc.seed)
     plans = _plans(sc, rng)
     engine = _Engine(sc, plans)
-    instances = [_Instance(sc, engine, random.Random(sc.seed * 1000 + i)) for i in range(sc.instances)]
-    end = max(p.end for p in plans) + sc.lag_s + sc.tail_s
+    sums = WindowSums() if sc.store else None
+    instances = [_Instance(sc, engine, random.Random(sc.seed * 1000 + i), sums, f"i{i}") for i in range(sc.instances)]
+    end = max(max(p.end, *p.unseen) if p.unseen else p.end for p in plans) + sc.lag_s + sc.tail_s
     events: list[tuple[float, int, str, int, object]] = []
     seq = 0
 
@@ -269,6 +295,12 @@ def run(sc: Scenario) -> Outcome:
         stop = math.ceil(stop / sc.window_s - 1e-9) * sc.window_s
     for inst in instances:
         inst.sample(stop, final=True)
+    if sums is not None:  # the hub's tick task goes on after the traffic: the last windows' sums
+        for inst in instances:
+            for index, weight in inst.ledger.to_publish(stop):
+                inst.ledger.published(index, weight, sums.add(window_key("sim", index), inst.name, weight))
+        for inst in instances:
+            inst.settle(stop + sc.settle_s)
     out = Outcome(
         sc,
         shares,
@@ -287,7 +319,7 @@ def _truth(sc: Scenario, plans: list[_Plan], stop: float) -> tuple[dict[str, flo
     dt = 0.01
     slices: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for p in plans:
-        for t in p.token_times:
+        for t in [*p.token_times, *p.unseen]:
             slices[int(t / dt)][p.call_id] += 1.0
         first = p.token_times[0] if p.token_times else p.end
         slices[int(first / dt)][p.call_id] += sc.prefill_weight * p.prompt
