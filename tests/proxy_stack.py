@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from thinkbudget_litellm.demo.stack import Service, Stack, StackError, start_sim
+from thinkbudget_litellm.demo.stack import Service, Stack, StackError, free_port, start_sim
 
 # The callbacks every test proxy loads: ours, the emulated keys' spend tracker, LiteLLM's logging
 # events recorder (tests/e2e/recorder.py) and Prometheus.
@@ -91,3 +94,34 @@ def stack_logs_on_failure(*fixtures: str) -> Callable[[pytest.Item, pytest.CallI
                 rep.sections.append((f"proxy and simulator logs ({fixture})", stack.logs()))
 
     return pytest_runtest_makereport
+
+
+class Redis:
+    """A throwaway redis-server on a free loopback port, no persistence."""
+
+    def __init__(self, binary: str, workdir: Path) -> None:
+        self.port = free_port()
+        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen(
+            [*argv, "--dir", str(workdir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise StackError(f"redis-server exited with {self.proc.returncode}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise StackError("redis-server did not accept connections within 15 s")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)

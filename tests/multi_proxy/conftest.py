@@ -6,14 +6,9 @@ Skips, saying why, where redis-server or the PostgreSQL server binaries are miss
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from tests.proxy_stack import EMULATED_AUTH
-from thinkbudget_litellm.demo.stack import Service, Stack, StackError, free_port, start_proxy, start_sim
+from tests.proxy_stack import EMULATED_AUTH, Redis
+from thinkbudget_litellm.demo.stack import Service, Stack, StackError, start_proxy, start_sim
 
 INSTANCES = 3
 MODEL = "r1"
@@ -79,37 +74,6 @@ def proxy_config(redis_port: int) -> dict[str, Any]:
         "thinkbudget": {"budgets": BUDGETS},
         "general_settings": {**EMULATED_AUTH, "coordination_redis": {"host": "127.0.0.1", "port": redis_port}},
     }
-
-
-class Redis:
-    """A throwaway redis-server on a free loopback port, no persistence."""
-
-    def __init__(self, binary: str, workdir: Path) -> None:
-        self.port = free_port()
-        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.proc = subprocess.Popen(
-            [*argv, "--dir", str(workdir)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise StackError(f"redis-server exited with {self.proc.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise StackError("redis-server did not accept connections within 15 s")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
 
 
 @dataclass

@@ -8,6 +8,7 @@ does not start."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ import yaml
 
 from benchmarks.workloads.real_vllm import SETUP_HINT, TEMPLATES, pinned, real_vllm_dir, vllm_argv, vllm_env
 from tests.e2e import stack_config
-from tests.proxy_stack import EMULATED_AUTH, stack_logs_on_failure
+from tests.proxy_stack import EMULATED_AUTH, Redis, stack_logs_on_failure
 from thinkbudget_litellm.demo.stack import Service, Stack, StackError, _spawn, free_port, start_proxy, wait_ready
 
 MAX_MODEL_LEN = 4096
@@ -53,6 +54,7 @@ class RealStack:
     log_dir: Path
     database_url: str
     startup_s: dict[str, float] = field(default_factory=dict)
+    redis: Redis | None = None  # LiteLLM's coordination Redis (None: redis-server not installed)
 
     def client(self, key: str = "sk-plain", timeout: float = 120.0) -> httpx.Client:
         return httpx.Client(base_url=self.proxy.base, headers={"Authorization": f"Bearer {key}"}, timeout=timeout)
@@ -60,10 +62,10 @@ class RealStack:
     def generation_tokens(self, template: str) -> float:
         """The engine's ``vllm:generation_tokens_total`` (summed over its label sets)."""
         text = httpx.get(self.vllm[template].base + "/metrics", timeout=10).text
-        return _metric_sum(text, "vllm:generation_tokens_total")
+        return metric_sum(text, "vllm:generation_tokens_total")
 
 
-def _metric_sum(text: str, name: str) -> float:
+def metric_sum(text: str, name: str) -> float:
     total = 0.0
     for line in text.splitlines():
         if line.startswith(name + "{") or line.startswith(name + " "):
@@ -97,24 +99,49 @@ def _deployment(name: str, template: str, enforcement: str) -> dict[str, Any]:
     }
 
 
-def proxy_config() -> dict[str, Any]:
-    """Per template: ``tiny-<template>`` (native) and ``tiny-<template>-stream`` (stream enforcement)."""
+METERED = "tiny-metered"
+METERED_WATTS = 300.0
+
+
+def _metered_deployment() -> dict[str, Any]:
+    """Stream enforcement on the keeping template's server, metered as a shared engine: energy from
+    a configured estimate (a CPU has no counter), token weights from vLLM's own counters. Only the
+    metering test sends to that server while it measures (the others use the stripping one)."""
+    dep = _deployment(METERED, "keeps", "stream")
+    dep["model_info"]["thinkbudget"].update(
+        {
+            "energy": {"source": "estimate", "watts": METERED_WATTS, "tick_s": 0.2},
+            "tokens": {"source": "vllm", "url": "os.environ/REAL_VLLM_KEEPS_METRICS", "window_s": 2.0},
+        }
+    )
+    return dep
+
+
+def proxy_config(redis_port: int | None = None) -> dict[str, Any]:
+    """Per template: ``tiny-<template>`` (native) and ``tiny-<template>-stream`` (stream enforcement);
+    ``tiny-metered`` for the energy attribution check, settled through LiteLLM's coordination Redis
+    where one runs (as a shared engine is metered in production)."""
     deployments = []
     for template in TEMPLATES:
         deployments.append(_deployment(f"tiny-{template}", template, "native"))
         deployments.append(_deployment(f"tiny-{template}-stream", template, "stream"))
         deployments.append(_deployment(f"tiny-{template}-off", template, "off"))
+    deployments.append(_metered_deployment())
     return {
         "model_list": deployments,
         "litellm_settings": {
             "callbacks": [
                 "thinkbudget_litellm.proxy_handler",
                 "thinkbudget_litellm.demo.emulated_keys.spend_tracker",
+                "prometheus",  # /metrics: the meter's books (thinkbudget_meter_*)
             ],
         },
         "router_settings": {"num_retries": 0},
         "thinkbudget": {"budgets": BUDGETS},
-        "general_settings": dict(EMULATED_AUTH),
+        "general_settings": {
+            **EMULATED_AUTH,
+            **({"coordination_redis": {"host": "127.0.0.1", "port": redis_port}} if redis_port else {}),
+        },
     }
 
 
@@ -149,9 +176,12 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStack]:
     except StackError as exc:
         stack.stop()
         pytest.skip(f"vLLM did not start ({exc}); {SETUP_HINT}")
+    redis: Redis | None = None
     try:
+        redis_bin = shutil.which("redis-server")
+        redis = Redis(redis_bin, log_dir) if redis_bin else None
         cfg = log_dir / "proxy_config.yaml"
-        cfg.write_text(yaml.safe_dump(proxy_config(), sort_keys=False))
+        cfg.write_text(yaml.safe_dump(proxy_config(redis.port if redis else None), sort_keys=False))
         keys = log_dir / "keys.yaml"
         keys.write_text(yaml.safe_dump(stack_config.KEYS, sort_keys=False))
         database_url = f"sqlite+aiosqlite:///{log_dir / 'records.sqlite'}"
@@ -162,14 +192,19 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStack]:
         }
         for template in TEMPLATES:
             env[f"REAL_VLLM_{template.upper()}_URL"] = f"http://127.0.0.1:{_port(stack, template)}/v1"
+            env[f"REAL_VLLM_{template.upper()}_METRICS"] = f"http://127.0.0.1:{_port(stack, template)}/metrics"
         proxy = start_proxy(cfg, log_dir, env=env)
         stack.services.append(proxy)
     except StackError as exc:
         stack.stop()
+        if redis is not None:
+            redis.stop()
         pytest.fail(f"the litellm proxy did not start in front of the real vLLM:\n{exc}")
     servers = {t: next(s for s in stack.services if s.name == f"vllm-{t}") for t in TEMPLATES}
-    yield RealStack(stack, proxy, servers, model, log_dir, database_url, startup)
+    yield RealStack(stack, proxy, servers, model, log_dir, database_url, startup_s=startup, redis=redis)
     stack.stop()
+    if redis is not None:
+        redis.stop()
 
 
 def _port(stack: Stack, template: str) -> int:
