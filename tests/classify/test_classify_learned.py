@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from thinkbudget_litellm.classify.classifier import rule_pass
-from thinkbudget_litellm.classify.learned import edge_features, parse_model, structure_features
+from thinkbudget_litellm.classify.learned import edge_words, features, parse_model, shipped_model, structure_features
 from thinkbudget_litellm.tiers import TIER_ORDER, Task
 
 TIERS = [t.value for t in TIER_ORDER]
@@ -71,6 +71,36 @@ def test_edge_and_shape_features_do_not_depend_on_the_middle_of_a_long_paste() -
         return "Here is our log, FYI:\n\n" + "GET /api/v1/items 200 12ms\n" * middle + "\nno need to reply, thanks"
 
     short, long = rule_pass(prompt(100)), rule_pass(prompt(5000))
-    assert set(edge_features(short)) == set(edge_features(long))
-    assert "e:reply" in set(edge_features(long)) and "b:fyi" in set(edge_features(long))
+    assert edge_words(short) == edge_words(long)
+    assert {"b:fyi", "e:reply", "m:get"} <= features(long)
     assert set(structure_features(short)) == set(structure_features(long))
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "hi",
+        "Prove that there are infinitely many primes of the form 4k+3.",
+        "Montre qu'il n'existe aucune fonction f : N -> N telle que f(f(n)) = n + 1987.",
+        "请把这句改成全大写：error budget exhausted",
+        "Here is the trace:\n\n" + "at com.acme.Foo.bar(Foo.java:42)\n" * 40 + "\nwhy does this fail?",
+        [
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": "What is 2+2?"},
+            {"role": "assistant", "content": "4"},
+            {"role": "user", "content": "and now for n = 10^6, the sum of all primes below n?"},
+        ],
+    ],
+)
+def test_packed_scoring_is_the_linear_model_over_the_features(prompt: object) -> None:
+    """The per-prefix tables and packed lanes add up to bias + the weights of ``features()``."""
+    model = shipped_model()
+    assert model is not None and model.above is not None
+    rp = rule_pass(prompt)
+    names = features(rp)
+    expected = []
+    for head in (model.tier, model.task, model.above):
+        expected += [
+            head.bias[k] + sum(head.weights[n][k] for n in names if n in head.weights) for k in range(len(head.classes))
+        ]
+    assert model.logits(rp) == pytest.approx(expected, abs=1e-6)

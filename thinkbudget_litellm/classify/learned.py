@@ -21,7 +21,7 @@ import json
 import math
 import re
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -132,25 +132,34 @@ def word_features(rp: RulePass) -> Iterator[str]:
             yield sample[i : i + 2]
 
 
-def stem_features(rp: RulePass) -> Iterator[str]:
+def stem_words(rp: RulePass) -> list[str]:
     """The first ``STEM_CHARS`` letters of the ask's longer head words: one feature for a word's
     inflections (``explain``/``explained``, ``berechne``/``berechnen``)."""
-    for w in rp.own.words[:HEAD_WORDS]:
-        if len(w) > STEM_CHARS:
-            yield "x:" + w[:STEM_CHARS]
+    return [w[:STEM_CHARS] for w in rp.own.words[:HEAD_WORDS] if len(w) > STEM_CHARS]
 
 
-def edge_features(rp: RulePass) -> Iterator[str]:
-    """The words that open and close a long turn as it was sent (``b:``, ``e:``), whatever the
-    instruction extraction kept: "saving this here, no need to reply" after a paste; and the first
-    words of the pasted material (``m:``): a stack trace, a CSV, a poem."""
-    ask = rp.conv.ask
+def edge_words(rp: RulePass) -> tuple[list[str], list[str], list[str]]:
+    """The words that open and close a long turn as it was sent, whatever the instruction
+    extraction kept ("saving this here, no need to reply" after a paste), and the first words of
+    the pasted material (a stack trace, a CSV, a poem)."""
+    ask, sample = rp.conv.ask, rp.view.sample
+    opening: list[str] = []
+    closing: list[str] = []
     if len(ask) > EDGE_MIN:
-        yield from ("b:" + w for w in normalise_words(ask[:EDGE_CHARS])[:EDGE_WORDS])
-        yield from ("e:" + w for w in normalise_words(ask[-EDGE_CHARS:])[-EDGE_WORDS:])
-    sample = rp.view.sample
-    if sample:
-        yield from ("m:" + w for w in normalise_words(sample[:MATERIAL_CHARS])[:MATERIAL_WORDS])
+        opening = normalise_words(ask[:EDGE_CHARS])[:EDGE_WORDS]
+        closing = normalise_words(ask[-EDGE_CHARS:])[-EDGE_WORDS:]
+    material = normalise_words(sample[:MATERIAL_CHARS])[:MATERIAL_WORDS] if sample else []
+    return opening, closing, material
+
+
+# The word-like features, by the prefix their names carry: ask words, stems, opening, closing and
+# material words. Scoring looks the raw words up in one table per prefix (no names built).
+_PREFIXES: Final = ("w:", "x:", "b:", "e:", "m:")
+
+
+def word_groups(rp: RulePass) -> tuple[Iterable[str], ...]:
+    """The raw words of each prefix in ``_PREFIXES``, in that order."""
+    return (word_features(rp), stem_words(rp), *edge_words(rp))
 
 
 _DIGIT: Final = re.compile(r"\d")
@@ -186,16 +195,19 @@ def structure_features(rp: RulePass) -> list[str]:
     return out
 
 
+def shape_features(rp: RulePass) -> set[str]:
+    """The rules' findings and the shapes: the features whose names carry no word prefix."""
+    return {*rule_features(rp), *structure_features(rp)}
+
+
 def features(rp: RulePass) -> set[str]:
-    """Every feature of one request, as trained on (rule and shape features first-class, words
-    prefixed ``w:``; stems, edges and material words carry their own prefixes)."""
-    return {
-        *rule_features(rp),
-        *structure_features(rp),
-        *("w:" + w for w in word_features(rp)),
-        *stem_features(rp),
-        *edge_features(rp),
-    }
+    """Every feature of one request, as trained on: rule and shape features by name, words with
+    the prefix of their group (``w:`` ask words, ``x:`` stems, ``b:``/``e:`` opening/closing
+    words of a long turn, ``m:`` material words)."""
+    out = shape_features(rp)
+    for prefix, words in zip(_PREFIXES, word_groups(rp), strict=True):
+        out.update(prefix + w for w in words)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +294,7 @@ class LearnedModel:
     __slots__ = (
         "_above_lanes",
         "_packed",
+        "_tables",
         "_task_classes",
         "_tier_classes",
         "above",
@@ -312,11 +325,14 @@ class LearnedModel:
             n: _pack(sum((h.weights.get(n, z) for h, z in zip(heads, zeros, strict=True)), ())) for n in names
         }
         self._packed[""] = _pack(sum((h.bias for h in heads), ()))  # the bias: always present
+        self._tables = tuple({n[len(p) :]: v for n, v in self._packed.items() if n.startswith(p)} for p in _PREFIXES)
 
     def logits(self, rp: RulePass) -> list[float]:
         """Raw scores, lane by lane: tier softmax, task softmax, then the ordinal head's."""
         get = self._packed.get
-        packed = [w for w in map(get, features(rp)) if w is not None]
+        packed = [w for w in map(get, shape_features(rp)) if w is not None]
+        for table, words in zip(self._tables, word_groups(rp), strict=True):
+            packed += [w for w in map(table.get, set(words)) if w is not None]
         packed.append(self._packed[""])
         total, offset = sum(packed), len(packed) * _OFFSET
         lanes = len(self._tier_classes) + len(self._task_classes) + self._above_lanes
