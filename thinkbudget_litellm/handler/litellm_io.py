@@ -681,10 +681,36 @@ def token_prompt_kwargs(endpoint: EngineEndpoint, chat_kwargs: Mapping[str, Any]
 
 
 async def direct_completion(kwargs: dict[str, Any]) -> Any:
-    """A LiteLLM call outside the router (its callbacks and logging run as for any call)."""
+    """A LiteLLM call outside the router (its callbacks and logging run as for any call). A
+    token-id continuation reuses one OpenAI client per engine: LiteLLM would build a new one per
+    call, and with it an httpx client and its TLS context, 38 ms of the event loop's CPU here."""
     import litellm
 
+    model = kwargs.get("model")
+    if kwargs.get("client") is None and isinstance(model, str) and model.startswith(TEXT_COMPLETION_PROVIDER + "/"):
+        kwargs = {**kwargs, "client": _text_completion_client(str(kwargs.get("api_base")), str(kwargs.get("api_key")))}
     return await litellm.acompletion(**kwargs)
+
+
+_TEXT_CLIENTS: dict[tuple[int, str, str], Any] = {}
+_TEXT_CLIENTS_MAX = 64  # engines x event loops; one loop per proxy process
+
+
+def _text_completion_client(api_base: str, api_key: str) -> Any:
+    """The OpenAI client for ``/v1/completions`` on ``api_base``, one per event loop (an httpx client
+    belongs to the loop it first ran on); no retries of its own, as LiteLLM's calls have."""
+    import asyncio
+
+    from openai import AsyncOpenAI
+
+    key = (id(asyncio.get_running_loop()), api_base, api_key)
+    client = _TEXT_CLIENTS.get(key)
+    if client is None:
+        if len(_TEXT_CLIENTS) >= _TEXT_CLIENTS_MAX:
+            _TEXT_CLIENTS.clear()  # loops of tests come and go; the clients close when collected
+        client = AsyncOpenAI(api_key=api_key, base_url=api_base, max_retries=0, timeout=600.0)
+        _TEXT_CLIENTS[key] = client
+    return client
 
 
 def response_token_ids(response: Any) -> list[int] | None:
