@@ -7,10 +7,13 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from thinkbudget_litellm.demo.stack import Service, Stack, StackError, free_port, start_sim
 
@@ -125,3 +128,31 @@ class Redis:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+
+
+@dataclass
+class Books:
+    """One proxy's meter books (J, GPU-s) by part, summed over its deployments."""
+
+    joules: dict[str, float] = field(default_factory=dict)
+    gpu_s: dict[str, float] = field(default_factory=dict)
+
+    def minus(self, other: Books) -> Books:
+        return Books(
+            {k: v - other.joules.get(k, 0.0) for k, v in self.joules.items()},
+            {k: v - other.gpu_s.get(k, 0.0) for k, v in self.gpu_s.items()},
+        )
+
+
+def books(proxy: Service) -> Books:
+    text = httpx.get(
+        proxy.base + "/metrics", headers={"Authorization": "Bearer sk-plain"}, timeout=10, follow_redirects=True
+    ).text
+    out = Books()
+    for fam in text_string_to_metric_families(text):
+        target = {"thinkbudget_meter_joules": out.joules, "thinkbudget_meter_gpu_seconds": out.gpu_s}.get(fam.name)
+        if target is None:
+            continue
+        for s in fam.samples:
+            target[s.labels["part"]] = target.get(s.labels["part"], 0.0) + s.value
+    return out

@@ -13,7 +13,7 @@ import random
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.multi_proxy.conftest import BUDGETS, MODEL, SESSION_CAP, MultiProxy
+from tests.proxy_stack import Books, books
 from thinkbudget_litellm.demo.stack import Service
 
 pytestmark = [pytest.mark.proxy, pytest.mark.postgres]
@@ -46,34 +47,6 @@ class Sent:
     status: int = 0
     call_id: str | None = None
     budget: int | None = None
-
-
-@dataclass
-class Books:
-    """One proxy's meter books (J, GPU-s) by part, summed over its deployments."""
-
-    joules: dict[str, float] = field(default_factory=dict)
-    gpu_s: dict[str, float] = field(default_factory=dict)
-
-    def minus(self, other: Books) -> Books:
-        return Books(
-            {k: v - other.joules.get(k, 0.0) for k, v in self.joules.items()},
-            {k: v - other.gpu_s.get(k, 0.0) for k, v in self.gpu_s.items()},
-        )
-
-
-def books(proxy: Service) -> Books:
-    text = httpx.get(
-        proxy.base + "/metrics", headers={"Authorization": "Bearer sk-plain"}, timeout=10, follow_redirects=True
-    ).text
-    out = Books()
-    for fam in text_string_to_metric_families(text):
-        target = {"thinkbudget_meter_joules": out.joules, "thinkbudget_meter_gpu_seconds": out.gpu_s}.get(fam.name)
-        if target is None:
-            continue
-        for s in fam.samples:
-            target[s.labels["part"]] = target.get(s.labels["part"], 0.0) + s.value
-    return out
 
 
 def meter_joules(multi: MultiProxy) -> float:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.multi_proxy.test_shared_engine import Books, books
+from tests.proxy_stack import Books, books
 from tests.real_engine.client import body, record
 from tests.real_engine.conftest import METERED, METERED_WATTS, RealStack, metric_sum
 
