@@ -75,9 +75,15 @@ def test_stream_cut_then_answer(e2e, style):
     after = e2e.sim_stats(sim)
     assert after["disconnects"] == before["disconnects"] + 1, json.dumps(after["recent"][-3:])
     recent = [q for q in after["recent"] if q.get("disconnected")][-1]
-    # The engine stops within a few tokens of the budget: what it generated while the proxy was
-    # processing the last chunks (about 40 ms on a loaded 2-core machine, 4 tokens at 100 tok/s).
-    assert budget <= recent["think_tokens"] <= budget + 8, (recent["think_tokens"], budget)
+    # The engine stopped because the proxy hung up at the cut, not at its own cap: it generated the
+    # budget plus what it produced while the proxy read and cut (a few tokens on a quiet machine; CI
+    # saw 22, 220 ms of lag, with the suite beside it on 2 cores). Allowed: 1 s at the simulator's
+    # 100 tok/s, and always short of the first call's max_tokens, where an engine nobody hung up on
+    # would stop (the natural length is 3,000).
+    first = [b for b in e2e.sim_bodies(sim) if "prompt" not in b and not b.get("continue_final_message")][-1]
+    lag_allowance = 100
+    assert budget + lag_allowance < first["max_tokens"], (budget, first["max_tokens"])
+    assert budget <= recent["think_tokens"] <= budget + lag_allowance, (recent["think_tokens"], budget)
     assert any(q.get("continuation") for q in after["recent"][-3:])
     if style == "strips":  # the template refuses the chat continuation: it went by token ids
         assert all(isinstance(i, int) for i in e2e.sim_bodies(sim)[-1]["prompt"])
