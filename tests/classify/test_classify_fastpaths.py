@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thinkbudget_litellm.classify import classify_rules
+from thinkbudget_litellm.classify import classify_rules, learned
 from thinkbudget_litellm.classify import lexicon as lx
 from thinkbudget_litellm.classify.arithmetic import _OPERATOR_HINTS, _has_operator, arithmetic_level, has_digit
 from thinkbudget_litellm.classify.instruction import (
@@ -18,6 +18,7 @@ from thinkbudget_litellm.classify.instruction import (
     _paragraph_instruction,
     _prose_line,
 )
+from thinkbudget_litellm.classify.scoring import CJK_CHAR, is_cjk
 
 FAST = settings(max_examples=200, deadline=None)
 mathy = st.text(alphabet="0123456789 +-*/x^×÷·^()abc٣\n", max_size=60) | st.text(max_size=60)
@@ -100,3 +101,31 @@ def test_constraint_count_matches_its_definition(words: list[str]) -> None:
     padded = " " + " ".join(words) + " "
     expected = len(lx.CONSTRAINT_WORDS.intersection(words)) + sum(p in padded for p in lx.CONSTRAINT_PHRASES)
     assert lx.constraint_cues(words) == expected
+
+
+_CJK_LEADS = (b"\xe3", b"\xe4", b"\xe5", b"\xe6", b"\xe7", b"\xe8", b"\xe9")
+# ASCII and other decimal digits (Arabic-Indic, Devanagari, fullwidth, mathematical), CJK, lone surrogates
+odd_text = st.text(alphabet="0123456789 ab-*.\n٣٤۵५８𝟗一語ー、\u3000\u9fff\u2fff\ua000é—\ud800", max_size=80) | st.text(
+    max_size=80
+)
+
+
+@FAST
+@given(odd_text)
+def test_cjk_probe_is_the_utf8_lead_byte_test(text: str) -> None:
+    raw = text.encode("utf-8", "surrogatepass")
+    assert is_cjk(text) == any(lead in raw for lead in _CJK_LEADS)
+    assert (CJK_CHAR.search(text, 0, 20) is not None) == is_cjk(text[:20])
+
+
+@FAST
+@given(odd_text)
+def test_digit_count_is_the_regex_count(text: str) -> None:
+    assert learned._digit_count(text, text.isascii()) == len(re.findall(r"\d", text))
+
+
+@FAST
+@given(st.text(alphabet=" \t\n\x0c-*1234.ab", max_size=30) | st.text(max_size=30))
+def test_list_item_probe_is_the_regex_search(text: str) -> None:
+    fast = learned._LIST_ITEM.search(text) if "\n" in text else learned._LIST_ITEM.match(text)
+    assert (fast is not None) == (learned._LIST_ITEM.search(text) is not None)

@@ -115,9 +115,8 @@ def classify(messages_or_text: object, risk: float | None = None) -> Classificat
     model = shipped_model()
     if model is None or rp.reasons == ("empty prompt",):
         return Classification(rule_tier, rp.task, rp.level, features, rp.reasons)
-    tiers, tasks = model.predict(rp)
+    tiers, task = model.tiers_and_task(rp)
     tier = decide_tier(tiers, model.default_risk if risk is None else risk)
-    task = max(tasks, key=tasks.__getitem__)
     reasons = rp.reasons
     if tier is not rule_tier:
         reasons = (*reasons, f"learned stage: {tier.value} (rules: {rule_tier.value})")

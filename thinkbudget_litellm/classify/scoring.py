@@ -23,6 +23,7 @@ Adding a cue kind takes its cues in the data files (see ``cuedata``), its name i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final, NamedTuple
 
@@ -38,7 +39,7 @@ _REQUEST_OPENERS: Final = lx.CUES.request_openers
 _COUNTING_QUESTIONS: Final = lx.CUES.counting_questions
 _EXPLAIN_WITHIN_HOWTO: Final = lx.CUES.explain_within_howto
 CJK_WINDOW: Final = 400
-_CJK_LEADS: Final = (b"\xe3", b"\xe4", b"\xe5", b"\xe6", b"\xe7", b"\xe8", b"\xe9")
+CJK_CHAR: Final = re.compile("[\u3000-\u9fff]")  # one character class: the engine skips to them quickly
 # Kinds that are not a request in their own right: they never block the chat rule.
 _NOT_A_REQUEST: Final = frozenset(
     {
@@ -102,11 +103,9 @@ class Judgement(NamedTuple):
 
 
 def is_cjk(text: str) -> bool:
-    """Text with Chinese or Japanese characters (UTF-8 lead bytes of U+3000..U+9FFF)."""
-    if text.isascii():
-        return False
-    raw = text.encode("utf-8", "surrogatepass")
-    return any(lead in raw for lead in _CJK_LEADS)
+    """Text with Chinese or Japanese characters (U+3000..U+9FFF, the code points whose UTF-8 lead
+    byte is 0xE3..0xE9)."""
+    return not text.isascii() and CJK_CHAR.search(text) is not None
 
 
 def _has_big_o(low: str) -> bool:
