@@ -432,7 +432,6 @@ class LearnedModel:
         "_size",
         "_t",
         "_task_classes",
-        "_task_temperature",
         "_tier_classes",
         "above",
         "default_risk",
@@ -454,6 +453,8 @@ class LearnedModel:
         self._task_classes = tuple(Task(c) for c in task.classes)
         if above is not None and len(above.classes) != len(tier.classes) - 1:
             raise ValueError("the ordinal head needs one class per tier but the last")
+        if not (tier.temperature > 0 and task.temperature > 0):
+            raise ValueError("temperatures must be positive")  # the task's argmax is read before its softmax
         heads = (tier, task) if above is None else (tier, task, above)
         self._above_lanes = 0 if above is None else len(above.classes)
         zeros = [(0.0,) * len(h.classes) for h in heads]
@@ -467,7 +468,6 @@ class LearnedModel:
         self._n = len(self._tier_classes)
         self._nm = self._n + len(self._task_classes)
         self._power = 1.0 / tier.temperature  # as ``_temper`` computes it
-        self._task_temperature = task.temperature
 
     def _total(self, rp: RulePass) -> int:
         """The sum of the packed weights of ``features(rp)`` and the bias, read from the tables."""
@@ -549,30 +549,28 @@ class LearnedModel:
         offset = count * self._offset
         return [(lane - offset) / _SCALE for lane in lanes]
 
-    def _probabilities(self, rp: RulePass) -> tuple[list[float], list[float]]:
-        """Tier and task probabilities, in class order: ``logits``, then ``_softmax``, ``_ordinal`` and
+    def _lanes_of(self, rp: RulePass) -> tuple[int, ...]:
+        """The packed total read back: each class's lane (its logit times ``_SCALE``, plus the offset
+        once per feature), then the count of features."""
+        return self._lanes.unpack(self._total(rp).to_bytes(self._size, "little"))
+
+    def _tier_probabilities(self, lanes: tuple[int, ...]) -> list[float]:
+        """The tiers' probabilities in class order: ``logits``, then ``_softmax``, ``_ordinal`` and
         ``_temper`` written out in one pass, with the same floating-point operations in the same order
         (``tests/classify/test_classify_learned.py`` checks them against those functions)."""
-        lanes = self._lanes.unpack(self._total(rp).to_bytes(self._size, "little"))
         offset = lanes[-1] * self._offset
-        n, nm = self._n, self._nm
-        exp = math.exp
-        temperature = self._task_temperature
-        logits = [(lane - offset) / _SCALE for lane in lanes[n:nm]]
-        top = max(logits)
-        exps = [exp((x - top) / temperature) for x in logits]
-        total = sum(exps)
-        tasks = [e / total for e in exps]
+        n = self._n
         logits = [(lane - offset) / _SCALE for lane in lanes[:n]]
         if not self._above_lanes:
-            return _softmax(logits, self.tier.temperature), tasks
+            return _softmax(logits, self.tier.temperature)
+        exp = math.exp
         # the softmax at temperature 1 (x / 1.0 is x)
         top = max(logits)
         exps = [exp(x - top) for x in logits]
         exp_total = sum(exps)
         # the ordinal reading
         probs, prev = [], 1.0
-        for lane in lanes[nm:-1]:
+        for lane in lanes[self._nm : -1]:
             x = (lane - offset) / _SCALE
             if x >= 0:
                 chance = 1.0 / (1.0 + exp(-x))
@@ -589,16 +587,30 @@ class LearnedModel:
         power = self._power
         powered = [((e / exp_total + p / ord_total) / 2) ** power for e, p in zip(exps, probs, strict=True)]
         total = sum(powered)
-        return [p / total for p in powered], tasks
+        return [p / total for p in powered]
 
     def predict(self, rp: RulePass) -> tuple[dict[Tier, float], dict[Task, float]]:
-        tiers, tasks = self._probabilities(rp)
-        return dict(zip(self._tier_classes, tiers, strict=True)), dict(zip(self._task_classes, tasks, strict=True))
+        lanes = self._lanes_of(rp)
+        offset = lanes[-1] * self._offset
+        tasks = _softmax([(lane - offset) / _SCALE for lane in lanes[self._n : self._nm]], self.task.temperature)
+        return (
+            dict(zip(self._tier_classes, self._tier_probabilities(lanes), strict=True)),
+            dict(zip(self._task_classes, tasks, strict=True)),
+        )
 
     def tiers_and_task(self, rp: RulePass) -> tuple[dict[Tier, float], Task]:
-        """``predict``'s tier probabilities and its likeliest task (the first of equals)."""
-        tiers, tasks = self._probabilities(rp)
-        return dict(zip(self._tier_classes, tiers, strict=True)), self._task_classes[tasks.index(max(tasks))]
+        """``predict``'s tier probabilities and its likeliest task, the first of equals.
+
+        The task is read from the lanes: logits are whole multiples of 1/``_SCALE``, so distinct
+        logits stay distinct, and in the same order, through the softmax (whose largest value is
+        exp(0) / total), and the first largest lane is the first largest probability.
+        """
+        lanes = self._lanes_of(rp)
+        tasks = lanes[self._n : self._nm]
+        return (
+            dict(zip(self._tier_classes, self._tier_probabilities(lanes), strict=True)),
+            self._task_classes[tasks.index(max(tasks))],
+        )
 
 
 def decide_tier(probabilities: Mapping[Tier, float], risk: float) -> Tier:
