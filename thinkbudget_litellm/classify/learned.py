@@ -22,7 +22,7 @@ import math
 import re
 import struct
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -328,6 +328,43 @@ def _temper(probs: Sequence[float], temperature: float) -> list[float]:
 
 
 _FLOOR: Final = 1e-6
+_TierReader = Callable[[tuple[int, ...], int, float], list[float]]
+
+
+def _tier_reader(tiers: int, above: int, first_above: int) -> _TierReader:
+    """``(lanes, offset per feature, 1 / temperature) -> tier probabilities`` for a model with an
+    ordinal head: ``_softmax`` at temperature 1 (x / 1.0 is x), ``_ordinal``, their mean and
+    ``_temper``, written out for these numbers of lanes with no loop or list between the steps, the
+    same floating-point operations in the same order (sums stay ``sum`` calls: the same summation).
+    ``tests/classify/test_classify_learned.py`` checks it against those functions bit for bit."""
+    tier = range(tiers)
+    logit = ", ".join(f"l{i}" for i in tier)
+    lines = ["def tier_probabilities(lanes, unit, power):", "    offset = lanes[-1] * unit"]
+    lines += [f"    l{i} = (lanes[{i}] - offset) / SCALE" for i in tier]
+    lines += [f"    top = max(({logit},))", *(f"    e{i} = exp(l{i} - top)" for i in tier)]
+    lines += [f"    exp_total = sum(({', '.join(f'e{i}' for i in tier)},))", "    prev = 1.0"]
+    for j in range(above):
+        lines += [
+            f"    x = (lanes[{first_above + j}] - offset) / SCALE",
+            "    if x >= 0:",
+            "        chance = 1.0 / (1.0 + exp(-x))",
+            "    else:",
+            "        e = exp(x)",
+            "        chance = e / (1.0 + e)",
+            "    above = prev if prev <= chance else chance",
+            "    gap = prev - above",
+            f"    p{j} = gap if gap >= FLOOR else FLOOR",
+            "    prev = above",
+        ]
+    lines += [f"    p{above} = prev if prev >= FLOOR else FLOOR"]
+    lines += [f"    ordinal_total = sum(({', '.join(f'p{i}' for i in range(above + 1))},))"]
+    lines += [f"    w{i} = ((e{i} / exp_total + p{i} / ordinal_total) / 2) ** power" for i in tier]
+    lines += [f"    total = sum(({', '.join(f'w{i}' for i in tier)},))"]
+    lines += [f"    return [{', '.join(f'w{i} / total' for i in tier)}]"]
+    namespace: dict[str, Any] = {"exp": math.exp, "FLOOR": _FLOOR, "SCALE": _SCALE}
+    exec("\n".join(lines), namespace)  # generated from the lane counts above, nothing else
+    reader: _TierReader = namespace["tier_probabilities"]
+    return reader
 
 
 class _Tables:
@@ -433,6 +470,7 @@ class LearnedModel:
         "_t",
         "_task_classes",
         "_tier_classes",
+        "_tiers",
         "above",
         "default_risk",
         "meta",
@@ -468,6 +506,7 @@ class LearnedModel:
         self._n = len(self._tier_classes)
         self._nm = self._n + len(self._task_classes)
         self._power = 1.0 / tier.temperature  # as ``_temper`` computes it
+        self._tiers = None if above is None else _tier_reader(self._n, self._above_lanes, self._nm)
 
     def _total(self, rp: RulePass) -> int:
         """The sum of the packed weights of ``features(rp)`` and the bias, read from the tables."""
@@ -555,39 +594,11 @@ class LearnedModel:
         return self._lanes.unpack(self._total(rp).to_bytes(self._size, "little"))
 
     def _tier_probabilities(self, lanes: tuple[int, ...]) -> list[float]:
-        """The tiers' probabilities in class order: ``logits``, then ``_softmax``, ``_ordinal`` and
-        ``_temper`` written out in one pass, with the same floating-point operations in the same order
-        (``tests/classify/test_classify_learned.py`` checks them against those functions)."""
-        offset = lanes[-1] * self._offset
-        n = self._n
-        logits = [(lane - offset) / _SCALE for lane in lanes[:n]]
-        if not self._above_lanes:
-            return _softmax(logits, self.tier.temperature)
-        exp = math.exp
-        # the softmax at temperature 1 (x / 1.0 is x)
-        top = max(logits)
-        exps = [exp(x - top) for x in logits]
-        exp_total = sum(exps)
-        # the ordinal reading
-        probs, prev = [], 1.0
-        for lane in lanes[self._nm : -1]:
-            x = (lane - offset) / _SCALE
-            if x >= 0:
-                chance = 1.0 / (1.0 + exp(-x))
-            else:
-                e = exp(x)
-                chance = e / (1.0 + e)
-            above = prev if prev <= chance else chance
-            gap = prev - above
-            probs.append(gap if gap >= _FLOOR else _FLOOR)
-            prev = above
-        probs.append(prev if prev >= _FLOOR else _FLOOR)
-        ord_total = sum(probs)
-        # their mean, tempered
-        power = self._power
-        powered = [((e / exp_total + p / ord_total) / 2) ** power for e, p in zip(exps, probs, strict=True)]
-        total = sum(powered)
-        return [p / total for p in powered]
+        """The tiers' probabilities in class order, from the lanes (see ``_tier_reader``)."""
+        if self._tiers is None:
+            offset = lanes[-1] * self._offset
+            return _softmax([(lane - offset) / _SCALE for lane in lanes[: self._n]], self.tier.temperature)
+        return self._tiers(lanes, self._offset, self._power)
 
     def predict(self, rp: RulePass) -> tuple[dict[Tier, float], dict[Task, float]]:
         lanes = self._lanes_of(rp)
