@@ -82,6 +82,15 @@ class _Bands:
         """Each band's packed weights in ``table`` (0 where the model has none), by band index."""
         return tuple(table.get(name, 0) for name in self._names)
 
+    def by_value(self, table: Mapping[str, int]) -> tuple[int, ...]:
+        """For whole numbers from 0: the packed weights of each value's band, by value, up to and
+        including the last edge (whose band holds every value from there on)."""
+        last = int(self._edges[-1])
+        if last != self._edges[-1]:
+            raise ValueError("a table by value needs whole edges")
+        bands = self.packed(table)
+        return tuple(bands[bisect_right(self._edges, v)] for v in range(last + 1))
+
 
 _LEVEL_EDGES: Final = (0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.25, 3.75)
 _LEN_EDGES: Final = (3, 6, 12, 25, 50, 100, 200)
@@ -188,6 +197,8 @@ _SYSTEM_CHARS: Final = _Bands("s:sys", _SYSTEM_CHAR_EDGES)
 _TOOL_CHARS: Final = _Bands("s:tool", _TOOL_CHAR_EDGES)
 _EARLIER_TURNS: Final = _Bands("s:ctxn", _EARLIER_TURN_EDGES)
 _LIST_ITEM: Final = re.compile(r"(?m)^\s*(?:[-*] |\d+\.)")
+# the ASCII characters that can start a match of _LIST_ITEM: a dash, a star, a digit, a space (\s)
+_LIST_STARTS: Final = frozenset("-*0123456789 \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")
 _SYMBOLS: Final = "^=√∑∫≤≥<>%$"
 _ASCII_SYMBOLS: Final = "".join(ch for ch in _SYMBOLS if ch.isascii())
 
@@ -205,6 +216,15 @@ def _digit_count(text: str, ascii_text: bool) -> int:
     raw = text.encode("utf-8", "surrogatepass")
     count = len(raw) - len(raw.translate(None, _DIGIT_BYTES))
     return count + len(_DIGIT.findall(raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")))
+
+
+def _has_list_item(text: str, line_breaks: int) -> bool:
+    """``_LIST_ITEM.search(text)``: an item starts a line, so without a line break it can only be at
+    the start of the text, whose first character must then be one that can start a match."""
+    if line_breaks:
+        return _LIST_ITEM.search(text) is not None
+    first = text[:1]
+    return (first in _LIST_STARTS or not first.isascii()) and _LIST_ITEM.match(text) is not None
 
 
 def structure_features(rp: RulePass) -> list[str]:
@@ -418,7 +438,7 @@ class _Tables:
         self.own_level = _OWN_LEVEL.packed(packed)
         self.math_level = _MATH_LEVEL.packed(packed)
         self.inherited = _INHERITED.packed(packed)
-        self.words = _WORDS.packed(packed)
+        self.words = _WORDS.by_value(packed)
         self.material = _MATERIAL.packed(packed)
         self.intent = keyed("intent=")
         self.rule_task = keyed("rule_task=")
@@ -430,13 +450,14 @@ class _Tables:
         self.tool_results = packed.get("tool_results", 0)
         self.system = packed.get("system", 0)
         self.context_code = packed.get("context_code", 0)
-        self.questions = _QUESTIONS.packed(packed)
-        self.lines = _LINES.packed(packed)
-        self.digits = _DIGITS.packed(packed)
-        self.instruction_chars = _INSTRUCTION_CHARS.packed(packed)
-        self.system_chars = _SYSTEM_CHARS.packed(packed)
-        self.tool_chars = _TOOL_CHARS.packed(packed)
-        self.earlier_turns = _EARLIER_TURNS.packed(packed)
+        # counts and lengths (never negative) by value: an index instead of a binary search
+        self.questions = _QUESTIONS.by_value(packed)
+        self.lines = _LINES.by_value(packed)
+        self.digits = _DIGITS.by_value(packed)
+        self.instruction_chars = _INSTRUCTION_CHARS.by_value(packed)
+        self.system_chars = _SYSTEM_CHARS.by_value(packed)
+        self.tool_chars = _TOOL_CHARS.by_value(packed)
+        self.earlier_turns = _EARLIER_TURNS.by_value(packed)
         # only the symbols that weigh something are looked for
         self.symbols = tuple((ch, packed["s:sym" + ch]) for ch in _SYMBOLS if "s:sym" + ch in packed)
         self.symbols_ascii = tuple((ch, v) for ch, v in self.symbols if ch.isascii())
@@ -515,12 +536,16 @@ class LearnedModel:
         text = view.instruction
         context = len(conv.context)
         # the rules' findings (``rule_features``)
+        words_band, questions, lines = t.words, t.questions, t.lines
+        digits, ichars, sys_chars, tool_chars = t.digits, t.instruction_chars, t.system_chars, t.tool_chars
+        n_words, n_chars = own.n_words, len(text)
+        system, tool = conv.system_chars, conv.tool_chars
         total = (
             t.bias
             + t.level[bisect_right(_LEVEL_EDGES, rp.level)]
             + t.own_level[bisect_right(_LEVEL_EDGES, own.level)]
             + t.math_level[bisect_right(_LEVEL_EDGES, own.math_level)]
-            + t.words[bisect_right(_LEN_EDGES, own.n_words)]
+            + (words_band[n_words] if n_words < len(words_band) else words_band[-1])
             + t.material[bisect_right(_CHAR_EDGES, view.material_chars)]
             + t.intent.get(own.intent, 0)
             + t.rule_task.get(rp.task._value_, 0)
@@ -537,26 +562,28 @@ class LearnedModel:
             total += t.images
         if conv.tool_results:
             total += t.tool_results
-        if conv.system_chars:
+        if system:
             total += t.system
         if conv.context_has_code:
             total += t.context_code
-        # the shapes (``structure_features``)
+        # the shapes (``structure_features``); a count is looked for before it is counted
         ascii_text = text.isascii()
+        n_questions = text.count("?") if "?" in text else 0
+        n_lines = text.count("\n") if "\n" in text else 0
+        n_digits = _digit_count(text, ascii_text)
         total += (
-            t.questions[bisect_right(_QUESTION_EDGES, text.count("?"))]
-            + t.lines[bisect_right(_LINE_EDGES, text.count("\n"))]
-            + t.digits[bisect_right(_DIGIT_EDGES, _digit_count(text, ascii_text))]
-            + t.instruction_chars[bisect_right(_INSTRUCTION_CHAR_EDGES, len(text))]
-            + t.system_chars[bisect_right(_SYSTEM_CHAR_EDGES, conv.system_chars)]
-            + t.tool_chars[bisect_right(_TOOL_CHAR_EDGES, conv.tool_chars)]
-            + t.earlier_turns[bisect_right(_EARLIER_TURN_EDGES, context)]
+            (questions[n_questions] if n_questions < len(questions) else questions[-1])
+            + (lines[n_lines] if n_lines < len(lines) else lines[-1])
+            + (digits[n_digits] if n_digits < len(digits) else digits[-1])
+            + (ichars[n_chars] if n_chars < len(ichars) else ichars[-1])
+            + (sys_chars[system] if system < len(sys_chars) else sys_chars[-1])
+            + (tool_chars[tool] if tool < len(tool_chars) else tool_chars[-1])
+            + t.earlier_turns[context if context < len(t.earlier_turns) else -1]
         )
         for ch, weights in t.symbols_ascii if ascii_text else t.symbols:
             if ch in text:
                 total += weights
-        # without a line break, only the start of the text is the start of a line
-        if t.list_item and (_LIST_ITEM.search(text) if "\n" in text else _LIST_ITEM.match(text)):
+        if t.list_item and _has_list_item(text, n_lines):
             total += t.list_item
         # the ask's words (``word_features``): each distinct word once
         words = own.words
