@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thinkbudget_litellm.classify import classify_rules, learned
+from thinkbudget_litellm.classify import classify_rules, learned, tokens
 from thinkbudget_litellm.classify import lexicon as lx
 from thinkbudget_litellm.classify.arithmetic import _OPERATOR_HINTS, _has_operator, arithmetic_level, has_digit
 from thinkbudget_litellm.classify.instruction import (
@@ -128,3 +128,11 @@ def test_digit_count_is_the_regex_count(text: str) -> None:
 @given(st.text(alphabet=" \t\n\x0c\x1c\x85\u3000\u2028-*1234.ab٣", max_size=30) | st.text(max_size=30))
 def test_list_item_probe_is_the_regex_search(text: str) -> None:
     assert learned._has_list_item(text, text.count("\n")) == (learned._LIST_ITEM.search(text) is not None)
+
+
+@FAST
+@given(st.text(alphabet="ab é'.,-—\u3000\u2028\x1c\n\tİΣ", max_size=60) | st.text(max_size=80), st.integers(1, 20))
+def test_first_and_last_words_split_off_only_what_they_keep(text: str, n: int) -> None:
+    words = lx.normalise_words(text)
+    assert lx.normalise_words(text, n) == words[:n]
+    assert tokens.last_words(text, n) == words[-n:]

@@ -32,7 +32,7 @@ from typing import Any, Final, NamedTuple
 from thinkbudget_litellm.classify.conversation import Conversation
 from thinkbudget_litellm.classify.instruction import TurnView
 from thinkbudget_litellm.classify.scoring import CJK_CHAR, Judgement, is_cjk
-from thinkbudget_litellm.classify.tokens import normalise_words
+from thinkbudget_litellm.classify.tokens import last_words, normalise_words
 from thinkbudget_litellm.tiers import TIER_ORDER, Task, Tier
 
 HEAD_WORDS: Final = 40
@@ -165,9 +165,9 @@ def edge_words(rp: RulePass) -> tuple[list[str], list[str], list[str]]:
     opening: list[str] = []
     closing: list[str] = []
     if len(ask) > EDGE_MIN:
-        opening = normalise_words(ask[:EDGE_CHARS])[:EDGE_WORDS]
-        closing = normalise_words(ask[-EDGE_CHARS:])[-EDGE_WORDS:]
-    material = normalise_words(sample[:MATERIAL_CHARS])[:MATERIAL_WORDS] if sample else []
+        opening = normalise_words(ask[:EDGE_CHARS], EDGE_WORDS)
+        closing = last_words(ask[-EDGE_CHARS:], EDGE_WORDS)
+    material = normalise_words(sample[:MATERIAL_CHARS], MATERIAL_WORDS) if sample else []
     return opening, closing, material
 
 
