@@ -136,3 +136,16 @@ def test_first_and_last_words_split_off_only_what_they_keep(text: str, n: int) -
     words = lx.normalise_words(text)
     assert lx.normalise_words(text, n) == words[:n]
     assert tokens.last_words(text, n) == words[-n:]
+
+
+percenty = st.text(alphabet="0123456789 %$.,^*()ofdevnот!x", max_size=40) | st.text(max_size=40)
+
+
+@FAST
+@given(percenty)
+def test_percentages_and_powers_are_looked_for_only_where_they_can_be(text: str) -> None:
+    from thinkbudget_litellm.classify import arithmetic as ar
+
+    # without the probes: every _PERCENT match has a _PERCENT_OF match in it, every _POWER match a ^ or **
+    assert (ar._PERCENT.search(text) is None) or ar._PERCENT_OF.search(text) is not None
+    assert (ar._POWER.search(text) is None) or ("^" in text or "**" in text)
