@@ -93,7 +93,7 @@ def classify_rules(messages_or_text: object) -> Classification:
     """The rule stage alone: the tier is the rules' level rounded to the nearest step. Its
     answers are pinned by the golden test; ``classify`` builds on them."""
     rp = rule_pass(messages_or_text)
-    features = Features(rp.own, rp.view, rp.conv, rp.level, rp.inherited)
+    features = Features(rp)
     return Classification(level_to_tier(rp.level), rp.task, rp.level, features, rp.reasons)
 
 
@@ -110,7 +110,7 @@ def classify(messages_or_text: object, risk: float | None = None) -> Classificat
     messages inside a list are skipped.
     """
     rp = rule_pass(messages_or_text)
-    features = Features(rp.own, rp.view, rp.conv, rp.level, rp.inherited)
+    features = Features(rp)
     rule_tier = level_to_tier(rp.level)
     model = shipped_model()
     if model is None or rp.reasons == ("empty prompt",):
@@ -119,5 +119,5 @@ def classify(messages_or_text: object, risk: float | None = None) -> Classificat
     tier = decide_tier(tiers, model.default_risk if risk is None else risk)
     reasons = rp.reasons
     if tier is not rule_tier:
-        reasons = (*reasons, f"learned stage: {tier.value} (rules: {rule_tier.value})")
+        reasons = (*reasons, f"learned stage: {tier._value_} (rules: {rule_tier._value_})")
     return Classification(tier, task, rp.level, features, reasons, tiers, max(tiers.values()))
