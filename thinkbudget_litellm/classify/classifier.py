@@ -17,6 +17,9 @@ from thinkbudget_litellm.classify.learned import RulePass, decide_tier, shipped_
 from thinkbudget_litellm.classify.scoring import Judgement, score_turn
 from thinkbudget_litellm.tiers import TIER_ORDER, Task, Tier
 
+# builds a NamedTuple in C (the class's own __new__ is a Python function that calls it)
+_new: Final = tuple.__new__
+
 FOLLOW_UP_WORDS: Final = 20  # a turn this short can lean on the turns before it
 CONTEXT_INSTRUCTION_LIMIT: Final = 400  # earlier turns are judged on a shorter instruction
 # follow-up openings, from the cue data: connectors ("and for n = 10^6?", "now in Spanish"),
@@ -86,7 +89,7 @@ def rule_pass(messages_or_text: object) -> RulePass:
         reasons = (*reasons, "an image to look at")
     if not conv.images and not view.instruction.strip() and not view.material_chars:
         level, task, reasons = 0.0, Task.CHAT, ("empty prompt",)
-    return RulePass(conv, view, own, level, inherited, task, reasons)
+    return _new(RulePass, (conv, view, own, level, inherited, task, reasons))
 
 
 def classify_rules(messages_or_text: object) -> Classification:

@@ -33,6 +33,9 @@ from thinkbudget_litellm.classify.instruction import TurnView, bullets, material
 from thinkbudget_litellm.classify.lexicon import lowered_words, match_cues
 from thinkbudget_litellm.tiers import Task
 
+# builds a NamedTuple in C (the class's own __new__ is a Python function that calls it)
+_new: Final = tuple.__new__
+
 _ECHO_VERBS: Final = lx.CUES.echo_verbs
 _ECHO_LEAD: Final = lx.CUES.echo_leads
 _REQUEST_OPENERS: Final = lx.CUES.request_openers
@@ -477,7 +480,7 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
             reasons = (*reasons, reason.format(cue=kinds[kind][0]))
     if view.material_chars >= 300:
         reasons = (*reasons, f"{view.material_chars} chars of pasted material")
-    return Judgement(level, task, intent, reasons, t.words, t.n_words, chat_only, math_level, kinds, t.code)
+    return _new(Judgement, (level, task, intent, reasons, t.words, t.n_words, chat_only, math_level, kinds, t.code))
 
 
 def _closing_acknowledgement(text: str) -> str | None:
