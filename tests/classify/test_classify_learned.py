@@ -133,6 +133,8 @@ ODD_PROMPTS = [
     "日本語の文章を要約してください。" * 20,
     "a=b 你好 " * 30,
     "1. one\n2. two\n- three",
+    "how do i sort this, how do i sort that, how do i sort them all, how do i sort",
+    "what is the time what is the time what is the time",
 ]
 
 

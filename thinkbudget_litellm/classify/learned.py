@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from itertools import pairwise
+from itertools import repeat
 from typing import Any, Final, NamedTuple
 
 from thinkbudget_litellm.classify.conversation import Conversation
@@ -203,6 +203,7 @@ _SYMBOLS: Final = "^=√∑∫≤≥<>%$"
 _ASCII_SYMBOLS: Final = "".join(ch for ch in _SYMBOLS if ch.isascii())
 
 
+_NO_WORDS: Final[dict[str, int]] = {}  # the bigram table of a word that starts none
 _DIGIT_BYTES: Final = b"0123456789"
 _ASCII_BYTES: Final = bytes(range(128))
 
@@ -466,7 +467,11 @@ class _Tables:
         # ask words: unigrams and CJK pairs by the word, bigrams by the pair of words, first=<word> by the word
         ask = words[0]
         self.first = {n[len("first=") :]: v for n, v in ask.items() if n.startswith("first=")}
-        self.bigram = {(a, b): v for n, v in ask.items() for a, space, b in (n.partition(" "),) if space}
+        self.bigram: dict[str, dict[str, int]] = {}  # first word -> second word -> packed weights
+        for n, v in ask.items():
+            first, space, second = n.partition(" ")
+            if space:
+                self.bigram.setdefault(first, {})[second] = v
         self.word = {n: v for n, v in ask.items() if " " not in n and not n.startswith("first=")}
         self.word_groups = tuple(words[1:])  # stems, opening, closing and material words
 
@@ -522,6 +527,8 @@ class LearnedModel:
         rows[""] = sum((h.bias for h in heads), ())  # the bias: always present
         packing = _packing((w for row in rows.values() for w in row), len(rows[""]))
         self._packed = {n: _pack(row, packing) for n, row in rows.items()}
+        if len({id(v) for v in self._packed.values()}) != len(self._packed):
+            raise ValueError("each feature needs its own packed int")  # _total tells bigrams apart by identity
         self._offset, self._lanes, self._size = packing.offset, packing.lanes, packing.lanes.size
         self._t = _Tables(self._packed)
         self._n = len(self._tier_classes)
@@ -598,8 +605,11 @@ class LearnedModel:
         total += sum(filter(None, map(t.word.get, unigrams)))
         if n:
             total += t.first.get(words[0], 0)
+            # bigrams: each first word's table of second words; a pair met twice is one feature, and
+            # each feature has its own int object, so the few found are told apart by identity
             pairs = head[:BIGRAM_WORDS]
-            total += sum(filter(None, map(t.bigram.get, set(pairwise(pairs)))))
+            found = [*filter(None, map(dict.get, map(t.bigram.get, pairs, repeat(_NO_WORDS)), pairs[1:]))]
+            total += sum({id(v): v for v in found}.values()) if len(found) > 1 else sum(found)
         # stems, then the opening, closing and material words
         stems, opening, closing, material = t.word_groups
         total += sum(filter(None, map(stems.get, {w[:STEM_CHARS] for w in head if len(w) > STEM_CHARS})))
