@@ -196,7 +196,9 @@ _INSTRUCTION_CHARS: Final = _Bands("s:ichars", _INSTRUCTION_CHAR_EDGES)
 _SYSTEM_CHARS: Final = _Bands("s:sys", _SYSTEM_CHAR_EDGES)
 _TOOL_CHARS: Final = _Bands("s:tool", _TOOL_CHAR_EDGES)
 _EARLIER_TURNS: Final = _Bands("s:ctxn", _EARLIER_TURN_EDGES)
-_LIST_ITEM: Final = re.compile(r"(?m)^\s*(?:[-*] |\d+\.)")
+_LIST_ITEM_BODY: Final = r"\s*(?:[-*] |\d+\.)"
+_LIST_ITEM: Final = re.compile(r"(?m)^" + _LIST_ITEM_BODY)
+_LIST_ITEM_AFTER_BREAK: Final = re.compile(r"\n" + _LIST_ITEM_BODY)  # a literal first: the engine skips to it
 # the ASCII characters that can start a match of _LIST_ITEM: a dash, a star, a digit, a space (\s)
 _LIST_STARTS: Final = frozenset("-*0123456789 \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")
 _SYMBOLS: Final = "^=√∑∫≤≥<>%$"
@@ -219,13 +221,13 @@ def _digit_count(text: str, ascii_text: bool) -> int:
     return count + len(_DIGIT.findall(raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")))
 
 
-def _has_list_item(text: str, line_breaks: int) -> bool:
-    """``_LIST_ITEM.search(text)``: an item starts a line, so without a line break it can only be at
-    the start of the text, whose first character must then be one that can start a match."""
-    if line_breaks:
-        return _LIST_ITEM.search(text) is not None
+def _has_list_item(text: str) -> bool:
+    """``_LIST_ITEM.search(text)``: an item starts a line, at the start of the text (whose first
+    character must then be one that can start a match) or after a line break."""
     first = text[:1]
-    return (first in _LIST_STARTS or not first.isascii()) and _LIST_ITEM.match(text) is not None
+    if (first in _LIST_STARTS or not first.isascii()) and _LIST_ITEM.match(text) is not None:
+        return True
+    return "\n" in text and _LIST_ITEM_AFTER_BREAK.search(text) is not None
 
 
 def structure_features(rp: RulePass) -> list[str]:
@@ -590,7 +592,7 @@ class LearnedModel:
         for ch, weights in t.symbols_ascii if ascii_text else t.symbols:
             if ch in text:
                 total += weights
-        if t.list_item and _has_list_item(text, n_lines):
+        if t.list_item and _has_list_item(text):
             total += t.list_item
         # the ask's words (``word_features``): each distinct word once
         words = own.words
