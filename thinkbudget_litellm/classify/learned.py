@@ -74,10 +74,6 @@ class _Bands:
     def __call__(self, value: float) -> str:
         return self._names[bisect_right(self._edges, value)]
 
-    @property
-    def edges(self) -> tuple[float, ...]:
-        return self._edges
-
     def packed(self, table: Mapping[str, int]) -> tuple[int, ...]:
         """Each band's packed weights in ``table`` (0 where the model has none), by band index."""
         return tuple(table.get(name, 0) for name in self._names)
@@ -182,20 +178,13 @@ def word_groups(rp: RulePass) -> tuple[Iterable[str], ...]:
 
 
 _DIGIT: Final = re.compile(r"\d")
-_QUESTION_EDGES: Final = (1, 2, 3, 5)
-_LINE_EDGES: Final = (1, 3, 8, 20)
-_DIGIT_EDGES: Final = (1, 4, 10, 30)
-_INSTRUCTION_CHAR_EDGES: Final = (20, 60, 150, 400, 1000)
-_SYSTEM_CHAR_EDGES: Final = (1, 200, 1000)
-_TOOL_CHAR_EDGES: Final = (1, 500, 3000)
-_EARLIER_TURN_EDGES: Final = (1, 2, 4)
-_QUESTIONS: Final = _Bands("s:q", _QUESTION_EDGES)
-_LINES: Final = _Bands("s:nl", _LINE_EDGES)
-_DIGITS: Final = _Bands("s:digits", _DIGIT_EDGES)
-_INSTRUCTION_CHARS: Final = _Bands("s:ichars", _INSTRUCTION_CHAR_EDGES)
-_SYSTEM_CHARS: Final = _Bands("s:sys", _SYSTEM_CHAR_EDGES)
-_TOOL_CHARS: Final = _Bands("s:tool", _TOOL_CHAR_EDGES)
-_EARLIER_TURNS: Final = _Bands("s:ctxn", _EARLIER_TURN_EDGES)
+_QUESTIONS: Final = _Bands("s:q", (1, 2, 3, 5))
+_LINES: Final = _Bands("s:nl", (1, 3, 8, 20))
+_DIGITS: Final = _Bands("s:digits", (1, 4, 10, 30))
+_INSTRUCTION_CHARS: Final = _Bands("s:ichars", (20, 60, 150, 400, 1000))
+_SYSTEM_CHARS: Final = _Bands("s:sys", (1, 200, 1000))
+_TOOL_CHARS: Final = _Bands("s:tool", (1, 500, 3000))
+_EARLIER_TURNS: Final = _Bands("s:ctxn", (1, 2, 4))
 _LIST_ITEM_BODY: Final = r"\s*(?:[-*] |\d+\.)"
 _LIST_ITEM: Final = re.compile(r"(?m)^" + _LIST_ITEM_BODY)
 _LIST_ITEM_AFTER_BREAK: Final = re.compile(r"\n" + _LIST_ITEM_BODY)  # a literal first: the engine skips to it
@@ -623,7 +612,7 @@ class LearnedModel:
 
     def logits(self, rp: RulePass) -> list[float]:
         """Raw scores, lane by lane: tier softmax, task softmax, then the ordinal head's."""
-        *lanes, count = self._lanes.unpack(self._total(rp).to_bytes(self._size, "little"))
+        *lanes, count = self._lanes_of(rp)
         offset = count * self._offset
         return [(lane - offset) / _SCALE for lane in lanes]
 
