@@ -149,3 +149,13 @@ def test_percentages_and_powers_are_looked_for_only_where_they_can_be(text: str)
     # without the probes: every _PERCENT match has a _PERCENT_OF match in it, every _POWER match a ^ or **
     assert (ar._PERCENT.search(text) is None) or ar._PERCENT_OF.search(text) is not None
     assert (ar._POWER.search(text) is None) or ("^" in text or "**" in text)
+
+
+@FAST
+@given(st.text(alphabet="abcAΣσİIé ", max_size=12), st.text(alphabet="abcAΣσİIé 7", max_size=12), st.integers(0, 12))
+def test_lowered_text_is_cut_where_lower_casing_is_position_for_position(a: str, b: str, cut: int) -> None:
+    """The condition under which arithmetic_level reuses the lowered text: the head of the lowered text
+    is then the lowered head (capital sigma and dotted I are the exceptions)."""
+    text = a + b
+    if text.isascii() or (len(text.lower()) == len(text) and "Σ" not in text):
+        assert text.lower()[:cut] == text[:cut].lower()

@@ -160,8 +160,10 @@ def arithmetic_level(
     scan = text if len(text) <= SCAN_LIMIT else text[:SCAN_LIMIT]
     if not has_digit(scan):
         return 0.0, ""
-    if lowered is not None and text.isascii():
-        # ASCII lower-casing is position for position (unlike final sigma or dotted I)
+    if lowered is not None and (text.isascii() or (len(lowered) == len(text) and "Σ" not in text)):
+        # lower-casing is position for position, so the head of the lowered text is the lowered head:
+        # always for ASCII, and for other text unless a character grew (dotted I) or a capital sigma
+        # took its final form from what follows it
         low = lowered if len(lowered) <= SCAN_LIMIT else lowered[:SCAN_LIMIT]
     else:
         low = scan.lower()
