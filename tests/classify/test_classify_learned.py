@@ -3,13 +3,24 @@ it, and features read from bounded parts of the request."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from thinkbudget_litellm.classify import learned
 from thinkbudget_litellm.classify.classifier import rule_pass
-from thinkbudget_litellm.classify.learned import edge_words, features, parse_model, shipped_model, structure_features
+from thinkbudget_litellm.classify.learned import (
+    LearnedModel,
+    RulePass,
+    edge_words,
+    features,
+    parse_model,
+    shipped_model,
+    structure_features,
+)
 from thinkbudget_litellm.tiers import TIER_ORDER, Task
 
 TIERS = [t.value for t in TIER_ORDER]
@@ -104,3 +115,75 @@ def test_packed_scoring_is_the_linear_model_over_the_features(prompt: object) ->
             head.bias[k] + sum(head.weights[n][k] for n in names if n in head.weights) for k in range(len(head.classes))
         ]
     assert model.logits(rp) == pytest.approx(expected, abs=1e-6)
+
+
+def _labelled_prompts(every: int) -> list[object]:
+    datasets = Path(__file__).resolve().parents[2] / "benchmarks" / "datasets"
+    prompts: list[object] = []
+    for path in (datasets / "v2" / "train.jsonl", datasets / "dev.jsonl"):
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        prompts += [r["messages"] if "messages" in r else r["text"] for r in rows[::every]]
+    return prompts
+
+
+ODD_PROMPTS = [
+    "",
+    "   ",
+    "x" * 5000,
+    "日本語の文章を要約してください。" * 20,
+    "a=b 你好 " * 30,
+    "1. one\n2. two\n- three",
+    "how do i sort this, how do i sort that, how do i sort them all, how do i sort",
+    "what is the time what is the time what is the time",
+]
+
+
+def test_the_scoring_tables_read_exactly_the_features_of_the_labelled_prompts() -> None:
+    """``LearnedModel`` scores from per-feature tables without building names; what it adds up must be
+    exactly the packed weights of ``features()``, which ``benchmarks/train_classifier.py`` fits on
+    (every 3rd labelled prompt of v2 train and dev, and some odd ones)."""
+    model = shipped_model()
+    assert model is not None
+    packed = model._packed
+    differ = []
+    for prompt in [*_labelled_prompts(3), *ODD_PROMPTS]:
+        rp = rule_pass(prompt)
+        expected = packed[""] + sum(packed[n] for n in features(rp) if n in packed)
+        if model._total(rp) != expected:
+            differ.append(prompt)
+    assert not differ, f"{len(differ)} prompts differ, e.g. {differ[0]!r:.200}"
+
+
+def _reference_predict(model: LearnedModel, rp: RulePass) -> tuple[list[float], list[float]]:
+    """The probabilities as the module's helpers compute them, step by step."""
+    logits = model.logits(rp)
+    n, m = len(model.tier.classes), len(model.task.classes)
+    tasks = learned._softmax(logits[n : n + m], model.task.temperature)
+    if model.above is None:
+        return learned._softmax(logits[:n], model.tier.temperature), tasks
+    softmax, ordinal = learned._softmax(logits[:n], 1.0), learned._ordinal(logits[n + m :])
+    mixed = [(a + b) / 2 for a, b in zip(softmax, ordinal, strict=True)]
+    return learned._temper(mixed, model.tier.temperature), tasks
+
+
+@pytest.mark.parametrize("above", [True, False])
+def test_the_probabilities_are_bit_for_bit_those_of_the_reference_steps(above: bool) -> None:
+    shipped = shipped_model()
+    assert shipped is not None and shipped.above is not None
+    model = shipped if above else LearnedModel(shipped.tier, shipped.task, shipped.default_risk, shipped.meta)
+    for prompt in [*_labelled_prompts(7), *ODD_PROMPTS]:
+        rp = rule_pass(prompt)
+        tiers, tasks = model.predict(rp)
+        ref_tiers, ref_tasks = _reference_predict(model, rp)
+        assert list(tiers.values()) == ref_tiers and list(tasks.values()) == ref_tasks, prompt
+        best_tiers, best_task = model.tiers_and_task(rp)
+        assert best_tiers == tiers and best_task is max(tasks, key=tasks.__getitem__)
+
+
+def test_weights_too_wide_for_32_bit_lanes_are_packed_in_64_bit_lanes() -> None:
+    doc = _doc(_head(TIERS[:-1], [0.0, 0.0, 0.0, 0.0], {"chat_only": [40.0, -40.0, 0.5, 0.0]}))
+    doc["task"]["weights"] = {"chat_only": [-300.0] + [0.0] * 7}
+    model = parse_model(doc)
+    rp = rule_pass("hi")
+    assert "chat_only" in features(rp)
+    assert model.logits(rp) == [2.0, 0, 0, 0, 0, -300.0, *[0.0] * 7, 40.0, -40.0, 0.5, 0.0]

@@ -48,6 +48,7 @@ _POWER: Final = re.compile(rf"({_NUM})\s*(?:\^|\*\*)\s*\(?\s*({_NUM})")
 _TOWER: Final = re.compile(r"\^\s*\(\s*\d+\s*\^")
 _PERCENT: Final = re.compile(rf"({_NUM})\s*%\s*(?:{_alternation(lx.CUES.percent_of)})\s*\$?({_NUM})")
 _FACTORIAL: Final = re.compile(r"(\d+)!(?!=)")
+_PERCENT_OF: Final = re.compile(rf"%\s*(?:{_alternation(lx.CUES.percent_of)})\s*\$?\d")  # in every _PERCENT match
 # "the last 3 digits": the word before the number is probed for first (a substring check is cheap)
 _LAST_DIGITS_PROBES: Final = tuple(dict.fromkeys(before for before, _ in lx.CUES.last_digits))
 _LAST_DIGITS: Final = re.compile(
@@ -159,8 +160,10 @@ def arithmetic_level(
     scan = text if len(text) <= SCAN_LIMIT else text[:SCAN_LIMIT]
     if not has_digit(scan):
         return 0.0, ""
-    if lowered is not None and text.isascii():
-        # ASCII lower-casing is position for position (unlike final sigma or dotted I)
+    if lowered is not None and (text.isascii() or (len(lowered) == len(text) and "Σ" not in text)):
+        # lower-casing is position for position, so the head of the lowered text is the lowered head:
+        # always for ASCII, and for other text unless a character grew (dotted I) or a capital sigma
+        # took its final form from what follows it
         low = lowered if len(lowered) <= SCAN_LIMIT else lowered[:SCAN_LIMIT]
     else:
         low = scan.lower()
@@ -221,7 +224,8 @@ def _word_operations(low: str, best: float, why: str, operators: int) -> tuple[f
 
 def _percent_and_factorial(low: str, found: Found) -> Found:
     best, why = found
-    for m in _PERCENT.finditer(low) if "%" in low else ():
+    # a percentage is "<number> % <word> <number>": the part after the sign is looked for first
+    for m in _PERCENT.finditer(low) if "%" in low and _PERCENT_OF.search(low) else ():
         pct, of = m.groups()
         level = 2.0 if "." in pct or _significant(of) >= 3 else 1.0
         if level > best:
@@ -242,7 +246,7 @@ def _last_digits(low: str) -> bool:
 def _primality(low: str, found: Found) -> Found:
     """A primality or factoring question, graded by the size of its number."""
     magnitude = max((_digits(n.split(".")[0]) for n in _NUMBER.findall(low)), default=0)
-    for m in _POWER.finditer(low):
+    for m in _POWER.finditer(low) if "^" in low or "**" in low else ():  # a power needs one of them
         magnitude = max(magnitude, int(_magnitude_of_power(m.group(1), m.group(2))) + 1)
     if magnitude:
         level = 1.0 if magnitude <= 2 else 2.0 if magnitude <= 6 else 3.0 if magnitude <= 12 else 4.0

@@ -17,6 +17,9 @@ from thinkbudget_litellm.classify.learned import RulePass, decide_tier, shipped_
 from thinkbudget_litellm.classify.scoring import Judgement, score_turn
 from thinkbudget_litellm.tiers import TIER_ORDER, Task, Tier
 
+# builds a NamedTuple in C (the class's own __new__ is a Python function that calls it)
+_new: Final = tuple.__new__
+
 FOLLOW_UP_WORDS: Final = 20  # a turn this short can lean on the turns before it
 CONTEXT_INSTRUCTION_LIMIT: Final = 400  # earlier turns are judged on a shorter instruction
 # follow-up openings, from the cue data: connectors ("and for n = 10^6?", "now in Spanish"),
@@ -86,14 +89,14 @@ def rule_pass(messages_or_text: object) -> RulePass:
         reasons = (*reasons, "an image to look at")
     if not conv.images and not view.instruction.strip() and not view.material_chars:
         level, task, reasons = 0.0, Task.CHAT, ("empty prompt",)
-    return RulePass(conv, view, own, level, inherited, task, reasons)
+    return _new(RulePass, (conv, view, own, level, inherited, task, reasons))
 
 
 def classify_rules(messages_or_text: object) -> Classification:
     """The rule stage alone: the tier is the rules' level rounded to the nearest step. Its
     answers are pinned by the golden test; ``classify`` builds on them."""
     rp = rule_pass(messages_or_text)
-    features = Features(rp.own, rp.view, rp.conv, rp.level, rp.inherited)
+    features = Features(rp)
     return Classification(level_to_tier(rp.level), rp.task, rp.level, features, rp.reasons)
 
 
@@ -110,15 +113,14 @@ def classify(messages_or_text: object, risk: float | None = None) -> Classificat
     messages inside a list are skipped.
     """
     rp = rule_pass(messages_or_text)
-    features = Features(rp.own, rp.view, rp.conv, rp.level, rp.inherited)
+    features = Features(rp)
     rule_tier = level_to_tier(rp.level)
     model = shipped_model()
     if model is None or rp.reasons == ("empty prompt",):
         return Classification(rule_tier, rp.task, rp.level, features, rp.reasons)
-    tiers, tasks = model.predict(rp)
+    tiers, task = model.tiers_and_task(rp)
     tier = decide_tier(tiers, model.default_risk if risk is None else risk)
-    task = max(tasks, key=tasks.__getitem__)
     reasons = rp.reasons
     if tier is not rule_tier:
-        reasons = (*reasons, f"learned stage: {tier.value} (rules: {rule_tier.value})")
+        reasons = (*reasons, f"learned stage: {tier._value_} (rules: {rule_tier._value_})")
     return Classification(tier, task, rp.level, features, reasons, tiers, max(tiers.values()))

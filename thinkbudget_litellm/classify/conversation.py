@@ -20,6 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
+# builds a NamedTuple in C (the class's own __new__ is a Python function that calls it)
+_new: Final = tuple.__new__
+
 MAX_CONTEXT_TURNS: Final = 3  # earlier user turns kept for follow-up inheritance
 CONTEXT_CHARS: Final = 4_000  # each earlier turn is cut to its head and tail
 _USER_ROLES: Final = frozenset({"user", "human"})
@@ -103,7 +106,7 @@ def _as_messages(value: object) -> Sequence[object]:
 def read_conversation(value: object) -> Conversation:
     """The classifier's view of ``value``; see the module docstring for what is accepted."""
     if isinstance(value, str):
-        return Conversation(value, (), False, 0, 0, 0, 0, 1)
+        return _new(Conversation, (value, (), False, 0, 0, 0, 0, 1))
     messages = _as_messages(value)
     ask: str | None = None
     images = 0
@@ -156,5 +159,6 @@ def read_conversation(value: object) -> Conversation:
         # No user turn: classify the system prompt (some clients put the whole request there),
         # else whatever text an assistant turn holds.
         ask = system_text or fallback
-    # positional: NamedTuple keywords cost a second argument-parsing pass
-    return Conversation(ask, tuple(context), context_has_code, system_chars, images, tool_results, tool_chars, looked)
+    return _new(
+        Conversation, (ask, tuple(context), context_has_code, system_chars, images, tool_results, tool_chars, looked)
+    )

@@ -8,35 +8,33 @@ It is read-only, like the mapping proxy it replaces.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from thinkbudget_litellm.classify.classification import FeatureValue
-from thinkbudget_litellm.classify.conversation import Conversation
-from thinkbudget_litellm.classify.instruction import TurnView
-from thinkbudget_litellm.classify.scoring import Judgement
+
+if TYPE_CHECKING:
+    from thinkbudget_litellm.classify.learned import RulePass
 
 
 class Features(Mapping[str, FeatureValue]):
     """Read-only ``name -> value`` view of what decided one classification."""
 
-    __slots__ = ("_conv", "_data", "_inherited", "_level", "_own", "_view")
+    __slots__ = ("_data", "_rp")
 
-    def __init__(self, own: Judgement, view: TurnView, conv: Conversation, level: float, inherited: float) -> None:
-        self._own = own
-        self._view = view
-        self._conv = conv
-        self._level = level
-        self._inherited = inherited
+    def __init__(self, rp: RulePass) -> None:
+        self._rp = rp
         self._data: dict[str, FeatureValue] | None = None
 
     def _dict(self) -> dict[str, FeatureValue]:
         data = self._data
         if data is None:
-            own, view, conv = self._own, self._view, self._conv
+            rp = self._rp
+            own, view, conv = rp.own, rp.view, rp.conv
             data = {
                 "intent": own.intent,
-                "level": self._level,
+                "level": rp.level,
                 "own_level": own.level,
-                "inherited_level": self._inherited,
+                "inherited_level": rp.inherited,
                 "math_level": own.math_level,
                 "words": own.n_words,
                 "chars": view.chars,

@@ -22,6 +22,9 @@ from typing import Final, NamedTuple
 
 from thinkbudget_litellm.classify.lexicon import CUES
 
+# builds a NamedTuple in C (the class's own __new__ is a Python function that calls it)
+_new: Final = tuple.__new__
+
 WHOLE_LIMIT: Final = 300  # shorter turns are always all instruction
 SMALL_TURN: Final = 1_200  # up to here, short prose paragraphs in the middle count too
 HEAD: Final = 3_000
@@ -164,7 +167,7 @@ def view_turn(text: str, limit: int = INSTRUCTION_LIMIT) -> TurnView:
     code_blocks = fences // 2
     if not code_blocks and ("\n" not in text or ("\n\n" not in text and (n <= WHOLE_LIMIT or text.count("\n") < 4))):
         instruction = _clip(text, limit)
-        return TurnView(instruction, n, n - len(instruction), 0, "")
+        return _new(TurnView, (instruction, n, n - len(instruction), 0, ""))
     body = _windowed(text, fences) if n > WINDOW else text
     pieces = _pieces(body) if code_blocks else [(False, body)]
     # Paragraphs in order, with a flag for "next to a code fence".
@@ -194,4 +197,4 @@ def view_turn(text: str, limit: int = INSTRUCTION_LIMIT) -> TurnView:
     instruction = _clip("\n\n".join(kept), limit)
     material = n - len(instruction)
     sample = (body if len(body) <= SAMPLE_CHARS else body[:SAMPLE_CHARS]) if material >= MATERIAL_MIN else ""
-    return TurnView(instruction, n, material, code_blocks, sample)
+    return _new(TurnView, (instruction, n, material, code_blocks, sample))

@@ -20,17 +20,19 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import repeat
 from typing import Any, Final, NamedTuple
 
 from thinkbudget_litellm.classify.conversation import Conversation
 from thinkbudget_litellm.classify.instruction import TurnView
-from thinkbudget_litellm.classify.scoring import Judgement, is_cjk
-from thinkbudget_litellm.classify.tokens import normalise_words
+from thinkbudget_litellm.classify.scoring import CJK_CHAR, Judgement, is_cjk
+from thinkbudget_litellm.classify.tokens import last_words, normalise_words
 from thinkbudget_litellm.tiers import TIER_ORDER, Task, Tier
 
 HEAD_WORDS: Final = 40
@@ -71,6 +73,19 @@ class _Bands:
 
     def __call__(self, value: float) -> str:
         return self._names[bisect_right(self._edges, value)]
+
+    def packed(self, table: Mapping[str, int]) -> tuple[int, ...]:
+        """Each band's packed weights in ``table`` (0 where the model has none), by band index."""
+        return tuple(table.get(name, 0) for name in self._names)
+
+    def by_value(self, table: Mapping[str, int]) -> tuple[int, ...]:
+        """For whole numbers from 0: the packed weights of each value's band, by value, up to and
+        including the last edge (whose band holds every value from there on)."""
+        last = int(self._edges[-1])
+        if last != self._edges[-1]:
+            raise ValueError("a table by value needs whole edges")
+        bands = self.packed(table)
+        return tuple(bands[bisect_right(self._edges, v)] for v in range(last + 1))
 
 
 _LEVEL_EDGES: Final = (0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.25, 3.75)
@@ -146,9 +161,9 @@ def edge_words(rp: RulePass) -> tuple[list[str], list[str], list[str]]:
     opening: list[str] = []
     closing: list[str] = []
     if len(ask) > EDGE_MIN:
-        opening = normalise_words(ask[:EDGE_CHARS])[:EDGE_WORDS]
-        closing = normalise_words(ask[-EDGE_CHARS:])[-EDGE_WORDS:]
-    material = normalise_words(sample[:MATERIAL_CHARS])[:MATERIAL_WORDS] if sample else []
+        opening = normalise_words(ask[:EDGE_CHARS], EDGE_WORDS)
+        closing = last_words(ask[-EDGE_CHARS:], EDGE_WORDS)
+    material = normalise_words(sample[:MATERIAL_CHARS], MATERIAL_WORDS) if sample else []
     return opening, closing, material
 
 
@@ -170,9 +185,38 @@ _INSTRUCTION_CHARS: Final = _Bands("s:ichars", (20, 60, 150, 400, 1000))
 _SYSTEM_CHARS: Final = _Bands("s:sys", (1, 200, 1000))
 _TOOL_CHARS: Final = _Bands("s:tool", (1, 500, 3000))
 _EARLIER_TURNS: Final = _Bands("s:ctxn", (1, 2, 4))
-_LIST_ITEM: Final = re.compile(r"(?m)^\s*(?:[-*] |\d+\.)")
+_LIST_ITEM_BODY: Final = r"\s*(?:[-*] |\d+\.)"
+_LIST_ITEM: Final = re.compile(r"(?m)^" + _LIST_ITEM_BODY)
+_LIST_ITEM_AFTER_BREAK: Final = re.compile(r"\n" + _LIST_ITEM_BODY)  # a literal first: the engine skips to it
+# the ASCII characters that can start a match of _LIST_ITEM: a dash, a star, a digit, a space (\s)
+_LIST_STARTS: Final = frozenset("-*0123456789 \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")
 _SYMBOLS: Final = "^=√∑∫≤≥<>%$"
 _ASCII_SYMBOLS: Final = "".join(ch for ch in _SYMBOLS if ch.isascii())
+
+
+_NO_WORDS: Final[dict[str, int]] = {}  # the bigram table of a word that starts none
+_DIGIT_BYTES: Final = b"0123456789"
+_ASCII_BYTES: Final = bytes(range(128))
+
+
+def _digit_count(text: str, ascii_text: bool) -> int:
+    """``len(_DIGIT.findall(text))``: the ASCII digits counted in the UTF-8 bytes, then the other
+    decimal digits among the non-ASCII characters alone (a short string, usually empty of them)."""
+    if ascii_text:
+        raw = text.encode("ascii")
+        return len(raw) - len(raw.translate(None, _DIGIT_BYTES))
+    raw = text.encode("utf-8", "surrogatepass")
+    count = len(raw) - len(raw.translate(None, _DIGIT_BYTES))
+    return count + len(_DIGIT.findall(raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")))
+
+
+def _has_list_item(text: str) -> bool:
+    """``_LIST_ITEM.search(text)``: an item starts a line, at the start of the text (whose first
+    character must then be one that can start a match) or after a line break."""
+    first = text[:1]
+    if (first in _LIST_STARTS or not first.isascii()) and _LIST_ITEM.match(text) is not None:
+        return True
+    return "\n" in text and _LIST_ITEM_AFTER_BREAK.search(text) is not None
 
 
 def structure_features(rp: RulePass) -> list[str]:
@@ -237,24 +281,39 @@ def _softmax(logits: Sequence[float], temperature: float) -> list[float]:
 
 
 # Packed scoring: each feature's weights for all classes (tier, task, ordinal) are fixed-point numbers,
-# offset to be non-negative, in lanes of one Python int; adding the ints of a request's features
-# adds every class's weights at once (one C-level addition per feature). A lane holds up to
-# 2**_LANE_BITS / 2**_OFFSET_BITS features without carrying into the next.
+# offset to be non-negative, in the lanes of one Python int, with a last lane that counts the features
+# (1 in each); adding the ints of a request's features adds every class's weights at once (one
+# C-level addition per feature), and one ``struct`` call reads the lanes back. The lanes are 32 bits
+# wide where the weights fit (|weight| < 3.2 with a 16-bit offset), else 64: either way a lane holds
+# at least ``_MAX_FEATURES`` features without carrying into the next, far more than one request has.
 _SCALE: Final = 10_000  # weights rounded to 1e-4
-_OFFSET_BITS: Final = 24
-_LANE_BITS: Final = 48
-_OFFSET: Final = 1 << _OFFSET_BITS
-_MASK: Final = (1 << _LANE_BITS) - 1
+_MAX_FEATURES: Final = 1 << 15
 
 
-def _pack(weights: Sequence[float]) -> int:
-    packed = 0
+class _Packing(NamedTuple):
+    offset: int  # added to every rounded weight: lanes hold non-negative numbers
+    lane_bits: int
+    lanes: struct.Struct  # the class lanes and the count lane, little-endian
+
+
+def _packing(weights: Iterable[float], classes: int) -> _Packing:
+    """The narrowest lanes that hold ``_MAX_FEATURES`` features of these weights."""
+    top = max((abs(round(w * _SCALE)) for w in weights), default=0)
+    for lane_bits, code in ((32, "I"), (64, "Q")):
+        offset = 1 << (lane_bits - 1 - _MAX_FEATURES.bit_length())
+        if top < offset:
+            return _Packing(offset, lane_bits, struct.Struct(f"<{classes + 1}{code}"))
+    raise ValueError("weights outside the packed range")
+
+
+def _pack(weights: Sequence[float], packing: _Packing) -> int:
+    packed, offset, bits = 0, packing.offset, packing.lane_bits
     for i, w in enumerate(weights):
-        q = round(w * _SCALE) + _OFFSET
-        if not 0 <= q < 2 * _OFFSET:
+        q = round(w * _SCALE) + offset
+        if not 0 <= q < 2 * offset:
             raise ValueError(f"weight {w} outside the packed range")
-        packed |= q << (i * _LANE_BITS)
-    return packed
+        packed |= q << (i * bits)
+    return packed | 1 << (len(weights) * bits)  # the count lane
 
 
 def _sigmoid(x: float) -> float:
@@ -281,6 +340,131 @@ def _temper(probs: Sequence[float], temperature: float) -> list[float]:
 
 
 _FLOOR: Final = 1e-6
+_TierReader = Callable[[tuple[int, ...], int, float], list[float]]
+
+
+def _tier_reader(tiers: int, above: int, first_above: int) -> _TierReader:
+    """``(lanes, offset per feature, 1 / temperature) -> tier probabilities`` for a model with an
+    ordinal head: ``_softmax`` at temperature 1 (x / 1.0 is x), ``_ordinal``, their mean and
+    ``_temper``, written out for these numbers of lanes with no loop or list between the steps, the
+    same floating-point operations in the same order (sums stay ``sum`` calls: the same summation).
+    ``tests/classify/test_classify_learned.py`` checks it against those functions bit for bit."""
+    tier = range(tiers)
+    logit = ", ".join(f"l{i}" for i in tier)
+    lines = ["def tier_probabilities(lanes, unit, power):", "    offset = lanes[-1] * unit"]
+    lines += [f"    l{i} = (lanes[{i}] - offset) / SCALE" for i in tier]
+    lines += [f"    top = max(({logit},))", *(f"    e{i} = exp(l{i} - top)" for i in tier)]
+    lines += [f"    exp_total = sum(({', '.join(f'e{i}' for i in tier)},))", "    prev = 1.0"]
+    for j in range(above):
+        lines += [
+            f"    x = (lanes[{first_above + j}] - offset) / SCALE",
+            "    if x >= 0:",
+            "        chance = 1.0 / (1.0 + exp(-x))",
+            "    else:",
+            "        e = exp(x)",
+            "        chance = e / (1.0 + e)",
+            "    above = prev if prev <= chance else chance",
+            "    gap = prev - above",
+            f"    p{j} = gap if gap >= FLOOR else FLOOR",
+            "    prev = above",
+        ]
+    lines += [f"    p{above} = prev if prev >= FLOOR else FLOOR"]
+    lines += [f"    ordinal_total = sum(({', '.join(f'p{i}' for i in range(above + 1))},))"]
+    lines += [f"    w{i} = ((e{i} / exp_total + p{i} / ordinal_total) / 2) ** power" for i in tier]
+    lines += [f"    total = sum(({', '.join(f'w{i}' for i in tier)},))"]
+    lines += [f"    return [{', '.join(f'w{i} / total' for i in tier)}]"]
+    namespace: dict[str, Any] = {"exp": math.exp, "FLOOR": _FLOOR, "SCALE": _SCALE}
+    exec("\n".join(lines), namespace)  # generated from the lane counts above, nothing else
+    reader: _TierReader = namespace["tier_probabilities"]
+    return reader
+
+
+class _Tables:
+    """The packed weights of every feature, by what names it: by band index for the banded features,
+    by the raw value for the keyed ones (intent, rule task, cue kind, symbol) and by word for each
+    word group, so that scoring builds no feature names. 0 (or no entry) where the model has no
+    weight. ``features()`` stays the definition of the features: ``LearnedModel.logits`` reads the
+    same ones from these tables, and ``tests/classify/test_classify_learned.py`` checks that the two
+    agree on the labelled prompts."""
+
+    __slots__ = (
+        "bias",
+        "bigram",
+        "chat_only",
+        "code_blocks",
+        "context_code",
+        "context_turns",
+        "cue",
+        "digits",
+        "earlier_turns",
+        "first",
+        "images",
+        "inherited",
+        "instruction_chars",
+        "intent",
+        "level",
+        "lines",
+        "list_item",
+        "material",
+        "math_level",
+        "own_level",
+        "questions",
+        "rule_task",
+        "symbols",
+        "symbols_ascii",
+        "system",
+        "system_chars",
+        "tool_chars",
+        "tool_results",
+        "word",
+        "word_groups",
+        "words",
+    )
+
+    def __init__(self, packed: Mapping[str, int]) -> None:
+        def keyed(prefix: str) -> dict[str, int]:
+            return {n[len(prefix) :]: v for n, v in packed.items() if n.startswith(prefix)}
+
+        self.bias = packed[""]
+        self.level = _LEVEL.packed(packed)
+        self.own_level = _OWN_LEVEL.packed(packed)
+        self.math_level = _MATH_LEVEL.packed(packed)
+        self.inherited = _INHERITED.packed(packed)
+        self.words = _WORDS.by_value(packed)
+        self.material = _MATERIAL.packed(packed)
+        self.intent = keyed("intent=")
+        self.rule_task = keyed("rule_task=")
+        self.context_turns = tuple(packed.get(f"context_turns={k}", 0) for k in range(4))
+        self.cue = keyed("cue=")
+        self.chat_only = packed.get("chat_only", 0)
+        self.code_blocks = packed.get("code_blocks", 0)
+        self.images = packed.get("images", 0)
+        self.tool_results = packed.get("tool_results", 0)
+        self.system = packed.get("system", 0)
+        self.context_code = packed.get("context_code", 0)
+        # counts and lengths (never negative) by value: an index instead of a binary search
+        self.questions = _QUESTIONS.by_value(packed)
+        self.lines = _LINES.by_value(packed)
+        self.digits = _DIGITS.by_value(packed)
+        self.instruction_chars = _INSTRUCTION_CHARS.by_value(packed)
+        self.system_chars = _SYSTEM_CHARS.by_value(packed)
+        self.tool_chars = _TOOL_CHARS.by_value(packed)
+        self.earlier_turns = _EARLIER_TURNS.by_value(packed)
+        # only the symbols that weigh something are looked for
+        self.symbols = tuple((ch, packed["s:sym" + ch]) for ch in _SYMBOLS if "s:sym" + ch in packed)
+        self.symbols_ascii = tuple((ch, v) for ch, v in self.symbols if ch.isascii())
+        self.list_item = packed.get("s:list", 0)
+        words = [keyed(prefix) for prefix in _PREFIXES]
+        # ask words: unigrams and CJK pairs by the word, bigrams by the pair of words, first=<word> by the word
+        ask = words[0]
+        self.first = {n[len("first=") :]: v for n, v in ask.items() if n.startswith("first=")}
+        self.bigram: dict[str, dict[str, int]] = {}  # first word -> second word -> packed weights
+        for n, v in ask.items():
+            first, space, second = n.partition(" ")
+            if space:
+                self.bigram.setdefault(first, {})[second] = v
+        self.word = {n: v for n, v in ask.items() if " " not in n and not n.startswith("first=")}
+        self.word_groups = tuple(words[1:])  # stems, opening, closing and material words
 
 
 class LearnedModel:
@@ -293,10 +477,17 @@ class LearnedModel:
 
     __slots__ = (
         "_above_lanes",
+        "_lanes",
+        "_n",
+        "_nm",
+        "_offset",
         "_packed",
-        "_tables",
+        "_power",
+        "_size",
+        "_t",
         "_task_classes",
         "_tier_classes",
+        "_tiers",
         "above",
         "default_risk",
         "meta",
@@ -317,37 +508,148 @@ class LearnedModel:
         self._task_classes = tuple(Task(c) for c in task.classes)
         if above is not None and len(above.classes) != len(tier.classes) - 1:
             raise ValueError("the ordinal head needs one class per tier but the last")
+        if not (tier.temperature > 0 and task.temperature > 0):
+            raise ValueError("temperatures must be positive")  # the task's argmax is read before its softmax
         heads = (tier, task) if above is None else (tier, task, above)
         self._above_lanes = 0 if above is None else len(above.classes)
         zeros = [(0.0,) * len(h.classes) for h in heads]
         names = set().union(*(h.weights.keys() for h in heads))
-        self._packed = {
-            n: _pack(sum((h.weights.get(n, z) for h, z in zip(heads, zeros, strict=True)), ())) for n in names
-        }
-        self._packed[""] = _pack(sum((h.bias for h in heads), ()))  # the bias: always present
-        self._tables = tuple({n[len(p) :]: v for n, v in self._packed.items() if n.startswith(p)} for p in _PREFIXES)
+        rows = {n: sum((h.weights.get(n, z) for h, z in zip(heads, zeros, strict=True)), ()) for n in names}
+        rows[""] = sum((h.bias for h in heads), ())  # the bias: always present
+        packing = _packing((w for row in rows.values() for w in row), len(rows[""]))
+        self._packed = {n: _pack(row, packing) for n, row in rows.items()}
+        if len({id(v) for v in self._packed.values()}) != len(self._packed):
+            raise ValueError("each feature needs its own packed int")  # _total tells bigrams apart by identity
+        self._offset, self._lanes, self._size = packing.offset, packing.lanes, packing.lanes.size
+        self._t = _Tables(self._packed)
+        self._n = len(self._tier_classes)
+        self._nm = self._n + len(self._task_classes)
+        self._power = 1.0 / tier.temperature  # as ``_temper`` computes it
+        self._tiers = None if above is None else _tier_reader(self._n, self._above_lanes, self._nm)
+
+    def _total(self, rp: RulePass) -> int:
+        """The sum of the packed weights of ``features(rp)`` and the bias, read from the tables."""
+        t = self._t
+        own, view, conv = rp.own, rp.view, rp.conv
+        text = view.instruction
+        context = len(conv.context)
+        # the rules' findings (``rule_features``)
+        words_band, questions, lines = t.words, t.questions, t.lines
+        digits, ichars, sys_chars, tool_chars = t.digits, t.instruction_chars, t.system_chars, t.tool_chars
+        n_words, n_chars = own.n_words, len(text)
+        system, tool = conv.system_chars, conv.tool_chars
+        total = (
+            t.bias
+            + t.level[bisect_right(_LEVEL_EDGES, rp.level)]
+            + t.own_level[bisect_right(_LEVEL_EDGES, own.level)]
+            + t.math_level[bisect_right(_LEVEL_EDGES, own.math_level)]
+            + (words_band[n_words] if n_words < len(words_band) else words_band[-1])
+            + t.material[bisect_right(_CHAR_EDGES, view.material_chars)]
+            + t.intent.get(own.intent, 0)
+            + t.rule_task.get(rp.task._value_, 0)
+            + t.context_turns[3 if context > 3 else context]
+            + sum(filter(None, map(t.cue.get, own.kinds)))
+        )
+        if rp.inherited:
+            total += t.inherited[bisect_right(_LEVEL_EDGES, rp.inherited)]
+        if own.chat_only:
+            total += t.chat_only
+        if view.code_blocks:
+            total += t.code_blocks
+        if conv.images:
+            total += t.images
+        if conv.tool_results:
+            total += t.tool_results
+        if system:
+            total += t.system
+        if conv.context_has_code:
+            total += t.context_code
+        # the shapes (``structure_features``); a count is looked for before it is counted
+        ascii_text = text.isascii()
+        n_questions = text.count("?") if "?" in text else 0
+        n_lines = text.count("\n") if "\n" in text else 0
+        n_digits = _digit_count(text, ascii_text)
+        total += (
+            (questions[n_questions] if n_questions < len(questions) else questions[-1])
+            + (lines[n_lines] if n_lines < len(lines) else lines[-1])
+            + (digits[n_digits] if n_digits < len(digits) else digits[-1])
+            + (ichars[n_chars] if n_chars < len(ichars) else ichars[-1])
+            + (sys_chars[system] if system < len(sys_chars) else sys_chars[-1])
+            + (tool_chars[tool] if tool < len(tool_chars) else tool_chars[-1])
+            + t.earlier_turns[context if context < len(t.earlier_turns) else -1]
+        )
+        for ch, weights in t.symbols_ascii if ascii_text else t.symbols:
+            if ch in text:
+                total += weights
+        if t.list_item and _has_list_item(text):
+            total += t.list_item
+        # the ask's words (``word_features``): each distinct word once
+        words = own.words
+        n = len(words)
+        head = words[:HEAD_WORDS]
+        unigrams = set(head)
+        if n > HEAD_WORDS:
+            unigrams.update(words[max(HEAD_WORDS, n - TAIL_WORDS) :])
+        if not ascii_text and CJK_CHAR.search(text, 0, 200):  # is_cjk(text[:200])
+            sample = "".join(text[:CJK_CHARS].split())
+            unigrams.update([sample[i : i + 2] for i in range(len(sample) - 1)])
+        total += sum(filter(None, map(t.word.get, unigrams)))
+        if n:
+            total += t.first.get(words[0], 0)
+            # bigrams: each first word's table of second words; a pair met twice is one feature, and
+            # each feature has its own int object, so the few found are told apart by identity
+            pairs = head[:BIGRAM_WORDS]
+            found = [*filter(None, map(dict.get, map(t.bigram.get, pairs, repeat(_NO_WORDS)), pairs[1:]))]
+            total += sum({id(v): v for v in found}.values()) if len(found) > 1 else sum(found)
+        # stems, then the opening, closing and material words
+        stems, opening, closing, material = t.word_groups
+        total += sum(filter(None, map(stems.get, {w[:STEM_CHARS] for w in head if len(w) > STEM_CHARS})))
+        edges = edge_words(rp)
+        for table, group in ((opening, edges[0]), (closing, edges[1]), (material, edges[2])):
+            if group:
+                total += sum(filter(None, map(table.get, set(group))))
+        return total
 
     def logits(self, rp: RulePass) -> list[float]:
         """Raw scores, lane by lane: tier softmax, task softmax, then the ordinal head's."""
-        get = self._packed.get
-        packed = [w for w in map(get, shape_features(rp)) if w is not None]
-        for table, words in zip(self._tables, word_groups(rp), strict=True):
-            packed += [w for w in map(table.get, set(words)) if w is not None]
-        packed.append(self._packed[""])
-        total, offset = sum(packed), len(packed) * _OFFSET
-        lanes = len(self._tier_classes) + len(self._task_classes) + self._above_lanes
-        return [(((total >> (i * _LANE_BITS)) & _MASK) - offset) / _SCALE for i in range(lanes)]
+        *lanes, count = self._lanes_of(rp)
+        offset = count * self._offset
+        return [(lane - offset) / _SCALE for lane in lanes]
+
+    def _lanes_of(self, rp: RulePass) -> tuple[int, ...]:
+        """The packed total read back: each class's lane (its logit times ``_SCALE``, plus the offset
+        once per feature), then the count of features."""
+        return self._lanes.unpack(self._total(rp).to_bytes(self._size, "little"))
+
+    def _tier_probabilities(self, lanes: tuple[int, ...]) -> list[float]:
+        """The tiers' probabilities in class order, from the lanes (see ``_tier_reader``)."""
+        if self._tiers is None:
+            offset = lanes[-1] * self._offset
+            return _softmax([(lane - offset) / _SCALE for lane in lanes[: self._n]], self.tier.temperature)
+        return self._tiers(lanes, self._offset, self._power)
 
     def predict(self, rp: RulePass) -> tuple[dict[Tier, float], dict[Task, float]]:
-        logits = self.logits(rp)
-        n, m = len(self._tier_classes), len(self._task_classes)
-        if self._above_lanes:
-            softmax, ordinal = _softmax(logits[:n], 1.0), _ordinal(logits[n + m :])
-            tiers = _temper([(a + b) / 2 for a, b in zip(softmax, ordinal, strict=True)], self.tier.temperature)
-        else:
-            tiers = _softmax(logits[:n], self.tier.temperature)
-        tasks = _softmax(logits[n : n + m], self.task.temperature)
-        return dict(zip(self._tier_classes, tiers, strict=True)), dict(zip(self._task_classes, tasks, strict=True))
+        lanes = self._lanes_of(rp)
+        offset = lanes[-1] * self._offset
+        tasks = _softmax([(lane - offset) / _SCALE for lane in lanes[self._n : self._nm]], self.task.temperature)
+        return (
+            dict(zip(self._tier_classes, self._tier_probabilities(lanes), strict=True)),
+            dict(zip(self._task_classes, tasks, strict=True)),
+        )
+
+    def tiers_and_task(self, rp: RulePass) -> tuple[dict[Tier, float], Task]:
+        """``predict``'s tier probabilities and its likeliest task, the first of equals.
+
+        The task is read from the lanes: logits are whole multiples of 1/``_SCALE``, so distinct
+        logits stay distinct, and in the same order, through the softmax (whose largest value is
+        exp(0) / total), and the first largest lane is the first largest probability.
+        """
+        lanes = self._lanes_of(rp)
+        tasks = lanes[self._n : self._nm]
+        return (
+            dict(zip(self._tier_classes, self._tier_probabilities(lanes), strict=True)),
+            self._task_classes[tasks.index(max(tasks))],
+        )
 
 
 def decide_tier(probabilities: Mapping[Tier, float], risk: float) -> Tier:

@@ -23,6 +23,7 @@ Adding a cue kind takes its cues in the data files (see ``cuedata``), its name i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final, NamedTuple
 
@@ -32,13 +33,16 @@ from thinkbudget_litellm.classify.instruction import TurnView, bullets, material
 from thinkbudget_litellm.classify.lexicon import lowered_words, match_cues
 from thinkbudget_litellm.tiers import Task
 
+# builds a NamedTuple in C (the class's own __new__ is a Python function that calls it)
+_new: Final = tuple.__new__
+
 _ECHO_VERBS: Final = lx.CUES.echo_verbs
 _ECHO_LEAD: Final = lx.CUES.echo_leads
 _REQUEST_OPENERS: Final = lx.CUES.request_openers
 _COUNTING_QUESTIONS: Final = lx.CUES.counting_questions
 _EXPLAIN_WITHIN_HOWTO: Final = lx.CUES.explain_within_howto
 CJK_WINDOW: Final = 400
-_CJK_LEADS: Final = (b"\xe3", b"\xe4", b"\xe5", b"\xe6", b"\xe7", b"\xe8", b"\xe9")
+CJK_CHAR: Final = re.compile("[\u3000-\u9fff]")  # one character class: the engine skips to them quickly
 # Kinds that are not a request in their own right: they never block the chat rule.
 _NOT_A_REQUEST: Final = frozenset(
     {
@@ -102,11 +106,9 @@ class Judgement(NamedTuple):
 
 
 def is_cjk(text: str) -> bool:
-    """Text with Chinese or Japanese characters (UTF-8 lead bytes of U+3000..U+9FFF)."""
-    if text.isascii():
-        return False
-    raw = text.encode("utf-8", "surrogatepass")
-    return any(lead in raw for lead in _CJK_LEADS)
+    """Text with Chinese or Japanese characters (U+3000..U+9FFF, the code points whose UTF-8 lead
+    byte is 0xE3..0xE9)."""
+    return not text.isascii() and CJK_CHAR.search(text) is not None
 
 
 def _has_big_o(low: str) -> bool:
@@ -478,7 +480,7 @@ def score_turn(view: TurnView, *, code_in_sight: bool = False) -> Judgement:
             reasons = (*reasons, reason.format(cue=kinds[kind][0]))
     if view.material_chars >= 300:
         reasons = (*reasons, f"{view.material_chars} chars of pasted material")
-    return Judgement(level, task, intent, reasons, t.words, t.n_words, chat_only, math_level, kinds, t.code)
+    return _new(Judgement, (level, task, intent, reasons, t.words, t.n_words, chat_only, math_level, kinds, t.code))
 
 
 def _closing_acknowledgement(text: str) -> str | None:

@@ -14,15 +14,27 @@ _TRANSLATE_TABLE: Final = bytes.maketrans(_SEPARATORS, b" " * len(_SEPARATORS))
 _UNICODE_PUNCT: Final = "¿¡«»“”„‘’…—–·•、，。！？：；（）「」『』【】"
 
 
-def normalise_words(text: str) -> list[str]:
-    """Lower-cased words of ``text``; ASCII punctuation separates words, apostrophes vanish."""
-    return lowered_words(text.lower())
+def normalise_words(text: str, first: int = -1) -> list[str]:
+    """Lower-cased words of ``text``; ASCII punctuation separates words, apostrophes vanish.
+    ``first``: only that many words from the start (all of them when negative)."""
+    return lowered_words(text.lower(), first)
 
 
-def lowered_words(low: str) -> list[str]:
+def last_words(text: str, last: int) -> list[str]:
+    """``normalise_words(text)[-last:]`` (for ``last`` > 0), splitting off no more words than that."""
+    return _separated(text.lower()).rsplit(None, last)[-last:]
+
+
+def lowered_words(low: str, first: int = -1) -> list[str]:
     """``normalise_words`` for text that is already lower-cased."""
+    words = _separated(low).split(None, first)
+    return words if first < 0 else words[:first]
+
+
+def _separated(low: str) -> str:
+    """``low`` with every separator a space and apostrophes dropped: its words are its ``split()``."""
     if not low.isascii():
         for ch in _UNICODE_PUNCT:
             if ch in low:
                 low = low.replace(ch, " ")
-    return low.encode("utf-8", "surrogatepass").translate(_TRANSLATE_TABLE, b"'").decode("utf-8", "replace").split()
+    return low.encode("utf-8", "surrogatepass").translate(_TRANSLATE_TABLE, b"'").decode("utf-8", "replace")
