@@ -88,6 +88,22 @@ def test_edge_and_shape_features_do_not_depend_on_the_middle_of_a_long_paste() -
 
 
 @pytest.mark.parametrize(
+    "ask",
+    [
+        "Design a URL shortener for 5k rps.",
+        "hi",
+        "Prove that sqrt(2) is irrational.",
+        "line one\nline two\nwhich line is longer?",
+    ],
+)
+def test_blank_space_around_the_ask_does_not_change_the_learned_features(ask: str) -> None:
+    # a prompt piped from a file or a terminal ends in a newline; its shape is the same ask's
+    plain = features(rule_pass(ask))
+    for padded in (ask + "\n", ask + "\n\n", "\n" + ask + "\n", ask + "  \n"):
+        assert features(rule_pass(padded)) == plain, repr(padded)
+
+
+@pytest.mark.parametrize(
     "prompt",
     [
         "hi",

@@ -35,7 +35,7 @@ _IMAGE_PART_TYPES: Final = frozenset({"image_url", "image", "input_image", "imag
 class Conversation(NamedTuple):
     """The last user turn and a bounded view of what came before it."""
 
-    ask: str  # text of the newest user turn, in full
+    ask: str  # text of the newest user turn, in full, without the blank space around it
     context: tuple[str, ...]  # earlier user turns, newest first, each cut to CONTEXT_CHARS
     context_has_code: bool  # an earlier user or assistant turn holds code
     system_chars: int
@@ -106,7 +106,7 @@ def _as_messages(value: object) -> Sequence[object]:
 def read_conversation(value: object) -> Conversation:
     """The classifier's view of ``value``; see the module docstring for what is accepted."""
     if isinstance(value, str):
-        return _new(Conversation, (value, (), False, 0, 0, 0, 0, 1))
+        return _new(Conversation, (value.strip(), (), False, 0, 0, 0, 0, 1))
     messages = _as_messages(value)
     ask: str | None = None
     images = 0
@@ -132,7 +132,7 @@ def read_conversation(value: object) -> Conversation:
         if role in _USER_ROLES:
             text, n_images = content_text(content)
             if ask is None:
-                ask, images = text, n_images
+                ask, images = text.strip(), n_images
             elif len(context) < MAX_CONTEXT_TURNS:
                 if text.strip():
                     context.append(_clip(text))

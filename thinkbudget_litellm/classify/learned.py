@@ -219,6 +219,12 @@ def _has_list_item(text: str) -> bool:
     return "\n" in text and _LIST_ITEM_AFTER_BREAK.search(text) is not None
 
 
+def line_breaks(text: str) -> int:
+    """The line breaks inside the ask: blank space around it (a trailing newline from a file or
+    a terminal) does not change its shape."""
+    return text.strip().count("\n") if "\n" in text else 0
+
+
 def structure_features(rp: RulePass) -> list[str]:
     """The shape of the ask (question marks, lines, digits, length, symbols, lists) and of the
     conversation (system prompt, tool output, earlier turns), by band. Bounded: the instruction
@@ -226,7 +232,7 @@ def structure_features(rp: RulePass) -> list[str]:
     text, conv = rp.view.instruction, rp.conv
     out = [
         _QUESTIONS(text.count("?")),
-        _LINES(text.count("\n")),
+        _LINES(line_breaks(text)),
         _DIGITS(sum(map(text.count, "0123456789")) if text.isascii() else len(_DIGIT.findall(text))),
         _INSTRUCTION_CHARS(len(text)),
         _SYSTEM_CHARS(conv.system_chars),
@@ -567,7 +573,7 @@ class LearnedModel:
         # the shapes (``structure_features``); a count is looked for before it is counted
         ascii_text = text.isascii()
         n_questions = text.count("?") if "?" in text else 0
-        n_lines = text.count("\n") if "\n" in text else 0
+        n_lines = line_breaks(text)
         n_digits = _digit_count(text, ascii_text)
         total += (
             (questions[n_questions] if n_questions < len(questions) else questions[-1])
