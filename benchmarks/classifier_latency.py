@@ -37,20 +37,10 @@ from thinkbudget_litellm.classify import classify  # noqa: E402
 from thinkbudget_litellm.classify.classifier import rule_pass  # noqa: E402
 from thinkbudget_litellm.classify.learned import shipped_model  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from classifier_bench import padded_prompts, prompt_chars  # noqa: E402
+
 TRAIN = ROOT / "benchmarks" / "datasets" / "v2" / "train.jsonl"
-
-
-def prompt_chars(p: Any) -> int:
-    if isinstance(p, str):
-        return len(p)
-    total = 0
-    for m in p:
-        c = m.get("content")
-        if isinstance(c, str):
-            total += len(c)
-        elif isinstance(c, list):
-            total += sum(len(part.get("text", "")) for part in c if isinstance(part, dict))
-    return total
 
 
 def small_prompts(limit: int = 2_000) -> list[Any]:
@@ -164,10 +154,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line("rule_pass", timed(rule_pass, prompts, args.rounds)))
         print(line("model.predict", timed(model.predict, passes, args.rounds)))
     if args.long:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        sys.path.insert(0, str(ROOT / "benchmarks" / "datasets"))
-        from classifier_bench import padded_prompts
-
         for size in (100_000, 1_000_000):
             longs = [p for _, p in padded_prompts(size)]
             print(line(f"{size // 1000} kB", timed(classify, longs, 5)))
