@@ -302,9 +302,13 @@ class _Packing(NamedTuple):
     lanes: struct.Struct  # the class lanes and the count lane, little-endian
 
 
-def _packing(weights: Iterable[float], classes: int) -> _Packing:
-    """The narrowest lanes that hold ``_MAX_FEATURES`` features of these weights."""
-    top = max((abs(round(w * _SCALE)) for w in weights), default=0)
+def _quantised(row: Sequence[float]) -> list[int]:
+    return [round(w * _SCALE) for w in row]
+
+
+def _packing(quantised: Iterable[Sequence[int]], classes: int) -> _Packing:
+    """The narrowest lanes that hold ``_MAX_FEATURES`` features of these (quantised) weights."""
+    top = max((max(max(q), -min(q)) for q in quantised if q), default=0)
     for lane_bits, code in ((32, "I"), (64, "Q")):
         offset = 1 << (lane_bits - 1 - _MAX_FEATURES.bit_length())
         if top < offset:
@@ -312,14 +316,13 @@ def _packing(weights: Iterable[float], classes: int) -> _Packing:
     raise ValueError("weights outside the packed range")
 
 
-def _pack(weights: Sequence[float], packing: _Packing) -> int:
-    packed, offset, bits = 0, packing.offset, packing.lane_bits
-    for i, w in enumerate(weights):
-        q = round(w * _SCALE) + offset
-        if not 0 <= q < 2 * offset:
-            raise ValueError(f"weight {w} outside the packed range")
-        packed |= q << (i * bits)
-    return packed | 1 << (len(weights) * bits)  # the count lane
+def _pack(quantised: Sequence[int], packing: _Packing) -> int:
+    """One int: lane i holds weight i plus the offset, the lane after them the count 1 (the lanes
+    laid out little-endian by ``packing.lanes``, so bit ``i * lane_bits`` starts lane i)."""
+    offset = packing.offset
+    if quantised and not (-offset <= min(quantised) and max(quantised) < offset):
+        raise ValueError(f"weights {quantised} outside the packed range")
+    return int.from_bytes(packing.lanes.pack(*(q + offset for q in quantised), 1), "little")
 
 
 def _sigmoid(x: float) -> float:
@@ -522,8 +525,9 @@ class LearnedModel:
         names = set().union(*(h.weights.keys() for h in heads))
         rows = {n: sum((h.weights.get(n, z) for h, z in zip(heads, zeros, strict=True)), ()) for n in names}
         rows[""] = sum((h.bias for h in heads), ())  # the bias: always present
-        packing = _packing((w for row in rows.values() for w in row), len(rows[""]))
-        self._packed = {n: _pack(row, packing) for n, row in rows.items()}
+        quantised = {n: _quantised(row) for n, row in rows.items()}
+        packing = _packing(quantised.values(), len(rows[""]))
+        self._packed = {n: _pack(q, packing) for n, q in quantised.items()}
         if len({id(v) for v in self._packed.values()}) != len(self._packed):
             raise ValueError("each feature needs its own packed int")  # _total tells bigrams apart by identity
         self._offset, self._lanes, self._size = packing.offset, packing.lanes, packing.lanes.size
