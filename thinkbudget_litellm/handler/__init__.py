@@ -1,7 +1,11 @@
 """handler: the thin LiteLLM adapter. ``proxy_handler`` is the instance LiteLLM registers."""
 
+from thinkbudget_litellm.classify.learned import shipped_model
 from thinkbudget_litellm.handler.handler import ThinkBudgetHandler
 
+# The classifier's weights (6 MB) load with the proxy, not inside the first request, where parsing
+# them (about 1 s on a small CPU) would stall every request on the event loop.
+shipped_model()
 proxy_handler = ThinkBudgetHandler()
 proxy_handler.rt.start_in_background()  # inside the proxy's startup: replay a predecessor's spool now
 
