@@ -233,14 +233,14 @@ def structure_features(rp: RulePass) -> list[str]:
     out = [
         _QUESTIONS(text.count("?")),
         _LINES(line_breaks(text)),
-        _DIGITS(sum(map(text.count, "0123456789")) if text.isascii() else len(_DIGIT.findall(text))),
+        _DIGITS(_digit_count(text, text.isascii())),
         _INSTRUCTION_CHARS(len(text)),
         _SYSTEM_CHARS(conv.system_chars),
         _TOOL_CHARS(conv.tool_chars),
         _EARLIER_TURNS(len(conv.context)),
     ]
     out += ["s:sym" + ch for ch in (_ASCII_SYMBOLS if text.isascii() else _SYMBOLS) if ch in text]
-    if _LIST_ITEM.search(text):
+    if _has_list_item(text):
         out.append("s:list")
     return out
 
