@@ -20,9 +20,27 @@ if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
 _STACK_TIERS = ("e2e", "adversarial", "real_engine", "routing_e2e", "multi_proxy")
 
 
+def _stack_tier(item: pytest.Item) -> str | None:
+    parts = Path(str(item.path)).relative_to(Path(__file__).parent).parts
+    return parts[0] if parts and parts[0] in _STACK_TIERS else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
     for item in items:
-        parts = Path(str(item.path)).relative_to(here).parts
-        if parts and parts[0] in _STACK_TIERS:
-            item.add_marker(pytest.mark.xdist_group(parts[0]))
+        tier = _stack_tier(item)
+        if tier is not None:
+            item.add_marker(pytest.mark.xdist_group(tier))
+
+
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    """Under ``--dist loadgroup`` pytest-xdist groups by a suffix it writes into the node ids; a
+    pytest that ignores it (pytest-xdist#1386) would silently start each proxy tier's stack on every
+    worker (twice the CPU and the start-up time on CI): stop the run instead."""
+    lost = [i for i in ids if "@" not in i and Path(i.split("::")[0]).parts[1:2] in [(t,) for t in _STACK_TIERS]]
+    if lost:
+        pytest.exit(
+            f"--dist loadgroup did not group {len(lost)} proxy-tier tests (e.g. {lost[0]}): this pytest / "
+            "pytest-xdist pair ignores xdist_group (pytest-xdist#1386); see the pin in pyproject.toml",
+            returncode=4,
+        )
