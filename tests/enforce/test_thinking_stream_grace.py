@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -72,7 +74,7 @@ text = st.text(alphabet="ab .\n!?", min_size=1, max_size=80)
 def test_grace_bounds_and_prefix_property(body, budget, grace, sizes):
     ts = ThinkingStream(budget=budget, counter=len, grace=grace)
     chunks, i = [], 0
-    for size in sizes * 10:
+    for size in itertools.cycle(sizes):  # the whole body, in chunks of these sizes
         if i >= len(body):
             break
         chunks.append((body[i : i + size], None))
