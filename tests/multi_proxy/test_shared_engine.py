@@ -13,6 +13,7 @@ import random
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,10 +68,22 @@ class Reading:
     books: list[Books]
 
 
+READ_SPREAD_J = 15.0  # the meter's advance while every instance's books are read (idle: 30 W x 0.5 s)
+
+
 def read_all(multi: MultiProxy) -> Reading:
-    at = time.monotonic()
-    meter = meter_joules(multi)
-    return Reading(at, meter, [books(p) for p in multi.proxies])
+    """The meter and every instance's books at one moment: the books are read at once (one thread
+    per proxy) between two meter reads, and read again while the meter moved more than
+    ``READ_SPREAD_J`` meanwhile. Read one after the other, a proxy slow to answer under load books
+    seconds of idle energy that the meter reading before it did not count (30 W a second)."""
+    with ThreadPoolExecutor(len(multi.proxies)) as pool:
+        for _ in range(20):
+            t0, m0 = time.monotonic(), meter_joules(multi)
+            found = list(pool.map(books, multi.proxies))
+            t1, m1 = time.monotonic(), meter_joules(multi)
+            if m1 - m0 <= READ_SPREAD_J:
+                break
+        return Reading((t0 + t1) / 2, (m0 + m1) / 2, found)
 
 
 async def _one(client: httpx.AsyncClient, proxy: Service, call: Call, user: str, sent: Sent) -> None:
@@ -202,6 +215,8 @@ def _run(multi: MultiProxy, instances: int, n: int, seed: int) -> dict[str, floa
         "metered_gpu_s_per_instance": sum(d.gpu_s.get("metered", 0.0) for d in deltas) / len(deltas),
     }
     print(f"\nmulti-proxy {instances} instances: " + ", ".join(f"{k}={v:.4g}" for k, v in figures.items()))
+    for i, d in enumerate(deltas):  # each instance's books over the phase (a failure shows whose are off)
+        print(f"  instance {i} J: " + ", ".join(f"{k}={v:.1f}" for k, v in sorted(d.joules.items())))
     # the records are what the instances credited to these requests (nothing else ran meanwhile)
     assert records_j == pytest.approx(booked["attributed"], rel=1e-3), figures
     assert records_g == pytest.approx(booked_g["attributed"], rel=1e-3), figures
