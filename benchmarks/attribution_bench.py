@@ -65,6 +65,7 @@ SCENARIOS = {
     "lag<=0.3s": {},
     "unseen": {"unseen_tokens": (20, 200)},  # the engine runs on after a client leaves; nobody sees it
     "lag 3-6s": {"min_lag_s": 3.0, "lag_s": 6.0},  # proxies seconds behind their engine (CPU-starved)
+    "stalls": {"stall_share": 0.02},  # 2% of ticks followed by a 2-5 s event-loop stall (no tick)
 }
 METHODS = {
     "per tick": {"window_s": 0.0},  # close to the old per-tick max(own, engine) rule

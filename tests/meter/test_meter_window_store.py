@@ -145,6 +145,16 @@ CASES = {
         {"a": 200 * 10 / 17.5 + 200 * 10 / 22.5, "b": 200 * 7.5 / 17.5 + 200 * 12.5 / 22.5},
         {"a": 0.0, "b": 0.0},
     ),
+    # a stalled instance: a's event loop stalls for 4 s, so its tick (1, 5) spans window 2, in which
+    # no tick of a's ended; the tick's energy is spread by time over windows 1-3 (100, 200, 100 J)
+    # and window 2 is priced with its own sum (b's weight alone). Before: the 400 J went to window
+    # 3, priced with a's 25 of 35, while b had taken all of window 2: 781 J booked for 600 metered
+    "stalled-tick-spans-windows": (
+        [Tick("a", 0, 1, 100, 10, 5), Tick("a", 1, 5, 400, 40, 20), Tick("a", 5, 6, 100, 10, 5)]
+        + [Tick("b", s, s + 2, 200, 20, 10) for s in (0, 2, 4)],
+        {"a": 200 * 5 / 15 + 200 * 25 / 35, "b": 200 * 10 / 15 + 200 + 200 * 10 / 35},
+        {"a": 0.0, "b": 0.0},
+    ),
     # merged chunks: a sees its 20 tokens in one chunk at the window's end; the window's price
     # does not care when within it
     "merged-chunks": (
@@ -229,8 +239,9 @@ def test_without_answers_from_the_store_the_instance_uses_its_own_counts() -> No
         {"unseen_tokens": (20, 200)},  # the engine runs on after a client leaves: nobody sees it
         {"min_lag_s": 3.0, "lag_s": 6.0},  # proxies seconds behind their engine
         {"streaming_share": 0.0, "read_failure_share": 0.1},
+        {"stall_share": 0.02},  # event loops that stall 2-5 s: ticks longer than a window
     ],
-    ids=["mixed", "unseen", "lag-3-6s", "non-streaming-failed-reads"],
+    ids=["mixed", "unseen", "lag-3-6s", "non-streaming-failed-reads", "stalls"],
 )
 def test_with_the_store_instances_add_up_to_the_meter(instances: int, scenario: dict[str, object]) -> None:
     for seed in (1, 2):
@@ -238,8 +249,11 @@ def test_with_the_store_instances_add_up_to_the_meter(instances: int, scenario: 
         assert out.held_j == pytest.approx(0.0, abs=1e-6)
         for totals in out.totals:
             assert conservation_gap(totals, out.meter_j) == pytest.approx(0.0, abs=1e-6 * out.meter_j)
-        assert abs(out.energy_error) < 0.005, out.energy_error
-        assert abs(out.gpu_error) < 0.005, out.gpu_error
+        # stalls: a stalled instance's energy is spread over the windows its tick spans by time, and
+        # its tokens of those seconds all count in the last one (measured up to +1.4%, 3 instances)
+        bound = 0.02 if out.scenario.stall_share else 0.005
+        assert abs(out.energy_error) < bound, out.energy_error
+        assert abs(out.gpu_error) < bound, out.gpu_error
         assert all((s.joules or 0.0) >= 0 for s in out.shares.values())
 
 

@@ -62,6 +62,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Final
 
 from thinkbudget_litellm.meter.provenance import EnergyLabel
 
@@ -132,6 +133,9 @@ class _Win:
         return j, g
 
 
+_MAX_SPANNED: Final = 64  # earlier windows one tick's time is spread over (the rest stays in its own)
+
+
 class WindowBook:
     """The windows of one deployment on one proxy instance."""
 
@@ -158,6 +162,7 @@ class WindowBook:
         self._store_failed = False  # the last store call failed: idle goes by our own counts meanwhile
         self._horizon_s = idle_horizon_s
         self._wins: dict[int, _Win] = {}
+        self._floor = -(2**62)  # windows below it were priced and forgotten: never made again
         self._seq = 0
         self._last_price: tuple[float, float] | None = None  # (J, GPU-s) per unit weight
         self._sum_ours = 0.0  # decayed, for sigma
@@ -183,43 +188,57 @@ class WindowBook:
             self._seq += 1
             index = self._seq
             edge = True
-        for earlier in self._wins.values():
-            if earlier.index < index:
-                earlier.sealed = True
         win = self._wins.get(index)
         if win is None:
             win = self._wins[index] = _Win(index, remote=self._remote)
+        for earlier in self._straddled(index, tick_start, create=True):
+            earlier.open_ticks += 1
+            earlier.straddled = True
+        for earlier in self._wins.values():
+            if earlier.index < index:
+                earlier.sealed = True
         win.open_ticks += 1
         win.sealed = win.sealed or edge
-        prev = self._straddled(index, tick_start)
-        if prev is not None:
-            prev.open_ticks += 1
-            prev.straddled = True
         return index
 
-    def _straddled(self, index: int, tick_start: float | None) -> _Win | None:
-        """The previous window, when a tick of shared window ``index`` began in it."""
+    def _straddled(self, index: int, tick_start: float | None, create: bool = False) -> list[_Win]:
+        """The earlier shared windows a tick of shared window ``index`` spans, oldest first. A tick
+        longer than a window (a proxy whose event loop stalled) spans windows in which no tick of this
+        instance ended: ``create`` makes them, so their time's energy is priced with their own sums
+        (other instances' weight) instead of with the sum of the window the tick ended in (measured
+        before: +30% for one 4 s tick against 2 s windows, the stalled instance's share of the
+        skipped windows booked twice)."""
         win = self._wins.get(index)
         if tick_start is None or win is None or not win.remote:
-            return None
-        if tick_start + self._offset >= (index - 1) * self._window_s:
-            return None
-        prev = self._wins.get(index - 1)
-        return prev if prev is not None and prev.remote and not prev.priced else None
+            return []
+        first = math.ceil((tick_start + self._offset) / self._window_s)
+        if (tick_start + self._offset) >= first * self._window_s:  # it began on an edge: in the next one
+            first += 1
+        out = []
+        for k in range(max(first, index - _MAX_SPANNED), index):
+            earlier = self._wins.get(k)
+            if earlier is None and create and k >= self._floor:  # (below: forgotten; the tick's window takes it)
+                earlier = self._wins[k] = _Win(k, remote=True, sealed=True)
+            if earlier is not None and earlier.remote and not earlier.priced:
+                out.append(earlier)
+        return out
 
-    def _release_straddle(self, index: int, span: tuple[float, float] | None) -> tuple[_Win | None, float]:
-        """(previous window, the share of the tick's time before the edge) for a straddling tick."""
+    def _release_straddle(self, index: int, span: tuple[float, float] | None) -> list[tuple[_Win, float]]:
+        """(earlier window, the share of the tick's time in it) for each window a tick spans."""
         if span is None:
-            return None, 0.0
-        prev = self._straddled(index, span[0])
-        if prev is None or not prev.straddled:
-            return None, 0.0
-        prev.straddled = False
-        prev.open_ticks -= 1
+            return []
         start, end = span
-        edge = (index - 1) * self._window_s - self._offset
-        frac = min(1.0, max(0.0, (edge - start) / (end - start))) if end > start else 0.0
-        return prev, frac
+        out = []
+        for earlier in self._straddled(index, start):
+            if not earlier.straddled:
+                continue
+            earlier.straddled = False
+            earlier.open_ticks -= 1
+            lo = (earlier.index - 1) * self._window_s - self._offset
+            hi = earlier.index * self._window_s - self._offset
+            overlap = min(end, hi) - max(start, lo)
+            out.append((earlier, min(1.0, max(0.0, overlap / (end - start))) if end > start else 0.0))
+        return out
 
     def settle_tick(
         self,
@@ -238,10 +257,8 @@ class WindowBook:
         in this window for the first time (``span``: its start and end, as given to ``assign``)."""
         win = self._wins[index]
         win.open_ticks -= 1
-        prev, before = self._release_straddle(index, span)
-        for target, frac in ((win, 1.0 - before), (prev, before)):
-            if target is None:
-                continue
+        earlier = self._release_straddle(index, span)
+        for target, frac in [(win, 1.0 - sum(f for _, f in earlier)), *earlier]:
             if energy is None:
                 target.unknown = target.unknown or label.text != "none"
             else:
@@ -250,8 +267,8 @@ class WindowBook:
                     target.estimated += energy * frac
             target.labels.add(label)
             target.gpu_s += gpu_s * frac
-            if target is prev:
-                self._forget(prev)
+            if target is not win:
+                self._forget(target)
         win.engine += engine
         self._sum_engine += engine
         self.add_weight(index, weight, new_users)
@@ -270,9 +287,8 @@ class WindowBook:
         seen late, only with a shared store) still joins the window."""
         win = self._wins[index]
         win.open_ticks -= 1
-        prev, _ = self._release_straddle(index, span)
-        if prev is not None:
-            self._forget(prev)
+        for earlier, _ in self._release_straddle(index, span):
+            self._forget(earlier)
         idle_j, idle_g, others_j, others_g = self._split_idle(energy or 0.0, gpu_s)
         if weight[0] > 0 or new_users:
             self.add_weight(index, weight, new_users)
@@ -518,3 +534,4 @@ class WindowBook:
     def _forget(self, win: _Win) -> None:
         if win.priced and win.users <= 0 and not win.open_ticks and not win.deferred:
             del self._wins[win.index]
+            self._floor = max(self._floor, win.index + 1)

@@ -53,6 +53,8 @@ class Scenario:
     store: bool = False  # a shared window store (window_store.WindowSums): the shared denominator
     settle_s: float = 6.0  # with the store: a window's sum is sealed this long after its end
     unseen_tokens: tuple[int, int] = (0, 0)  # a cancelled request's engine runs on this many tokens unseen
+    stall_share: float = 0.0  # an instance's ticks after which its event loop stalls (no tick for stall_s)
+    stall_s: tuple[float, float] = (2.0, 5.0)
 
 
 @dataclass(slots=True)
@@ -254,11 +256,12 @@ def run(sc: Scenario) -> Outcome:
         heapq.heappush(events, (t, seq, kind, inst, payload))
 
     for i in range(sc.instances):
-        phase = rng.uniform(0, sc.tick_s)
-        k = 0
-        while phase + k * sc.tick_s < end:
-            push(phase + k * sc.tick_s, "tick", i, None)
-            k += 1
+        at = rng.uniform(0, sc.tick_s)  # its own phase
+        stalls = random.Random(f"stalls-{sc.seed}-{i}")  # its own draws: no stall, no change to the rest
+        while at < end:
+            push(at, "tick", i, None)
+            stalled = sc.stall_share > 0 and stalls.random() < sc.stall_share
+            at += stalls.uniform(*sc.stall_s) if stalled else sc.tick_s
     for p in plans:
         push(p.start, "start", p.instance, p)
         if p.streaming:
