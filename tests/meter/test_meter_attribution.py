@@ -277,6 +277,23 @@ def test_pending_run_is_spread_by_duration_and_forced_part_goes_through_the_carr
     assert conservation_gap(ledger.totals(), 100.0 + 450.0) == pytest.approx(0.0)
 
 
+def test_a_reading_closing_a_zero_length_tick_after_forced_ones_is_resolved() -> None:
+    """The run a counter delta covers can be forced ticks plus a tick of no duration (a reading
+    handled at the instant a finish closed the tick): the delta goes to the forced ticks' carry and
+    the empty tick gets none (it used to divide by zero and leave the run unresolved)."""
+    ledger = Ledger(LedgerConfig(prefill_weight=0.0), start=0.0)
+    ledger.close_tick(1.0, Measured(100.0))
+    ledger.start_request("a", 1.0, 0, streaming=True)
+    ledger.add_tokens("a", 1)
+    ledger.close_tick(2.0, Pending())
+    ledger.finish_request("a", 2.5, 1)
+    assert ledger.settle_request("a", 2.5) is not None  # forces [1,2] and [2,2.5] (estimates 150 J)
+    ledger.close_tick(2.5, Measured(180.0))  # covers the forced 1.5 s and an empty tick
+    totals = ledger.totals()
+    assert totals.carry_j == pytest.approx(30.0)  # 180 - 150, for the next busy tick
+    assert conservation_gap(totals, 100.0 + 180.0) == pytest.approx(0.0)
+
+
 def test_lost_counter_is_estimated_with_a_fallback_label() -> None:
     ledger = Ledger(LedgerConfig(prefill_weight=0.0, busy_watts=250.0, gpu_count=2), start=0.0)
     ledger.start_request("a", 0.0, 0, streaming=True)

@@ -665,8 +665,8 @@ class Ledger:
                 self._others_j += others
         pending_w = wsum - forced_w
         for tick, w in zip(run, weights, strict=True):
-            if tick.state == "pending":
-                tick.energy = (joules - forced_j) * w / pending_w
+            if tick.state == "pending":  # (no weight left: every pending tick lasted 0 s)
+                tick.energy = (joules - forced_j) * w / pending_w if pending_w > 0 else 0.0
                 tick.label = EnergyLabel(self._cfg.source_label)
             tick.state = "final"
         if total_s > 0:
