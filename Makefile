@@ -23,13 +23,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check thinkbudget_litellm tests benchmarks
 	$(VENV)/bin/mypy
 
-# The real-engine tier runs after the rest, alone: its cut checks time a real vLLM against the proxy,
-# and a proxy starved of CPU by the other tiers reads the engine's stream seconds late.
+# The real-engine and multi-proxy tiers run after the rest, each alone: the first times a real vLLM
+# against the proxy, the second adds up three proxies' books against one meter, and a proxy starved
+# of CPU by the other tiers (2 cores, the other worker's stacks) reads its engine seconds late.
 test: lint
-	$(PY) -m pytest -q -n 2 --dist loadgroup --ignore=tests/real_engine; rc=$$?; \
+	$(PY) -m pytest -q -n 2 --dist loadgroup --ignore=tests/real_engine --ignore=tests/multi_proxy; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; \
-	$(PY) -m pytest -q tests/real_engine; rc2=$$?; \
-	if [ $$rc -ne 0 ]; then exit $$rc; fi; exit $$rc2
+	$(PY) -m pytest -q tests/multi_proxy; rc2=$$?; \
+	$(PY) -m pytest -q tests/real_engine; rc3=$$?; \
+	if [ $$rc -ne 0 ]; then exit $$rc; fi; if [ $$rc2 -ne 0 ]; then exit $$rc2; fi; exit $$rc3
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
@@ -53,7 +55,7 @@ clean:
 train: $(STAMP)
 	$(PY) benchmarks/train_classifier.py
 
-# Issue 15's acceptance test alone (also part of `make test`): one engine, Redis, Postgres, 2 then 3
+# Issue 15's acceptance test with its figures printed (also part of `make test`): one engine, Redis, Postgres, 2 then 3
 # proxies; energy and GPU-seconds within 2% of the meter (README "More than one proxy")
 multi-proxy: $(STAMP)
 	$(PY) -m pytest -q -s tests/multi_proxy
