@@ -33,10 +33,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(tier))
 
 
+_LOADGROUP: list[bool] = [False]  # the run distributes by xdist_group (set by pytest_configure)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _LOADGROUP[0] = config.getoption("dist", default="no") == "loadgroup"
+
+
 def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
     """Under ``--dist loadgroup`` pytest-xdist groups by a suffix it writes into the node ids; a
     pytest that ignores it (pytest-xdist#1386) would silently start each proxy tier's stack on every
     worker (twice the CPU and the start-up time on CI): stop the run instead."""
+    if not _LOADGROUP[0]:
+        return
     lost = [i for i in ids if "@" not in i and Path(i.split("::")[0]).parts[1:2] in [(t,) for t in _STACK_TIERS]]
     if lost:
         pytest.exit(
