@@ -383,3 +383,51 @@ async def test_requests_never_finished_are_dropped() -> None:
     snap = hub.snapshot()["d"]
     assert snap.abandoned_requests == 1 and snap.active_requests == 0
     assert (await hub.request_finished("lost", 1)).source == "none(unknown call)"
+
+
+class _LateAnswerSource(FakeSource):
+    """A counter whose answer can be handled ``stall`` seconds after it was read (an event loop
+    busy elsewhere); the engine keeps drawing ``watts`` meanwhile."""
+
+    def __init__(self, clock: FakeClock, watts: float) -> None:
+        super().__init__()
+        self.clock, self.watts, self.stall = clock, watts, 0.0
+
+    async def read_joules(self, now: float) -> float:
+        value = await super().read_joules(now)
+        if self.stall:
+            self.clock.advance(self.stall)
+            self.add(self.watts * self.stall)
+            self.stall = 0.0
+        return float(value)
+
+
+async def test_a_reading_handled_late_closes_its_tick_when_it_was_taken() -> None:
+    """The tick ends when the counter was read. Closed when the answer was handled, 3 s later, the
+    next 0.2 s tick would carry the stall's 300 J (1,600 W) and a request forced meanwhile would be
+    estimated at several times the engine's 100 W."""
+    clock = FakeClock()
+    source = _LateAnswerSource(clock, watts=100.0)
+    hub = MeterHub(clock, source_factory=fixed_source_factory(source))
+    hub.configure("d", MeterConfig(source="nvml", prefill_weight=0.0))
+    await hub.tick("d")
+    hub.request_started("a", "d", 0, streaming=True)
+    for _ in range(5):  # 100 W, read on time
+        clock.advance(0.2)
+        source.add(20.0)
+        hub.tokens_generated("a", 2)
+        await hub.tick("d")
+    clock.advance(0.2)
+    source.add(20.0)
+    source.stall = 3.0
+    await hub.tick("d")  # read now, handled 3 s later
+    clock.advance(0.2)
+    source.add(20.0)
+    await hub.tick("d")  # its delta holds the stall's 300 J
+    a = await hub.request_finished("a", 12)
+    assert a.joules == pytest.approx(100.0 * 4.4)
+    hub.request_started("b", "d", 0, streaming=True)
+    clock.advance(1.0)  # the counter does not move: b is forced on an estimate of the recent power
+    hub.tokens_generated("b", 5)
+    b = await hub.request_finished("b", 5)
+    assert b.estimated_joules == pytest.approx(100.0, rel=0.05)

@@ -731,7 +731,11 @@ class MeterHub:
             if token_step.rejection is not None:
                 self._rejected(dep, "vllm", token_step.rejection)
             engine_weight = token_step.weight
-        dep.ledger.close_tick(now, energy, engine_weight)
+        # the tick ends when the counters were read, not when their answer was handled: a proxy
+        # whose event loop stalled handles it seconds later, and a tick closed then would pair the
+        # stall's seconds with energy read before it (and the next tick's 0.2 s with the stall's
+        # energy: a power estimate many times too high for the ticks forced meanwhile)
+        dep.ledger.close_tick(sent, energy, engine_weight)
         since = dep.ledger.pending_since()
         if since is not None and now - since > self._max_pending_s:
             dep.ledger.abandon_pending(dep.last_error or f"{name} stale")
