@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,8 +127,8 @@ def multi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiProxy]:
         cfg.write_text(yaml.safe_dump(proxy_config(redis.port), sort_keys=False))
         keys = log_dir / "keys.yaml"
         keys.write_text(yaml.safe_dump(KEYS, sort_keys=False))
-        proxies = []
-        for i in range(INSTANCES):
+
+        def start(i: int) -> Service:
             own = log_dir / f"proxy{i}"
             env = {
                 "THINKBUDGET_EMULATED_KEYS": str(keys),
@@ -138,8 +139,17 @@ def multi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiProxy]:
             }
             proxy = start_proxy(cfg, own, env=env)
             proxy.name = f"litellm-{i}"
-            stack.services.append(proxy)
-            proxies.append(proxy)
+            return proxy
+
+        # started at once (each spends ~15 s importing LiteLLM; a proxy that loses its port to
+        # another is started again on a new one, and answers only to its own master key)
+        with ThreadPoolExecutor(INSTANCES) as pool:
+            futures = [pool.submit(start, i) for i in range(INSTANCES)]
+        errors = [e for f in futures if (e := f.exception()) is not None]
+        proxies = [f.result() for f in futures if f.exception() is None]
+        stack.services.extend(proxies)
+        if errors:
+            raise errors[0]
         for proxy in proxies:
             _warm_up(proxy)
     except (StackError, httpx.HTTPError) as exc:
