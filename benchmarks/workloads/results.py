@@ -90,7 +90,7 @@ def share_by_weight(total: float, weights: Sequence[float]) -> list[float]:
     s = sum(weights)
     if s == 0:
         return [total / len(weights)] * len(weights)
-    return [total * w / s for w in weights]
+    return [total * (w / s) for w in weights]  # the fraction first: total * w can round a subnormal w
 
 
 DCGM_ENERGY = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
