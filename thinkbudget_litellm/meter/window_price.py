@@ -181,9 +181,7 @@ class WindowBook:
         instance's window covers the same wall-clock interval whatever its tick phase."""
         edge = False
         if self._window_s > 0:
-            at = tick_end + self._offset
-            index = math.ceil(at / self._window_s)
-            edge = at >= index * self._window_s
+            index, edge = self._window_of(tick_end)
         else:
             self._seq += 1
             index = self._seq
@@ -201,6 +199,12 @@ class WindowBook:
         win.sealed = win.sealed or edge
         return index
 
+    def _window_of(self, t: float) -> tuple[int, bool]:
+        """(the window time ``t`` falls in, whether ``t`` is that window's end edge)."""
+        at = t + self._offset
+        index = math.ceil(at / self._window_s)
+        return index, at >= index * self._window_s
+
     def _straddled(self, index: int, tick_start: float | None, create: bool = False) -> list[_Win]:
         """The earlier shared windows a tick of shared window ``index`` spans, oldest first. A tick
         longer than a window (a proxy whose event loop stalled) spans windows in which no tick of this
@@ -211,9 +215,8 @@ class WindowBook:
         win = self._wins.get(index)
         if tick_start is None or win is None or not win.remote:
             return []
-        first = math.ceil((tick_start + self._offset) / self._window_s)
-        if (tick_start + self._offset) >= first * self._window_s:  # it began on an edge: in the next one
-            first += 1
+        first, on_edge = self._window_of(tick_start)
+        first += on_edge  # a tick that began on an edge spans from the next window
         out = []
         for k in range(max(first, index - _MAX_SPANNED), index):
             earlier = self._wins.get(k)
